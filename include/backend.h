@@ -1,0 +1,33 @@
+/* backend.h: how the daemon talks to WireGuard and to the routing table.
+ * Each backend fills one of these structs; which one an interface uses is
+ * chosen at run time (kernel generic netlink, UAPI socket, or the fake). */
+#ifndef WGRS_BACKEND_H
+#define WGRS_BACKEND_H
+
+#include "model.h"
+
+struct wg_backend {
+	const char *name;
+	/* Reads the device. 0, or a negative errno (-ENODEV: no such device). */
+	int (*get)(struct wg_backend *b, const char *ifname, struct wg_device *dev);
+	/* Applies the CHANGE_ALLOWED_* entries of ch (others are skipped). err[i]
+	 * receives 0 or a negative errno per change. Returns 0 when all succeeded,
+	 * else the first error. */
+	int (*apply)(struct wg_backend *b, const char *ifname,
+		     const struct change *ch, size_t n, int *err);
+	void (*destroy)(struct wg_backend *b);
+};
+
+typedef int (*kroute_fn)(const struct kroute *rt, void *ctx);
+
+struct route_backend {
+	const char *name;
+	/* Calls fn for every route of both families in table (0: all tables). */
+	int (*dump)(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx);
+	/* Applies the CHANGE_ROUTE_* entries of ch as one batch; err as above. */
+	int (*apply)(struct route_backend *b, const struct change *ch, size_t n,
+		     int *err);
+	void (*destroy)(struct route_backend *b);
+};
+
+#endif

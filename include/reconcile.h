@@ -1,0 +1,81 @@
+/* reconcile.h: the core. One reconciler per WireGuard interface holds a model
+ * of the interface (peers, AllowedIPs, owned prefixes, addresses) and of the
+ * routes of its table. Inputs mark what they touch as dirty; a pass turns the
+ * dirty destinations (or all of them) into the minimal list of changes, in
+ * prefix order. The caller applies the changes and reports each success with
+ * rec_commit(), which is what updates the model. No I/O, no netlink. */
+#ifndef WGRS_RECONCILE_H
+#define WGRS_RECONCILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "model.h"
+
+struct rec;
+
+struct rec_stats {
+	size_t peers;
+	size_t allowed_ips;	    /* all AllowedIPs of all peers */
+	size_t learned;		    /* |L| over all peers */
+	size_t routes;		    /* routes of table T the model holds */
+	size_t installed;	    /* our routes (protocol P, through the interface) */
+	size_t conflicts;	    /* destinations held back by a static AllowedIP */
+	size_t ambiguous_gateways;  /* addresses claimed by two peers */
+	size_t over_limit;	    /* destinations not learned: max_learned_prefixes */
+	size_t filtered;	    /* destinations refused by learn_filter */
+};
+
+/* The reconciler copies settings. ifindex identifies the interface in routes. */
+struct rec *rec_new(const struct settings *s, int ifindex);
+void rec_free(struct rec *r);
+/* New settings (config reload): everything is re-evaluated on the next pass. */
+int rec_set_settings(struct rec *r, const struct settings *s);
+void rec_set_ifindex(struct rec *r, int ifindex);
+/* The interface's own addresses, with their prefix lengths (host bits kept).
+ * A gateway is used for an installed route only when it is link-local or
+ * lies within one of them. */
+int rec_set_addresses(struct rec *r, const struct prefix *addrs, size_t n);
+
+/* A full snapshot of the device, diffed against the model. */
+int rec_set_wg(struct rec *r, const struct wg_device *dev);
+
+/* Route events. Routes of other tables are ignored. upsert replaces the route
+ * with the same identity (dst, tos, metric). */
+int rec_route_upsert(struct rec *r, const struct kroute *rt);
+int rec_route_remove(struct rec *r, const struct kroute *rt);
+/* A full route dump: begin, upsert every route, end. end removes the routes
+ * the dump did not contain. */
+void rec_routes_begin(struct rec *r);
+int rec_routes_end(struct rec *r);
+
+/* Ownership from the state file, before the first pass. Entries whose peer
+ * does not have dst in its AllowedIPs are dropped at the next rec_set_wg. */
+int rec_own_load(struct rec *r, const struct own_entry *e, size_t n);
+/* The current owned prefixes, in (peer, prefix) order. Caller frees *out. */
+int rec_own_export(const struct rec *r, struct own_entry **out, size_t *n);
+/* True when ownership changed since the last call (then the state file must
+ * be written); clears the flag. */
+bool rec_own_take_dirty(struct rec *r);
+
+/* Evaluates the dirty destinations (full: all) and appends the changes to
+ * out. Does not change the model, except for clearing the dirty marks. */
+int rec_pass(struct rec *r, bool full, struct change_list *out);
+/* Marks everything dirty (a full pass is then what the next pass does). */
+void rec_mark_all(struct rec *r);
+/* The change was applied: update the model as if the kernel had reported it. */
+int rec_commit(struct rec *r, const struct change *c);
+/* The change failed: the destination is evaluated again on the next pass. */
+void rec_fail(struct rec *r, const struct change *c);
+
+void rec_get_stats(const struct rec *r, struct rec_stats *st);
+/* Bytes the model holds (for benchmarks). */
+size_t rec_memory(const struct rec *r);
+
+/* Warnings (conflict, ambiguous gateway, limit) go through this hook, once
+ * per occurrence; default: none. */
+typedef void (*rec_warn_fn)(void *ctx, const char *msg);
+void rec_set_warn(struct rec *r, rec_warn_fn fn, void *ctx);
+
+#endif

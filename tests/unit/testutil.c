@@ -1,0 +1,49 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+struct prefix P(const char *text)
+{
+	struct prefix p;
+	if (prefix_parse(text, &p) != 0)
+		fail_msg("bad prefix in test: %s", text);
+	return p;
+}
+
+struct prefix A(const char *text)
+{
+	struct prefix p;
+	if (addr_parse(text, &p) != 0)
+		fail_msg("bad address in test: %s", text);
+	return p;
+}
+
+struct wg_key K(const char *base64)
+{
+	struct wg_key k;
+	if (wg_key_from_base64(base64, &k) != 0)
+		fail_msg("bad key in test: %s", base64);
+	return k;
+}
+
+struct wg_key key_n(unsigned n)
+{
+	struct wg_key k;
+	memset(&k, 0, sizeof(k));
+	k.b[0] = 0x42;
+	k.b[28] = (uint8_t)(n >> 24);
+	k.b[29] = (uint8_t)(n >> 16);
+	k.b[30] = (uint8_t)(n >> 8);
+	k.b[31] = (uint8_t)n;
+	return k;
+}
+
+const char *src_path(const char *rel)
+{
+	static char buf[4096];
+	const char *root = getenv("WGRS_SRCDIR");
+	snprintf(buf, sizeof(buf), "%s/%s", root ? root : ".", rel);
+	return buf;
+}

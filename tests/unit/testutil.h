@@ -1,0 +1,23 @@
+/* testutil.h: helpers shared by the cmocka tests. */
+#ifndef WGRS_TESTUTIL_H
+#define WGRS_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "prefix.h"
+#include "wgkey.h"
+
+/* Parses or fails the test. */
+struct prefix P(const char *text);
+struct prefix A(const char *text);
+struct wg_key K(const char *base64);
+/* A deterministic key from a small number (for tests that need many). */
+struct wg_key key_n(unsigned n);
+/* Path of a file under the source tree (WGRS_SRCDIR); static buffer. */
+const char *src_path(const char *rel);
+
+#endif
