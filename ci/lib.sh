@@ -1,0 +1,45 @@
+# ci/lib.sh: shared by ci/test and ci/demo.
+
+# need_packages PKG...: installs the Debian packages that are missing.
+need_packages() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "ci: missing packages: ${missing[*]} (run as root to install them)" >&2
+		return 1
+	fi
+	echo "ci: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+BUILD_PACKAGES=(gcc clang libc6-dev pkg-config meson ninja-build libmnl-dev libcyaml-dev
+	libcmocka-dev libsodium-dev valgrind)
+NETNS_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tools wireguard-go)
+
+# step NAME CMD...: runs a step, prints one line with its result and duration.
+STEPS_PASSED=0
+STEPS_FAILED=0
+step() {
+	local name=$1 start rc
+	shift
+	start=$(date +%s.%N)
+	echo "=== $name"
+	"$@"
+	rc=$?
+	local took
+	took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	if [ $rc -eq 0 ]; then
+		STEPS_PASSED=$((STEPS_PASSED + 1))
+		echo "--- $name: ok (${took}s)"
+	else
+		STEPS_FAILED=$((STEPS_FAILED + 1))
+		echo "--- $name: FAILED, exit $rc (${took}s)"
+	fi
+	return $rc
+}
