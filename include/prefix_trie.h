@@ -25,6 +25,8 @@ void *ptrie_lpm(const struct ptrie *t, const struct prefix *p,
 		struct prefix *match);
 
 size_t ptrie_count(const struct ptrie *t);
+/* Nodes in use, branching ones included (at most 2 per entry); for tests. */
+size_t ptrie_node_count(const struct ptrie *t);
 /* Bytes the trie itself holds (nodes and bookkeeping, not the values). */
 size_t ptrie_memory(const struct ptrie *t);
 

@@ -1,1 +1,86 @@
-/* placeholder: filled by its issue */
+/* model.c: the plain data of model.h: device snapshots, change lists and the
+ * one-line form of a change that --dry-run prints. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+void wg_device_free(struct wg_device *dev)
+{
+	if (!dev)
+		return;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		free(dev->peers[i].allowed);
+	free(dev->peers);
+	dev->peers = NULL;
+	dev->n_peers = 0;
+}
+
+int change_list_push(struct change_list *l, const struct change *c)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct change *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *c;
+	return 0;
+}
+
+void change_list_clear(struct change_list *l)
+{
+	l->n = 0;
+}
+
+void change_list_free(struct change_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+static char *format_allowed(const struct change *c, char *buf, size_t len)
+{
+	char key[WG_KEY_B64_LEN], dst[PREFIX_STRLEN];
+
+	snprintf(buf, len, "allowed-ip %s %s %s%s",
+		 c->op == CHANGE_ALLOWED_ADD ? "add" : "del", wg_key_to_base64(&c->peer, key),
+		 prefix_format(&c->dst, dst),
+		 c->op == CHANGE_ALLOWED_ADD && c->learned ? " (learned)" : "");
+	return buf;
+}
+
+static char *format_route(const struct change *c, char *buf, size_t len)
+{
+	const struct route_spec *r = &c->route;
+	char dst[PREFIX_STRLEN], gw[PREFIX_STRLEN], via[PREFIX_STRLEN + 8] = "";
+
+	if (r->gw.family)
+		snprintf(via, sizeof(via), " via %s", addr_format(&r->gw, gw));
+	snprintf(buf, len, "route %s %s%s dev %d table %u proto %u metric %u",
+		 c->op == CHANGE_ROUTE_ADD ? "add" : "del", prefix_format(&r->dst, dst), via,
+		 r->oif, r->table, r->protocol, r->metric);
+	return buf;
+}
+
+char *change_format(const struct change *c, char *buf, size_t len)
+{
+	if (!buf || !len)
+		return buf;
+	switch (c->op) {
+	case CHANGE_ALLOWED_ADD:
+	case CHANGE_ALLOWED_DEL:
+		return format_allowed(c, buf, len);
+	case CHANGE_ROUTE_ADD:
+	case CHANGE_ROUTE_DEL:
+		return format_route(c, buf, len);
+	}
+	snprintf(buf, len, "unknown change %d", (int)c->op);
+	return buf;
+}

@@ -1,0 +1,19 @@
+# Shared settings of the VM tier, sourced by ci/vm/prepare and ci/vm/run.
+# Every setting can be overridden from the environment; docs/vm.md lists them.
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VM_CACHE=${WG_RTSYNC_VM_CACHE:-/var/cache/wg-rtsync-vm}
+# The metapackage that names the current 6.12 kernel; resolved to the
+# versioned package (linux-image-6.12.N+debV-amd64) through apt-cache.
+VM_KERNEL_META=${WG_RTSYNC_VM_KERNEL_META:-linux-image-6.12-amd64}
+# Loaded by /init in this order (plus what modprobe --show-depends adds):
+# the 9p chain first, since the host root comes through it.
+VM_MODULES="netfs 9pnet 9pnet_virtio 9p overlay virtio_rng wireguard veth
+${WG_RTSYNC_VM_MODULES:-}"
+VM_PACKAGES="qemu-system-x86 busybox-static kmod xz-utils cpio"
+
+vm_log() { printf 'vm: %s\n' "$*" >&2; }
+vm_die() {
+	printf 'vm: error: %s\n' "$*" >&2
+	exit 125
+}

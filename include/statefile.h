@@ -1,0 +1,65 @@
+/* statefile.h: the learned AllowedIPs (ownership, L) of one interface kept
+ * across restarts (SPEC section 6), in STATE_DIR/IFNAME.state.
+ *
+ * The file is plain text, one record a line, '\n' line ends:
+ *
+ *   wg-rtsync-state 1 DEVICE-PUBLIC-KEY
+ *   # comment lines (written: one explaining the columns)
+ *   PEER-KEY PREFIX [DISPLACED-PEER-KEY]
+ *   ...
+ *   end N
+ *
+ * Keys in base64, prefixes as "addr/len" with host bits clear. "end N" closes
+ * the file with the number of entries, so a truncated file is never taken
+ * for a shorter list. The file is replaced atomically (temporary file in the
+ * same directory, fsync, rename, fsync of the directory). A file that does
+ * not belong to the device or cannot be read is never deleted: it is renamed
+ * to IFNAME.state.bad-YYYYMMDDTHHMMSSZ (plus -N if that exists). */
+#ifndef WGRS_STATEFILE_H
+#define WGRS_STATEFILE_H
+
+#include <stddef.h>
+
+#include "model.h"
+#include "wgkey.h"
+
+#define STATEFILE_VERSION 1
+/* statefile_load's result when the file was bad and has been set aside. */
+#define STATEFILE_SET_ASIDE 1
+/* Enough room for any message these functions write. */
+#define STATEFILE_MSG_LEN 1024
+
+/* "STATE_DIR/IFNAME.state" into buf. -EINVAL for an interface name that is
+ * not a plain file name (empty, "/", ".", "..", longer than 15), -ENAMETOOLONG
+ * when buf is too small. */
+int statefile_path(const char *state_dir, const char *ifname, char *buf, size_t len);
+
+/* Writes the entries for the device with public key device (a zero key is
+ * written and matched like any other). Creates a missing state_dir (mode
+ * 0700, parents too). Returns 0, or -errno with one line in msg; on failure
+ * the previous file is left as it was, and no temporary file remains. */
+int statefile_save(const char *state_dir, const char *ifname, const struct wg_key *device,
+		   const struct own_entry *v, size_t n, char *msg, size_t msglen);
+
+/* Reads the file for the device. Returns
+ *   0: *out holds *n entries (none for a missing file; caller frees *out);
+ *   STATEFILE_SET_ASIDE: the file was for another key, of another version,
+ *      unreadable or malformed; it was renamed aside, msg says why and where
+ *      to; *n = 0;
+ *   -errno: nothing could be done (for instance the bad file could not be
+ *      renamed); msg says why; *n = 0.
+ * In every case *out may be passed to free(). Also removes temporary files
+ * that a crash during statefile_save left for this interface. */
+int statefile_load(const char *state_dir, const char *ifname, const struct wg_key *device,
+		   struct own_entry **out, size_t *n, char *msg, size_t msglen);
+
+/* The text of a file, in a malloc'd buffer (*text, *len). 0 or -ENOMEM. */
+int statefile_format(const struct wg_key *device, const struct own_entry *v, size_t n,
+		     char **text, size_t *len);
+/* Parses len bytes of text (need not be NUL-terminated). Returns 0 with the
+ * entries, -ESTALE when the file is for another device key, -EINVAL when it
+ * is malformed or of another version, -ENOMEM; why gets one line. */
+int statefile_parse(const char *text, size_t len, const struct wg_key *device,
+		    struct own_entry **out, size_t *n, char *why, size_t whylen);
+
+#endif

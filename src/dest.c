@@ -1,0 +1,65 @@
+/* dest.c: the slab pool of destination records (see dest.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dest.h"
+
+#define SLAB_RECORDS 1024
+
+_Static_assert(sizeof(struct dest) <= 48, "keep the destination record small");
+
+struct dest *dest_alloc(struct dest_pool *p)
+{
+	struct dest *d;
+
+	if (p->free_list) {
+		d = p->free_list;
+		memcpy(&p->free_list, d, sizeof(p->free_list));
+	} else {
+		if (p->n_slabs == 0 || p->used_in_last == SLAB_RECORDS) {
+			char *slab;
+
+			if (p->n_slabs == p->cap_slabs) {
+				size_t cap = p->cap_slabs ? p->cap_slabs * 2 : 8;
+				char **v = realloc(p->slabs, cap * sizeof(*v));
+
+				if (!v)
+					return NULL;
+				p->slabs = v;
+				p->cap_slabs = cap;
+			}
+			slab = malloc(SLAB_RECORDS * sizeof(struct dest));
+			if (!slab)
+				return NULL;
+			p->slabs[p->n_slabs++] = slab;
+			p->used_in_last = 0;
+		}
+		d = (struct dest *)(p->slabs[p->n_slabs - 1] +
+				    p->used_in_last++ * sizeof(struct dest));
+	}
+	memset(d, 0, sizeof(*d));
+	p->live++;
+	return d;
+}
+
+void dest_release(struct dest_pool *p, struct dest *d)
+{
+	memcpy(d, &p->free_list, sizeof(p->free_list));
+	p->free_list = d;
+	p->live--;
+}
+
+void dest_pool_free(struct dest_pool *p)
+{
+	for (size_t i = 0; i < p->n_slabs; i++)
+		free(p->slabs[i]);
+	free(p->slabs);
+	memset(p, 0, sizeof(*p));
+}
+
+size_t dest_pool_memory(const struct dest_pool *p)
+{
+	return p->n_slabs * SLAB_RECORDS * sizeof(struct dest) +
+	       p->cap_slabs * sizeof(char *);
+}

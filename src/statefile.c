@@ -1,0 +1,667 @@
+/* statefile.c: the learned AllowedIPs of an interface on disk (SPEC 6).
+ * The format is described in statefile.h. The writer replaces the file
+ * atomically; the reader trusts nothing in it, and never deletes a file it
+ * cannot use: that file may be the only record of what was learned. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "statefile.h"
+
+#define MAGIC "wg-rtsync-state"
+#define LINE_MAX_LEN 255
+#define MAX_TOKENS 4
+/* A file this big is not one we wrote (100 000 entries take ~15 MB). */
+#define MAX_FILE_SIZE (256u << 20)
+#define IFNAME_MAX 15
+#define TMP_INFIX ".state.tmp-"
+
+static void say(char *msg, size_t msglen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!msg || !msglen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+static bool ifname_ok(const char *ifname)
+{
+	size_t len = ifname ? strlen(ifname) : 0;
+
+	if (len == 0 || len > IFNAME_MAX || strchr(ifname, '/'))
+		return false;
+	return strcmp(ifname, ".") != 0 && strcmp(ifname, "..") != 0;
+}
+
+int statefile_path(const char *state_dir, const char *ifname, char *buf, size_t len)
+{
+	int w;
+
+	if (!state_dir || !*state_dir || !ifname_ok(ifname))
+		return -EINVAL;
+	w = snprintf(buf, len, "%s/%s.state", state_dir, ifname);
+	if (w < 0 || (size_t)w >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* ---- text format ---- */
+
+struct textbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void tb_printf(struct textbuf *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void tb_printf(struct textbuf *t, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (t->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		w = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (w < 0) {
+			t->failed = true;
+			return;
+		}
+		if ((size_t)w < t->cap - t->len) {
+			t->len += (size_t)w;
+			return;
+		}
+		size_t cap = t->cap * 2 + (size_t)w + 1;
+		char *p = realloc(t->p, cap);
+		if (!p) {
+			t->failed = true;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+}
+
+int statefile_format(const struct wg_key *device, const struct own_entry *v, size_t n,
+		     char **text, size_t *len)
+{
+	struct textbuf t = {.cap = 256 + n * 144};
+	char key[WG_KEY_B64_LEN], disp[WG_KEY_B64_LEN], pfx[PREFIX_STRLEN];
+
+	t.p = malloc(t.cap);
+	if (!t.p)
+		return -ENOMEM;
+	tb_printf(&t, MAGIC " %d %s\n", STATEFILE_VERSION, wg_key_to_base64(device, key));
+	tb_printf(&t, "# peer, prefix it learned from a route, peer it displaced "
+		      "(learned-wins); written by wg-rtsync, do not edit\n");
+	for (size_t i = 0; i < n; i++) {
+		wg_key_to_base64(&v[i].peer, key);
+		prefix_format(&v[i].dst, pfx);
+		if (wg_key_is_zero(&v[i].displaced))
+			tb_printf(&t, "%s %s\n", key, pfx);
+		else
+			tb_printf(&t, "%s %s %s\n", key, pfx,
+				  wg_key_to_base64(&v[i].displaced, disp));
+	}
+	tb_printf(&t, "end %zu\n", n);
+	if (t.failed) {
+		free(t.p);
+		return -ENOMEM;
+	}
+	*text = t.p;
+	*len = t.len;
+	return 0;
+}
+
+/* Splits line (modified in place) at blanks; returns the number of tokens,
+ * at most MAX_TOKENS (one more than any valid line has). */
+static int tokenise(char *line, char *tok[MAX_TOKENS])
+{
+	int n = 0;
+	char *save = NULL;
+
+	for (char *s = strtok_r(line, " \t", &save); s && n < MAX_TOKENS;
+	     s = strtok_r(NULL, " \t", &save))
+		tok[n++] = s;
+	return n;
+}
+
+static bool key_parse(const char *s, struct wg_key *out)
+{
+	return strlen(s) == WG_KEY_B64_LEN - 1 && wg_key_from_base64(s, out) == 0;
+}
+
+/* Only the canonical form: "addr/len", host bits clear. */
+static bool dst_parse(const char *s, struct prefix *out)
+{
+	struct prefix norm;
+
+	if (!strchr(s, '/') || strlen(s) >= PREFIX_STRLEN)
+		return false;
+	if (prefix_parse_keep_host(s, out) != 0)
+		return false;
+	norm = *out;
+	prefix_normalise(&norm);
+	return memcmp(norm.addr, out->addr, sizeof(norm.addr)) == 0;
+}
+
+struct parser {
+	const struct wg_key *device;
+	struct own_entry *v;
+	size_t n, cap;
+	bool have_header, ended;
+	unsigned long end_count;
+	char *why;
+	size_t whylen;
+};
+
+static int parse_header(struct parser *ps, char **tok, int ntok, unsigned lineno)
+{
+	struct wg_key key;
+	char have[WG_KEY_B64_LEN], want[WG_KEY_B64_LEN];
+
+	if (ntok < 1 || strcmp(tok[0], MAGIC) != 0) {
+		say(ps->why, ps->whylen, "line %u: not a wg-rtsync state file", lineno);
+		return -EINVAL;
+	}
+	if (ntok < 2 || strcmp(tok[1], "1") != 0) {
+		say(ps->why, ps->whylen, "line %u: format version %.16s, this build reads %d",
+		    lineno, ntok < 2 ? "(none)" : tok[1], STATEFILE_VERSION);
+		return -EINVAL;
+	}
+	if (ntok != 3 || !key_parse(tok[2], &key)) {
+		say(ps->why, ps->whylen, "line %u: bad device key in the header", lineno);
+		return -EINVAL;
+	}
+	if (wg_key_cmp(&key, ps->device) != 0) {
+		say(ps->why, ps->whylen, "written for device key %s, the device has %s",
+		    wg_key_to_base64(&key, have), wg_key_to_base64(ps->device, want));
+		return -ESTALE;
+	}
+	ps->have_header = true;
+	return 0;
+}
+
+static int parse_end(struct parser *ps, char **tok, int ntok, unsigned lineno)
+{
+	char *endp;
+
+	errno = 0;
+	if (ntok != 2 || tok[1][0] < '0' || tok[1][0] > '9' ||
+	    (ps->end_count = strtoul(tok[1], &endp, 10), errno) || *endp) {
+		say(ps->why, ps->whylen, "line %u: bad end line", lineno);
+		return -EINVAL;
+	}
+	if (ps->end_count != ps->n) {
+		say(ps->why, ps->whylen, "line %u: end says %lu entries, the file has %zu",
+		    lineno, ps->end_count, ps->n);
+		return -EINVAL;
+	}
+	ps->ended = true;
+	return 0;
+}
+
+static int parse_entry(struct parser *ps, char **tok, int ntok, unsigned lineno)
+{
+	struct own_entry e;
+
+	memset(&e, 0, sizeof(e));
+	if (ntok < 2 || ntok > 3) {
+		say(ps->why, ps->whylen, "line %u: expected PEER PREFIX [DISPLACED]", lineno);
+		return -EINVAL;
+	}
+	if (!key_parse(tok[0], &e.peer)) {
+		say(ps->why, ps->whylen, "line %u: bad peer key", lineno);
+		return -EINVAL;
+	}
+	if (!dst_parse(tok[1], &e.dst)) {
+		say(ps->why, ps->whylen, "line %u: bad prefix \"%.60s\"", lineno, tok[1]);
+		return -EINVAL;
+	}
+	if (ntok == 3 && (!key_parse(tok[2], &e.displaced) ||
+			  wg_key_cmp(&e.displaced, &e.peer) == 0)) {
+		say(ps->why, ps->whylen, "line %u: bad displaced peer key", lineno);
+		return -EINVAL;
+	}
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 64;
+		struct own_entry *v = realloc(ps->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ps->v = v;
+		ps->cap = cap;
+	}
+	ps->v[ps->n++] = e;
+	return 0;
+}
+
+static int parse_line(struct parser *ps, char *line, unsigned lineno)
+{
+	char *tok[MAX_TOKENS];
+	int ntok;
+
+	if (ps->ended) {
+		say(ps->why, ps->whylen, "line %u: data after the end line", lineno);
+		return -EINVAL;
+	}
+	if (ps->have_header && line[0] == '#')
+		return 0;
+	ntok = tokenise(line, tok);
+	if (!ps->have_header)
+		return parse_header(ps, tok, ntok, lineno);
+	if (ntok == 0) {
+		say(ps->why, ps->whylen, "line %u: empty line", lineno);
+		return -EINVAL;
+	}
+	if (strcmp(tok[0], "end") == 0)
+		return parse_end(ps, tok, ntok, lineno);
+	return parse_entry(ps, tok, ntok, lineno);
+}
+
+static int dst_cmp(const void *a, const void *b)
+{
+	return prefix_cmp(a, b);
+}
+
+/* A prefix belongs to one peer at a time: two lines for one prefix mean the
+ * file is not ours. */
+static int check_duplicates(struct parser *ps)
+{
+	struct prefix *d;
+	char text[PREFIX_STRLEN];
+	int r = 0;
+
+	if (ps->n < 2)
+		return 0;
+	d = malloc(ps->n * sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	for (size_t i = 0; i < ps->n; i++)
+		d[i] = ps->v[i].dst;
+	qsort(d, ps->n, sizeof(*d), dst_cmp);
+	for (size_t i = 1; i < ps->n && !r; i++) {
+		if (prefix_equal(&d[i - 1], &d[i])) {
+			say(ps->why, ps->whylen, "prefix %s is listed twice",
+			    prefix_format(&d[i], text));
+			r = -EINVAL;
+		}
+	}
+	free(d);
+	return r;
+}
+
+static int parse_all(struct parser *ps, const char *text, size_t len)
+{
+	char line[LINE_MAX_LEN + 1];
+	size_t pos = 0;
+	unsigned lineno = 0;
+	int r;
+
+	while (pos < len) {
+		const char *start = text + pos;
+		const char *nl = memchr(start, '\n', len - pos);
+		size_t l;
+
+		lineno++;
+		if (!nl) {
+			say(ps->why, ps->whylen, "line %u: truncated (no line end)", lineno);
+			return -EINVAL;
+		}
+		l = (size_t)(nl - start);
+		if (l > LINE_MAX_LEN) {
+			say(ps->why, ps->whylen, "line %u: too long", lineno);
+			return -EINVAL;
+		}
+		if (memchr(start, '\0', l)) {
+			say(ps->why, ps->whylen, "line %u: contains a NUL byte", lineno);
+			return -EINVAL;
+		}
+		memcpy(line, start, l);
+		line[l] = '\0';
+		r = parse_line(ps, line, lineno);
+		if (r)
+			return r;
+		pos += l + 1;
+	}
+	if (!ps->have_header) {
+		say(ps->why, ps->whylen, "empty file");
+		return -EINVAL;
+	}
+	if (!ps->ended) {
+		say(ps->why, ps->whylen, "truncated: no end line after line %u", lineno);
+		return -EINVAL;
+	}
+	return check_duplicates(ps);
+}
+
+int statefile_parse(const char *text, size_t len, const struct wg_key *device,
+		    struct own_entry **out, size_t *n, char *why, size_t whylen)
+{
+	struct parser ps = {.device = device, .why = why, .whylen = whylen};
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	say(why, whylen, "%s", "");
+	r = parse_all(&ps, text, len);
+	if (r) {
+		if (r == -ENOMEM)
+			say(why, whylen, "out of memory");
+		free(ps.v);
+		return r;
+	}
+	*out = ps.v;
+	*n = ps.n;
+	return 0;
+}
+
+/* ---- writing ---- */
+
+/* mkdir -p, every directory it creates with mode 0700. */
+static int make_dirs(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	if (stat(path, &st) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) != 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Writes text into a new temporary file next to path, and renames it over
+ * path. On failure the temporary file is gone and what failed is in *step. */
+static int replace_file(const char *dir, const char *ifname, const char *path,
+			const char *text, size_t len, const char **step)
+{
+	char tmp[PATH_MAX];
+	int fd, w, r;
+
+	*step = "naming the temporary file";
+	w = snprintf(tmp, sizeof(tmp), "%s/.%s" TMP_INFIX "XXXXXX", dir, ifname);
+	if (w < 0 || (size_t)w >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	*step = "creating a temporary file";
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*step = "writing the temporary file";
+	r = write_all(fd, text, len);
+	if (!r) {
+		*step = "syncing the temporary file";
+		r = fsync(fd) != 0 ? -errno : 0;
+	}
+	if (close(fd) != 0 && !r) {
+		*step = "closing the temporary file";
+		r = -errno;
+	}
+	if (!r) {
+		*step = "renaming the temporary file into place";
+		r = rename(tmp, path) != 0 ? -errno : 0;
+	}
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
+int statefile_save(const char *state_dir, const char *ifname, const struct wg_key *device,
+		   const struct own_entry *v, size_t n, char *msg, size_t msglen)
+{
+	char path[PATH_MAX];
+	char *text = NULL;
+	size_t len = 0;
+	const char *step = "";
+	int r;
+
+	say(msg, msglen, "%s", "");
+	r = statefile_path(state_dir, ifname, path, sizeof(path));
+	if (r) {
+		say(msg, msglen, "state file for interface \"%.32s\" in \"%.200s\": %s",
+		    ifname ? ifname : "", state_dir ? state_dir : "", strerror(-r));
+		return r;
+	}
+	r = make_dirs(state_dir);
+	if (r) {
+		say(msg, msglen, "cannot create state directory %s: %s", state_dir,
+		    strerror(-r));
+		return r;
+	}
+	r = statefile_format(device, v, n, &text, &len);
+	if (r) {
+		say(msg, msglen, "state file %s: out of memory", path);
+		return r;
+	}
+	r = replace_file(state_dir, ifname, path, text, len, &step);
+	free(text);
+	if (r) {
+		say(msg, msglen, "state file %s not written (%s: %s); the previous one is kept",
+		    path, step, strerror(-r));
+		return r;
+	}
+	/* The rename is only durable once the directory is on disk. */
+	r = sync_dir(state_dir);
+	if (r)
+		say(msg, msglen, "state file %s written, but syncing %s failed: %s", path,
+		    state_dir, strerror(-r));
+	return r;
+}
+
+/* ---- reading ---- */
+
+/* Removes the temporary files of ifname that a crash in statefile_save left. */
+static void remove_stale_tmp(const char *dir, const char *ifname)
+{
+	char prefix[IFNAME_MAX + sizeof(TMP_INFIX) + 2];
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	snprintf(prefix, sizeof(prefix), ".%s" TMP_INFIX, ifname);
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* Moves path to a name no other file has: path.bad-TIMESTAMP[-N]. */
+static int set_aside(const char *path, char *aside, size_t len)
+{
+	char stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (int i = 1; i < 1000; i++) {
+		int w = i == 1 ? snprintf(aside, len, "%s.bad-%s", path, stamp)
+			       : snprintf(aside, len, "%s.bad-%s-%d", path, stamp, i);
+		if (w < 0 || (size_t)w >= len)
+			return -ENAMETOOLONG;
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == EEXIST)
+			continue;
+		if (errno != EINVAL && errno != ENOSYS)
+			return -errno;
+		/* No RENAME_NOREPLACE here: link() never replaces either. */
+		if (link(path, aside) == 0)
+			return unlink(path) == 0 ? 0 : -errno;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+/* Reads the whole file; -EFBIG for one no writer of ours made. */
+static int read_file(int fd, char **text, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *p = malloc(cap);
+
+	if (!p)
+		return -ENOMEM;
+	for (;;) {
+		if (n == cap) {
+			char *q;
+			if (cap >= MAX_FILE_SIZE) {
+				free(p);
+				return -EFBIG;
+			}
+			cap *= 2;
+			q = realloc(p, cap);
+			if (!q) {
+				free(p);
+				return -ENOMEM;
+			}
+			p = q;
+		}
+		ssize_t r = read(fd, p + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = -errno;
+			free(p);
+			return e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*text = p;
+	*len = n;
+	return 0;
+}
+
+/* Opens and parses; on -EINVAL/-ESTALE (or an unreadable file) why says what
+ * is wrong and the caller sets the file aside. */
+static int load_file(const char *path, const struct wg_key *device, struct own_entry **out,
+		     size_t *n, char *why, size_t whylen)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		r = -errno;
+		if (r != -ENOENT)
+			say(why, whylen, "cannot open it: %s", strerror(-r));
+		return r == -ENOENT ? -ENOENT : -EIO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		say(why, whylen, "not a regular file");
+		return -EINVAL;
+	}
+	r = read_file(fd, &text, &len);
+	close(fd);
+	if (r == -ENOMEM)
+		return r;
+	if (r) {
+		say(why, whylen, "cannot read it: %s", strerror(-r));
+		return -EIO;
+	}
+	r = statefile_parse(text, len, device, out, n, why, whylen);
+	free(text);
+	return r;
+}
+
+int statefile_load(const char *state_dir, const char *ifname, const struct wg_key *device,
+		   struct own_entry **out, size_t *n, char *msg, size_t msglen)
+{
+	char path[PATH_MAX], aside[PATH_MAX + 40], why[512] = "";
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	say(msg, msglen, "%s", "");
+	r = statefile_path(state_dir, ifname, path, sizeof(path));
+	if (r) {
+		say(msg, msglen, "state file for interface \"%.32s\" in \"%.200s\": %s",
+		    ifname ? ifname : "", state_dir ? state_dir : "", strerror(-r));
+		return r;
+	}
+	remove_stale_tmp(state_dir, ifname);
+	r = load_file(path, device, out, n, why, sizeof(why));
+	if (r == 0 || r == -ENOENT)
+		return 0;
+	if (r == -ENOMEM) {
+		say(msg, msglen, "state file %s: out of memory while reading it", path);
+		return r;
+	}
+	r = set_aside(path, aside, sizeof(aside));
+	if (r) {
+		say(msg, msglen,
+		    "state file %s: %s; could not set it aside (%s), starting with no "
+		    "learned AllowedIPs",
+		    path, why, strerror(-r));
+		return r;
+	}
+	say(msg, msglen,
+	    "state file %s: %s; set aside as %s, starting with no learned AllowedIPs", path,
+	    why, aside);
+	return STATEFILE_SET_ASIDE;
+}

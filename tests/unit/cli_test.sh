@@ -1,0 +1,82 @@
+#!/bin/sh
+# cli_test.sh WG_RTSYNC SRCDIR: the command line of SPEC section 9, as far as
+# it is built: --check-config, addr, --version, --help, usage errors.
+set -u
+exe=$1
+src=$2
+failures=0
+out=$(mktemp) err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# run STATUS ARGS...: runs wg-rtsync, checks its exit status.
+run() {
+	status=$1
+	shift
+	"$exe" "$@" >"$out" 2>"$err"
+	got=$?
+	[ "$got" -eq "$status" ] || fail "wg-rtsync $*: exit $got, want $status ($(cat "$err"))"
+}
+
+# contains FILE TEXT
+contains() {
+	grep -qF -- "$2" "$1" || fail "missing '$2' in: $(cat "$1")"
+}
+
+example=$src/tests/config/example.yaml
+run 0 --check-config -c "$example"
+contains "$out" "$example: ok"
+
+bad=$src/tests/config/bad-unknown-key.yaml
+run 78 --check-config -c "$bad"
+contains "$err" "$bad:6:5: interfaces.wg0.instal_routes: unknown key"
+[ "$(wc -l <"$err")" -eq 1 ] || fail "the error is not one line: $(cat "$err")"
+[ -s "$out" ] && fail "stdout not empty on error"
+
+run 78 --check-config -c "$src/tests/config/bad-prefix.yaml"
+contains "$err" ":4:5: prefixes[1]:"
+run 78 --check-config --config "$src/tests/config/no-such-file.yaml"
+contains "$err" "cannot open"
+# The daemon refuses a bad file before anything else, too.
+run 78 -c "$bad"
+
+# Not built yet: the daemon itself.
+run 1 -c "$example" -i wg0 -i wg1 --oneshot --dry-run -v -q
+contains "$err" "the daemon is not built yet"
+
+# addr: every vector, one call per key with all its prefixes in order.
+vectors=$src/tests/vectors/derived-addresses.txt
+[ -r "$vectors" ] || fail "no $vectors"
+keys=$(grep -v '^#' "$vectors" | awk 'NF == 3 { print $1 }' | uniq)
+[ -n "$keys" ] || fail "no vectors read"
+for key in $keys; do
+	prefixes=$(awk -v k="$key" '$1 == k { print $2 }' "$vectors")
+	want=$(awk -v k="$key" '$1 == k { print $3 }' "$vectors")
+	# shellcheck disable=SC2086 # one argument per prefix
+	run 0 addr "$key" $prefixes
+	[ "$(cat "$out")" = "$want" ] || fail "addr $key: got $(cat "$out"), want $want"
+done
+
+key=yAt0z6CubZ7rA1MomWueBwiagfeKAtJNkwFUUebvZk0=
+run 2 addr notakey 10.237.0.0/16
+contains "$err" "'notakey' is not a WireGuard public key"
+run 2 addr "$key" 10.237.0.0/16 10.237.0.0/99
+contains "$err" "'10.237.0.0/99'"
+[ -s "$out" ] && fail "addr printed something before refusing"
+run 2 addr "$key"
+run 2 addr
+
+run 0 --version
+contains "$out" "wg-rtsync "
+run 0 --help
+contains "$out" "--check-config"
+run 2 --no-such-option
+run 2 frobnicate
+contains "$err" "unknown command 'frobnicate'"
+
+[ "$failures" -eq 0 ] || exit 1
+echo "cli: all checks passed"

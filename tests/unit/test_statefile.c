@@ -1,0 +1,778 @@
+/* test_statefile.c: the state file (SPEC 6): round trips, files set aside,
+ * failed writes that keep the old file, and garbage that never crashes. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "statefile.h"
+#include "testutil.h"
+
+struct fixture {
+	char dir[64];	/* a fresh directory per test */
+	char state[96]; /* dir/state: the state_dir, not created yet */
+	char path[128]; /* state/wgt0.state */
+};
+
+static const char *ifname = "wgt0";
+
+static int fixture_setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/wgrs-statefile-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
+	snprintf(f->path, sizeof(f->path), "%s/%s.state", f->state, ifname);
+	*state = f;
+	return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	chmod(path, 0700);
+	return remove(path);
+}
+
+static int fixture_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	chmod(f->state, 0700);
+	nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static struct wg_key device_key(void)
+{
+	return key_n(1000);
+}
+
+/* n entries over both families; every third one displaced another peer. */
+static struct own_entry *make_entries(size_t n)
+{
+	struct own_entry *v = calloc(n ? n : 1, sizeof(*v));
+	char text[PREFIX_STRLEN];
+
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++) {
+		v[i].peer = key_n((unsigned)(i % 7));
+		if (i % 2)
+			snprintf(text, sizeof(text), "2001:db8:%zx:%zx::/64", i >> 16,
+				 i & 0xffff);
+		else
+			snprintf(text, sizeof(text), "198.51.%zu.%zu/32", (i >> 8) & 0xff,
+				 i & 0xff);
+		v[i].dst = P(text);
+		if (i % 3 == 0)
+			v[i].displaced = key_n(100 + (unsigned)i % 5);
+	}
+	return v;
+}
+
+static void assert_entries_equal(const struct own_entry *a, size_t na,
+				 const struct own_entry *b, size_t nb)
+{
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++) {
+		assert_int_equal(wg_key_cmp(&a[i].peer, &b[i].peer), 0);
+		assert_true(prefix_equal(&a[i].dst, &b[i].dst));
+		assert_int_equal(wg_key_cmp(&a[i].displaced, &b[i].displaced), 0);
+	}
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf;
+	long size;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	size = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)size + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
+	buf[size] = '\0';
+	fclose(fp);
+	if (len)
+		*len = (size_t)size;
+	return buf;
+}
+
+static void spit(const char *path, const char *text, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Names in dir that start with prefix, counted; the last one into found. */
+static int count_names(const char *dir, const char *prefix, char *found, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		n++;
+		if (found)
+			snprintf(found, len, "%s/%s", dir, de->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+static int count_tmp(const char *dir)
+{
+	return count_names(dir, ".wgt0.state.tmp-", NULL, 0);
+}
+
+static void save_ok(struct fixture *f, const struct own_entry *v, size_t n)
+{
+	struct wg_key dev = device_key();
+	char msg[STATEFILE_MSG_LEN];
+
+	assert_int_equal(statefile_save(f->state, ifname, &dev, v, n, msg, sizeof(msg)), 0);
+	assert_string_equal(msg, "");
+}
+
+/* Writes text as the state file and loads it: must be set aside, with the
+ * original bytes kept in the .bad- file and a message naming it. */
+static void assert_set_aside(struct fixture *f, const char *text, size_t len,
+			     const char *reason)
+{
+	struct wg_key dev = device_key();
+	struct own_entry *v = NULL;
+	size_t n = 99;
+	char msg[STATEFILE_MSG_LEN], aside[PATH_MAX];
+	int before = count_names(f->state, "wgt0.state.bad-", NULL, 0);
+
+	mkdir(f->state, 0700);
+	spit(f->path, text, len);
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &v, &n, msg, sizeof(msg)),
+			 STATEFILE_SET_ASIDE);
+	assert_int_equal(n, 0);
+	free(v);
+	if (!strstr(msg, reason))
+		fail_msg("message \"%s\" does not say \"%s\"", msg, reason);
+	assert_int_equal(access(f->path, F_OK), -1);
+	assert_int_equal(count_names(f->state, "wgt0.state.bad-", NULL, 0), before + 1);
+	/* The message names the file that now holds the original bytes. */
+	const char *as = strstr(msg, "set aside as ");
+	assert_non_null(as);
+	as += strlen("set aside as ");
+	size_t alen = strcspn(as, ",");
+	assert_true(alen < sizeof(aside));
+	memcpy(aside, as, alen);
+	aside[alen] = '\0';
+	size_t klen;
+	char *kept = slurp(aside, &klen);
+	assert_int_equal(klen, len);
+	assert_memory_equal(kept, text, len);
+	free(kept);
+	/* The next start finds no file: an empty ownership, no message. */
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &v, &n, msg, sizeof(msg)),
+			 0);
+	assert_int_equal(n, 0);
+	assert_string_equal(msg, "");
+	free(v);
+}
+
+static void test_path(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(statefile_path("/run/wg-rtsync", "wg0", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/run/wg-rtsync/wg0.state");
+	assert_int_equal(statefile_path("/run/x", "", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(statefile_path("/run/x", "a/b", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(statefile_path("/run/x", ".", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(statefile_path("/run/x", "..", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(statefile_path("/run/x", "0123456789abcdef", buf, sizeof(buf)),
+			 -EINVAL);
+	assert_int_equal(statefile_path("", "wg0", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(statefile_path("/run/wg-rtsync", "wg0", buf, 10), -ENAMETOOLONG);
+}
+
+static void test_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *v = make_entries(50), *got = NULL;
+	size_t n = 0;
+	char msg[STATEFILE_MSG_LEN];
+	struct stat st;
+
+	save_ok(f, v, 50);
+	assert_int_equal(stat(f->state, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(count_tmp(f->state), 0);
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+			 0);
+	assert_string_equal(msg, "");
+	assert_entries_equal(v, 50, got, n);
+	free(got);
+	free(v);
+}
+
+/* What an operator sees: the header, one line per entry, the end line. */
+static void test_readable_text(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry v[2];
+	char key[WG_KEY_B64_LEN], peer[WG_KEY_B64_LEN], disp[WG_KEY_B64_LEN];
+	char want[512], *text;
+
+	memset(v, 0, sizeof(v));
+	v[0].peer = key_n(1);
+	v[0].dst = P("2001:db8:1::/48");
+	v[1].peer = key_n(2);
+	v[1].dst = P("192.0.2.0/24");
+	v[1].displaced = key_n(1);
+	save_ok(f, v, 2);
+	text = slurp(f->path, NULL);
+	wg_key_to_base64(&dev, key);
+	snprintf(want, sizeof(want), "wg-rtsync-state 1 %s\n", key);
+	assert_memory_equal(text, want, strlen(want));
+	snprintf(want, sizeof(want), "\n%s 2001:db8:1::/48\n%s 192.0.2.0/24 %s\nend 2\n",
+		 wg_key_to_base64(&v[0].peer, peer), wg_key_to_base64(&v[1].peer, key),
+		 wg_key_to_base64(&v[1].displaced, disp));
+	assert_non_null(strstr(text, want));
+	assert_string_equal(strstr(text, want), want);
+	free(text);
+}
+
+static void test_empty_ownership(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *v = make_entries(3), *got = NULL;
+	size_t n = 5;
+	char msg[STATEFILE_MSG_LEN];
+
+	save_ok(f, v, 3);
+	save_ok(f, NULL, 0); /* everything withdrawn: the file says so */
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(access(f->path, F_OK), 0);
+	free(got);
+	free(v);
+}
+
+static void test_missing_file(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *got = NULL;
+	size_t n = 5;
+	char msg[STATEFILE_MSG_LEN] = "x";
+
+	/* Neither the directory nor the file exists: nothing is created. */
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+			 0);
+	assert_int_equal(n, 0);
+	assert_string_equal(msg, "");
+	assert_int_equal(access(f->state, F_OK), -1);
+	free(got);
+}
+
+static void test_nested_state_dir_created(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	char deep[160], msg[STATEFILE_MSG_LEN];
+	struct own_entry *v = make_entries(2), *got = NULL;
+	size_t n;
+	struct stat st;
+
+	snprintf(deep, sizeof(deep), "%s/a/b/", f->state);
+	assert_int_equal(statefile_save(deep, ifname, &dev, v, 2, msg, sizeof(msg)), 0);
+	assert_int_equal(stat(deep, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(statefile_load(deep, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
+	assert_entries_equal(v, 2, got, n);
+	free(got);
+	free(v);
+}
+
+static void test_other_device_key_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key other = key_n(1001);
+	struct own_entry *v = make_entries(4);
+	char *text, *kept, aside[PATH_MAX], msg[STATEFILE_MSG_LEN];
+	size_t len, klen;
+
+	assert_int_equal(statefile_save(f->state, ifname, &other, v, 4, msg, sizeof(msg)), 0);
+	text = slurp(f->path, &len);
+	assert_set_aside(f, text, len, "written for device key");
+	/* Kept byte for byte, for the operator. */
+	assert_int_equal(count_names(f->state, "wgt0.state.bad-", aside, sizeof(aside)), 1);
+	kept = slurp(aside, &klen);
+	assert_int_equal(klen, len);
+	assert_memory_equal(kept, text, len);
+	free(kept);
+	free(text);
+	free(v);
+}
+
+static void test_set_aside_never_overwrites(void **state)
+{
+	struct fixture *f = *state;
+	const char *bad = "garbage\n";
+
+	/* Three bad files within one second get three names. */
+	assert_set_aside(f, bad, strlen(bad), "not a wg-rtsync state file");
+	assert_set_aside(f, bad, strlen(bad), "not a wg-rtsync state file");
+	assert_set_aside(f, bad, strlen(bad), "not a wg-rtsync state file");
+	assert_int_equal(count_names(f->state, "wgt0.state.bad-", NULL, 0), 3);
+}
+
+/* A valid file's text with line i (0-based) replaced by repl. */
+static char *with_line(const char *text, int i, const char *repl)
+{
+	char *out = malloc(strlen(text) + strlen(repl) + 2);
+	const char *p = text;
+
+	assert_non_null(out);
+	out[0] = '\0';
+	for (int line = 0; *p; line++) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		if (line == i)
+			strcat(strcat(out, repl), "\n");
+		else
+			strncat(out, p, l);
+		p += l;
+	}
+	return out;
+}
+
+/* fmt with every @D replaced by dev and every @P by peer. */
+static void expand(char *out, size_t len, const char *fmt, const char *dev,
+		   const char *peer)
+{
+	size_t o = 0;
+
+	for (const char *p = fmt; *p; p++) {
+		const char *put = NULL;
+		if (p[0] == '@' && p[1] == 'D')
+			put = dev;
+		else if (p[0] == '@' && p[1] == 'P')
+			put = peer;
+		if (put) {
+			size_t l = strlen(put);
+			assert_true(o + l < len);
+			memcpy(out + o, put, l);
+			o += l;
+			p++;
+			continue;
+		}
+		assert_true(o + 1 < len);
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+static void test_malformed_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry v[2];
+	char *good, key[WG_KEY_B64_LEN], peer[WG_KEY_B64_LEN], line[400];
+	size_t len;
+	/* Line 0 header, 1 comment, 2 and 3 entries, 4 "end 2". */
+	struct {
+		int line;
+		const char *fmt; /* @D: the device key, @P: a peer key */
+		const char *reason;
+	} cases[] = {
+		{0, "wg-rtsync-state 2 @D", "format version 2"},
+		{0, "wg-rtsync-state @D", "format version"},
+		{0, "wg-rtsync-state 1", "bad device key"},
+		{0, "wg-rtsync-state 1 @D extra", "bad device key"},
+		{0, "wg-rtsync-state 1 not-a-key", "bad device key"},
+		{0, "WG-RTSYNC-STATE 1 @D", "not a wg-rtsync state file"},
+		{2, "@P 192.0.2.1/24", "bad prefix"},
+		{2, "@P 192.0.2.0/33", "bad prefix"},
+		{2, "@P 192.0.2.0", "bad prefix"},
+		{2, "@P banana/8", "bad prefix"},
+		{2, "@P", "expected PEER PREFIX"},
+		{2, "@P 192.0.2.0/24 @P", "bad displaced peer key"},
+		{2, "@P 192.0.2.0/24 @D @D", "expected PEER PREFIX"},
+		{2, "AAAA 192.0.2.0/24", "bad peer key"},
+		{2, "@P 2001:db8::/32", "listed twice"},
+		{2, "", "empty line"},
+		{4, "end 3", "end says 3 entries"},
+		{4, "end -1", "bad end line"},
+		{4, "end 2x", "bad end line"},
+		{4, "end 99999999999999999999999", "bad end line"},
+		{4, "end 2\nend 2", "data after the end line"},
+		{4, "end 2\n# late comment", "data after the end line"},
+		{4, "# no end", "no end line"},
+	};
+
+	memset(v, 0, sizeof(v));
+	v[0].peer = key_n(1);
+	v[0].dst = P("192.0.2.0/24");
+	v[1].peer = key_n(2);
+	v[1].dst = P("2001:db8::/32");
+	save_ok(f, v, 2);
+	good = slurp(f->path, &len);
+	wg_key_to_base64(&dev, key);
+	wg_key_to_base64(&v[0].peer, peer);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		expand(line, sizeof(line), cases[i].fmt, key, peer);
+		char *text = with_line(good, cases[i].line, line);
+		assert_set_aside(f, text, strlen(text), cases[i].reason);
+		free(text);
+	}
+	/* Bytes no text line holds. */
+	assert_set_aside(f, good, len - 1, "no line end");
+	assert_set_aside(f, "", 0, "empty file");
+	char nul[] = "wg-rtsync-state 1\0 x\n";
+	assert_set_aside(f, nul, sizeof(nul) - 1, "NUL byte");
+	memset(line, 'a', sizeof(line) - 2);
+	line[sizeof(line) - 2] = '\n';
+	assert_set_aside(f, line, sizeof(line) - 1, "too long");
+	free(good);
+}
+
+static void test_unreadable_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *got = NULL;
+	size_t n;
+	char msg[STATEFILE_MSG_LEN], aside[PATH_MAX];
+
+	/* A directory where the file should be. */
+	assert_int_equal(mkdir(f->state, 0700), 0);
+	assert_int_equal(mkdir(f->path, 0700), 0);
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+			 STATEFILE_SET_ASIDE);
+	assert_non_null(strstr(msg, "not a regular file"));
+	assert_int_equal(count_names(f->state, "wgt0.state.bad-", aside, sizeof(aside)), 1);
+	free(got);
+	/* A FIFO: must not block. */
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+			 STATEFILE_SET_ASIDE);
+	assert_non_null(strstr(msg, "not a regular file"));
+	free(got);
+	/* Saving over a leftover directory fails, and leaves no temporary file. */
+	assert_int_equal(mkdir(f->path, 0700), 0);
+	assert_int_not_equal(statefile_save(f->state, ifname, &dev, NULL, 0, msg, sizeof(msg)),
+			     0);
+	assert_non_null(strstr(msg, "renaming"));
+	assert_int_equal(count_tmp(f->state), 0);
+}
+
+/* A write that fails half-way (the file size limit) must leave the previous
+ * file exactly as it was, and no temporary file. */
+static void test_failed_write_keeps_old_file(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *old = make_entries(3), *big = make_entries(2000), *got = NULL;
+	struct rlimit saved, small;
+	char *before, *after, msg[STATEFILE_MSG_LEN];
+	size_t blen, alen, n;
+	void (*prev)(int);
+	int r;
+
+	save_ok(f, old, 3);
+	before = slurp(f->path, &blen);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+	small = saved;
+	small.rlim_cur = 4096;
+	prev = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	r = statefile_save(f->state, ifname, &dev, big, 2000, msg, sizeof(msg));
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+	signal(SIGXFSZ, prev);
+
+	assert_int_equal(r, -EFBIG);
+	assert_non_null(strstr(msg, "not written"));
+	assert_non_null(strstr(msg, "previous one is kept"));
+	after = slurp(f->path, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	assert_int_equal(count_tmp(f->state), 0);
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+			 0);
+	assert_entries_equal(old, 3, got, n);
+	free(got);
+	free(after);
+	free(before);
+	free(big);
+	free(old);
+}
+
+/* Without write permission on the directory (only meaningful when not root:
+ * root bypasses the mode bits). */
+static void test_read_only_dir_keeps_old_file(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *old = make_entries(3), *other = make_entries(9);
+	char *before, *after, msg[STATEFILE_MSG_LEN];
+	size_t blen, alen;
+
+	if (geteuid() == 0) {
+		free(old);
+		free(other);
+		skip();
+	}
+	save_ok(f, old, 3);
+	before = slurp(f->path, &blen);
+	assert_int_equal(chmod(f->state, 0500), 0);
+	assert_int_equal(statefile_save(f->state, ifname, &dev, other, 9, msg, sizeof(msg)),
+			 -EACCES);
+	assert_int_equal(chmod(f->state, 0700), 0);
+	after = slurp(f->path, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	free(after);
+	free(before);
+	free(other);
+	free(old);
+}
+
+static void test_state_dir_not_a_directory(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	char msg[STATEFILE_MSG_LEN];
+
+	spit(f->state, "x", 1);
+	assert_int_equal(statefile_save(f->state, ifname, &dev, NULL, 0, msg, sizeof(msg)),
+			 -ENOTDIR);
+	assert_non_null(strstr(msg, "cannot create state directory"));
+	assert_int_equal(statefile_save(f->state, "a/b", &dev, NULL, 0, msg, sizeof(msg)),
+			 -EINVAL);
+	assert_non_null(strstr(msg, "a/b"));
+}
+
+static void test_stale_tmp_removed(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *v = make_entries(2), *got = NULL;
+	char tmp[160], other[160], msg[STATEFILE_MSG_LEN];
+	size_t n;
+
+	save_ok(f, v, 2);
+	/* What a crash between create and rename leaves behind. */
+	snprintf(tmp, sizeof(tmp), "%s/.wgt0.state.tmp-abc123", f->state);
+	snprintf(other, sizeof(other), "%s/.wgt01.state.tmp-abc123", f->state);
+	spit(tmp, "wg-rtsync-state 1 ", 18);
+	spit(other, "x", 1);
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+			 0);
+	assert_entries_equal(v, 2, got, n);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(access(other, F_OK), 0); /* another interface's */
+	free(got);
+	free(v);
+}
+
+/* A small deterministic generator, so that a failure can be replayed. */
+static uint64_t rng_state;
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 11);
+}
+
+/* Parses garbage; whatever it accepts must be a valid list that survives a
+ * round trip. */
+static void parse_garbage(const char *text, size_t len, const struct wg_key *dev)
+{
+	struct own_entry *v = NULL, *again = NULL;
+	size_t n = 0, n2 = 0, flen;
+	char why[256], *ftext;
+	int r = statefile_parse(text, len, dev, &v, &n, why, sizeof(why));
+
+	if (r != 0 && r != -EINVAL && r != -ESTALE)
+		fail_msg("parse returned %d", r);
+	if (r != 0) {
+		assert_int_equal(n, 0);
+		assert_null(v);
+		assert_true(why[0] != '\0');
+		return;
+	}
+	assert_int_equal(statefile_format(dev, v, n, &ftext, &flen), 0);
+	assert_int_equal(statefile_parse(ftext, flen, dev, &again, &n2, why, sizeof(why)), 0);
+	assert_entries_equal(v, n, again, n2);
+	free(ftext);
+	free(again);
+	free(v);
+}
+
+static void test_fuzz_truncations(void **state)
+{
+	struct wg_key dev = device_key();
+	struct own_entry *v = make_entries(40), *got;
+	char *text, why[256];
+	size_t len, n;
+
+	(void)state;
+	assert_int_equal(statefile_format(&dev, v, 40, &text, &len), 0);
+	/* Every proper prefix of the file is refused, even at a line end. */
+	for (size_t cut = 0; cut < len; cut++) {
+		got = NULL;
+		assert_int_equal(statefile_parse(text, cut, &dev, &got, &n, why, sizeof(why)),
+				 -EINVAL);
+		assert_null(got);
+	}
+	assert_int_equal(statefile_parse(text, len, &dev, &got, &n, why, sizeof(why)), 0);
+	assert_entries_equal(v, 40, got, n);
+	free(got);
+	free(text);
+	free(v);
+}
+
+static void test_fuzz_random(void **state)
+{
+	struct wg_key dev = device_key();
+	struct own_entry *v = make_entries(12);
+	char *good, *buf;
+	size_t len;
+	const char *seed_env = getenv("WGRS_FUZZ_SEED");
+	unsigned long long seed = seed_env ? strtoull(seed_env, NULL, 0) : 0x5eed5eedULL;
+
+	(void)state;
+	rng_state = seed | 1;
+	print_message("fuzz seed 0x%llx (set WGRS_FUZZ_SEED to replay)\n", seed);
+	assert_int_equal(statefile_format(&dev, v, 12, &good, &len), 0);
+	buf = malloc(len + 64);
+	assert_non_null(buf);
+	/* Mutations of a valid file: flipped bits, replaced bytes, cuts. */
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t blen = len;
+		memcpy(buf, good, len);
+		for (int m = 1 + (int)(rng() % 4); m > 0; m--) {
+			size_t at = rng() % blen;
+			switch (rng() % 4) {
+			case 0:
+				buf[at] ^= (char)(1u << (rng() % 8));
+				break;
+			case 1:
+				buf[at] = (char)rng();
+				break;
+			case 2:
+				buf[at] = " \n\t0/:="[rng() % 7];
+				break;
+			default:
+				blen = at + 1;
+				break;
+			}
+		}
+		parse_garbage(buf, blen, &dev);
+	}
+	/* Plain random bytes, sometimes with a valid header in front. */
+	for (int iter = 0; iter < 5000; iter++) {
+		size_t blen = rng() % (len + 64), start = 0;
+		if (iter % 2 && blen > 64) {
+			start = (size_t)(strchr(good, '\n') - good) + 1;
+			memcpy(buf, good, start);
+		}
+		for (size_t i = start; i < blen; i++)
+			buf[i] = (char)rng();
+		parse_garbage(buf, blen, &dev);
+	}
+	free(buf);
+	free(good);
+	free(v);
+}
+
+/* Garbage through the whole load path: always set aside, never accepted. */
+static void test_fuzz_files(void **state)
+{
+	struct fixture *f = *state;
+	char buf[300];
+
+	rng_state = 0xf11e5;
+	for (int iter = 0; iter < 50; iter++) {
+		size_t blen = rng() % sizeof(buf);
+		for (size_t i = 0; i < blen; i++)
+			buf[i] = (char)rng();
+		assert_set_aside(f, buf, blen, "");
+	}
+	assert_int_equal(count_names(f->state, "wgt0.state.bad-", NULL, 0), 50);
+}
+
+static void test_large(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	const size_t count = 20000;
+	struct own_entry *v = make_entries(count), *got = NULL;
+	char msg[STATEFILE_MSG_LEN];
+	size_t n;
+
+	save_ok(f, v, count);
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+			 0);
+	assert_entries_equal(v, count, got, n);
+	free(got);
+	free(v);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path),
+		T(test_round_trip),
+		T(test_readable_text),
+		T(test_empty_ownership),
+		T(test_missing_file),
+		T(test_nested_state_dir_created),
+		T(test_other_device_key_set_aside),
+		T(test_set_aside_never_overwrites),
+		T(test_malformed_set_aside),
+		T(test_unreadable_set_aside),
+		T(test_failed_write_keeps_old_file),
+		T(test_read_only_dir_keeps_old_file),
+		T(test_state_dir_not_a_directory),
+		T(test_stale_tmp_removed),
+		cmocka_unit_test(test_fuzz_truncations),
+		cmocka_unit_test(test_fuzz_random),
+		T(test_fuzz_files),
+		T(test_large),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
