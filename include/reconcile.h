@@ -62,6 +62,10 @@ bool rec_own_take_dirty(struct rec *r);
 /* Evaluates the dirty destinations (full: all) and appends the changes to
  * out. Does not change the model, except for clearing the dirty marks. */
 int rec_pass(struct rec *r, bool full, struct change_list *out);
+/* The changes that undo our work (cleanup_on_exit): every route of ours
+ * deleted, every learned AllowedIP removed (or given back to the peer it
+ * displaced). Does not change the model; commit them as usual. */
+int rec_teardown(struct rec *r, struct change_list *out);
 /* Marks everything dirty (a full pass is then what the next pass does). */
 void rec_mark_all(struct rec *r);
 /* The change was applied: update the model as if the kernel had reported it. */
