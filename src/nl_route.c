@@ -475,7 +475,11 @@ static bool spec_valid(const struct route_spec *rs)
 
 	if (alen == 0 || rs->dst.len > alen * 8 || rs->oif < 0)
 		return false;
-	return rs->gw.family == 0 || family_addr_len(rs->gw.family) != 0;
+	if (rs->gw.family == 0)
+		return true;
+	/* RTA_VIA exists for IPv4 routes only: IPv6 refuses it. */
+	return rs->gw.family == AF_INET6 ||
+	       (rs->gw.family == AF_INET && rs->dst.family == AF_INET);
 }
 
 static void put_gateway(struct nlmsghdr *nlh, const struct route_spec *rs)
