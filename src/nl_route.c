@@ -511,6 +511,8 @@ int nl_encode_route(void *buf, size_t size, bool add, const struct route_spec *r
 		return -EINVAL;
 	if (size < ROUTE_MSG_MAX)
 		return -ENOSPC;
+	/* libmnl 1.0.4 leaves attribute padding (RTA_VIA's) unwritten. */
+	memset(buf, 0, ROUTE_MSG_MAX);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;

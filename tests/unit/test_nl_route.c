@@ -1263,7 +1263,7 @@ static void encode_like_kernel(const char *fixture, const struct route_spec *rs,
 	struct fixture f = load(fixture);
 	size_t klen;
 	uint8_t *kern = msg_copy(&f, 0, &klen);
-	uint8_t buf[512];
+	uint8_t buf[512] = {0};
 	struct kroute want, got;
 	uint32_t nh_id;
 	int len = nl_encode_route(buf, sizeof(buf), true, rs, 4711);
@@ -1273,6 +1273,12 @@ static void encode_like_kernel(const char *fixture, const struct route_spec *rs,
 
 	assert_true(len > 0);
 	assert_int_equal(nlh->nlmsg_len, len);
+	/* Every byte is written, padding too: the same request whatever the
+	 * buffer held before. */
+	uint8_t dirty[512];
+	memset(dirty, 0xa5, sizeof(dirty));
+	assert_int_equal(nl_encode_route(dirty, sizeof(dirty), true, rs, 4711), len);
+	assert_memory_equal(dirty, buf, (size_t)len);
 	assert_int_equal(nlh->nlmsg_type, RTM_NEWROUTE);
 	assert_int_equal(nlh->nlmsg_flags,
 			 NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
