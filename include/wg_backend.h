@@ -51,5 +51,15 @@ int wg_prefix_cmp(const struct prefix *a, const struct prefix *b);
  * in uapi_sockdir, NULL for /var/run/wireguard). The choice is remembered
  * per interface and made again when the device goes away. */
 struct wg_backend *wg_backend_auto_new(const char *uapi_sockdir);
+/* The same choice between two given backends (it owns them; genl may be
+ * NULL). A device is the kernel's when genl reads it, else the UAPI
+ * backend's when that one reads it; it is re-chosen after -ENODEV. */
+struct wg_backend *wg_backend_auto_new_with(struct wg_backend *genl,
+					    struct wg_backend *uapi);
+/* Which backend of b serves ifname ("kernel" or "uapi"; NULL when it has
+ * not been read yet) and, in *mode, how it removes AllowedIPs (UNKNOWN
+ * until the first removal). */
+const char *wg_backend_auto_which(struct wg_backend *b, const char *ifname,
+				  enum wg_remove_mode *mode);
 
 #endif

@@ -178,20 +178,28 @@ static int auto_get(struct wg_backend *b, const char *ifname, struct wg_device *
 	struct auto_iface *known = *auto_find(a, ifname);
 	int r;
 
+	int kernel;
+
 	if (known) {
 		r = known->use->get(known->use, ifname, dev);
 		if (r != -ENODEV)
 			return r;
 		auto_remember(a, ifname, NULL);
 	}
-	r = a->genl ? a->genl->get(a->genl, ifname, dev) : -ENODEV;
-	if (r != -ENODEV) {
+	/* Remembered only once a backend has read the device: a kernel side
+	 * failing otherwise (no permission, a timeout) must not pin a UAPI
+	 * device to it. */
+	kernel = a->genl ? a->genl->get(a->genl, ifname, dev) : -ENODEV;
+	if (kernel == 0) {
 		auto_remember(a, ifname, a->genl);
-		return r;
+		return 0;
 	}
 	r = a->uapi->get(a->uapi, ifname, dev);
-	auto_remember(a, ifname, r != -ENODEV ? a->uapi : NULL);
-	return r;
+	if (r == 0) {
+		auto_remember(a, ifname, a->uapi);
+		return 0;
+	}
+	return r == -ENODEV && kernel != -ENODEV ? kernel : r;
 }
 
 static int auto_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
@@ -211,9 +219,9 @@ static int auto_apply(struct wg_backend *b, const char *ifname, const struct cha
 			for (size_t i = 0; i < n; i++)
 				err[i] = (ch[i].op == CHANGE_ALLOWED_ADD ||
 					  ch[i].op == CHANGE_ALLOWED_DEL)
-						 ? (r ? r : -ENODEV)
+						 ? (r ? r : -ENOMEM)
 						 : 0;
-			return r ? r : -ENODEV;
+			return r ? r : -ENOMEM; /* read, but not remembered */
 		}
 	}
 	return known->use->apply(known->use, ifname, ch, n, err);
@@ -234,21 +242,47 @@ static void auto_destroy(struct wg_backend *b)
 	free(a);
 }
 
-struct wg_backend *wg_backend_auto_new(const char *uapi_sockdir)
+struct wg_backend *wg_backend_auto_new_with(struct wg_backend *genl,
+					    struct wg_backend *uapi)
 {
-	struct auto_backend *a = calloc(1, sizeof(*a));
+	struct auto_backend *a = uapi ? calloc(1, sizeof(*a)) : NULL;
 
-	if (!a)
+	if (!a) {
+		if (genl)
+			genl->destroy(genl);
+		if (uapi)
+			uapi->destroy(uapi);
 		return NULL;
+	}
 	a->base.name = "auto";
 	a->base.get = auto_get;
 	a->base.apply = auto_apply;
 	a->base.destroy = auto_destroy;
-	a->genl = wg_genl_backend_new(); /* NULL without generic netlink: UAPI only */
-	a->uapi = wg_uapi_backend_new(uapi_sockdir);
-	if (!a->uapi) {
-		auto_destroy(&a->base);
-		return NULL;
-	}
+	a->genl = genl;
+	a->uapi = uapi;
 	return &a->base;
+}
+
+struct wg_backend *wg_backend_auto_new(const char *uapi_sockdir)
+{
+	/* genl is NULL without generic netlink: UAPI only. */
+	return wg_backend_auto_new_with(wg_genl_backend_new(),
+					wg_uapi_backend_new(uapi_sockdir));
+}
+
+const char *wg_backend_auto_which(struct wg_backend *b, const char *ifname,
+				  enum wg_remove_mode *mode)
+{
+	struct auto_backend *a = (struct auto_backend *)b;
+	struct auto_iface *known = *auto_find(a, ifname);
+
+	*mode = WG_REMOVE_UNKNOWN;
+	if (!known)
+		return NULL;
+	if (known->use == a->genl) {
+		*mode = wg_genl_remove_mode(a->genl, ifname);
+		return "kernel";
+	}
+	*mode = wg_uapi_remove_mode(a->uapi, ifname);
+	return "uapi";
 }

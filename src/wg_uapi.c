@@ -427,7 +427,9 @@ static int encode_peer(struct wg_buf *out, const struct change *ch, const size_t
 	}
 	r = put_key_line(out, "public_key", &ch[idx[0]].peer);
 	r = r ?: buf_puts(out, "update_only=true\n");
-	if (!r && has_del && mode == WG_REMOVE_REPLACE) {
+	/* A peer the device did not have when read has nothing to remove;
+	 * replacing its list would wipe one it got since. */
+	if (!r && has_del && mode == WG_REMOVE_REPLACE && find_peer(cur, &ch[idx[0]].peer)) {
 		const struct wg_peer *p = find_peer(cur, &ch[idx[0]].peer);
 		struct prefix *dels = calloc(n, sizeof(*dels));
 		size_t nd = 0;
@@ -439,7 +441,7 @@ static int encode_peer(struct wg_buf *out, const struct change *ch, const size_t
 				dels[nd++] = ch[idx[i]].dst;
 		qsort(dels, nd, sizeof(*dels), cmp_prefix_qsort);
 		r = buf_puts(out, "replace_allowed_ips=true\n");
-		for (size_t i = 0; !r && p && i < p->n_allowed; i++)
+		for (size_t i = 0; !r && i < p->n_allowed; i++)
 			if (!bsearch(&p->allowed[i], dels, nd, sizeof(*dels), cmp_prefix_qsort))
 				r = put_prefix_line(out, &p->allowed[i], false);
 		free(dels);
