@@ -33,6 +33,9 @@ struct rec {
 	struct gw_table *gws;
 	struct peer_table peers;
 	struct ptrie *displaced; /* prefix -> struct wg_key *: learned-wins */
+	/* Our routes of a previous routing_table or route_protocol, still to
+	 * be deleted: prefix -> struct orphans *. */
+	struct ptrie *orphans;
 
 	struct dest **dirty;
 	size_t n_dirty, cap_dirty;
@@ -82,9 +85,20 @@ static uint32_t static_holder(const struct dest *d)
 	return d->flags & DF_LEARNED ? 0 : d->holder;
 }
 
-static bool dest_empty(const struct dest *d)
+struct orphans {
+	size_t n;
+	struct route_spec v[];
+};
+
+static struct orphans *orphans_of(const struct rec *r, const struct dest *d)
 {
-	return !d->n_routes && !d->holder && !d->cand && !(d->flags & DF_DISPLACED);
+	return ptrie_count(r->orphans) ? ptrie_get(r->orphans, &d->dst) : NULL;
+}
+
+static bool dest_empty(const struct rec *r, const struct dest *d)
+{
+	return !d->n_routes && !d->holder && !d->cand && !(d->flags & DF_DISPLACED) &&
+	       !orphans_of(r, d);
 }
 
 /* ---- dirty marks ---- */
@@ -166,7 +180,7 @@ static void dest_free(struct rec *r, struct dest *d)
 /* Frees d when nothing refers to it any more and no pass will visit it. */
 static void maybe_free(struct rec *r, struct dest *d)
 {
-	if (dest_empty(d) && !(d->flags & DF_DIRTY))
+	if (dest_empty(r, d) && !(d->flags & DF_DIRTY))
 		dest_free(r, d);
 }
 
@@ -175,6 +189,14 @@ static void maybe_free(struct rec *r, struct dest *d)
 static const struct wg_key *displaced_get(const struct rec *r, const struct dest *d)
 {
 	return d->flags & DF_DISPLACED ? ptrie_get(r->displaced, &d->dst) : NULL;
+}
+
+/* The present peer a learned-wins take displaced, or NULL. */
+static const struct peer *displaced_peer(const struct rec *r, const struct dest *d)
+{
+	const struct wg_key *k = displaced_get(r, d);
+
+	return k ? peers_find(&r->peers, k) : NULL;
 }
 
 static int displaced_set(struct rec *r, struct dest *d, const struct wg_key *k)
@@ -189,7 +211,10 @@ static int displaced_set(struct rec *r, struct dest *d, const struct wg_key *k)
 		}
 	}
 	*v = *k;
-	d->flags |= DF_DISPLACED;
+	if (!(d->flags & DF_DISPLACED)) {
+		d->flags |= DF_DISPLACED;
+		mark_gw_users_within(r, &d->dst); /* cryptokey owners, see below */
+	}
 	return 0;
 }
 
@@ -199,6 +224,7 @@ static void displaced_clear(struct rec *r, struct dest *d)
 		return;
 	free(ptrie_del(r->displaced, &d->dst));
 	d->flags &= ~DF_DISPLACED;
+	mark_gw_users_within(r, &d->dst);
 }
 
 /* ---- holdings: which peer has the prefix in its AllowedIPs ---- */
@@ -609,8 +635,9 @@ struct rec *rec_new(const struct settings *s, int ifindex)
 	r->all_dirty = true;
 	r->dests = ptrie_new();
 	r->displaced = ptrie_new();
+	r->orphans = ptrie_new();
 	r->gws = gw_table_new();
-	if (!r->dests || !r->displaced || !r->gws || settings_copy(&r->s, s) < 0) {
+	if (!r->dests || !r->displaced || !r->orphans || !r->gws || settings_copy(&r->s, s) < 0) {
 		rec_free(r);
 		return NULL;
 	}
@@ -643,6 +670,7 @@ void rec_free(struct rec *r)
 	}
 	dest_pool_free(&r->pool);
 	ptrie_free(r->displaced, free);
+	ptrie_free(r->orphans, free);
 	gw_table_free(r->gws);
 	peers_free(&r->peers);
 	free(r->dirty);
@@ -689,20 +717,52 @@ static int all_dests(const struct rec *r, struct dest_list *l)
 	return 0;
 }
 
-/* Routes of the old table or protocol are meaningless now: the caller
- * dumps the routes again. */
+static void spec_of(const struct rec *r, const struct dest *d, const struct rroute *rt,
+		    struct route_spec *s);
+
+/* Remembers our routes of d as orphans (to be deleted by the next pass). */
+static int keep_orphans(struct rec *r, struct dest *d)
+{
+	const struct rroute *v = dest_routes(d);
+	struct orphans *o = orphans_of(r, d), *grown;
+	size_t have = o ? o->n : 0, n = 0;
+
+	for (unsigned i = 0; i < d->n_routes; i++)
+		n += !!(v[i].nh & RN_OURS);
+	if (!n)
+		return 0;
+	grown = realloc(o, sizeof(*o) + (have + n) * sizeof(o->v[0]));
+	if (!grown)
+		return -ENOMEM;
+	grown->n = have;
+	for (unsigned i = 0; i < d->n_routes; i++)
+		if (v[i].nh & RN_OURS)
+			spec_of(r, d, &v[i], &grown->v[grown->n++]);
+	if (ptrie_set(r->orphans, &d->dst, grown) < 0) {
+		if (!o)
+			free(grown);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Routes of the old table or protocol are meaningless now: ours among them
+ * are deleted by the next pass; the caller dumps the routes again. */
 static int drop_all_routes(struct rec *r)
 {
 	struct dest_list l;
+	int ret = 0;
 
 	if (all_dests(r, &l) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < l.n; i++) {
+		if (keep_orphans(r, l.v[i]) < 0)
+			ret = -ENOMEM;
 		dest_drop_routes(r, l.v[i]);
 		maybe_free(r, l.v[i]);
 	}
 	free(l.v);
-	return 0;
+	return ret;
 }
 
 static void drop_all_cands(struct rec *r)
@@ -725,6 +785,11 @@ int rec_set_settings(struct rec *r, const struct settings *s)
 	routes_stale = fresh.routing_table != r->s.routing_table ||
 		       fresh.route_protocol != r->s.route_protocol;
 	rec_mark_all(r);
+	/* Orphans are described in the old table and protocol. */
+	if (routes_stale && drop_all_routes(r) < 0) {
+		settings_free(&fresh);
+		return -ENOMEM;
+	}
 	drop_all_cands(r);
 	/* Claims point into the settings: release them before the swap. */
 	for (uint32_t id = 1; id < r->peers.next_id; id++) {
@@ -741,7 +806,7 @@ int rec_set_settings(struct rec *r, const struct settings *s)
 		if (p && claim_gateways(r, p) < 0)
 			return -ENOMEM;
 	}
-	return routes_stale ? drop_all_routes(r) : 0;
+	return 0;
 }
 
 void rec_set_ifindex(struct rec *r, int ifindex)
@@ -751,6 +816,11 @@ void rec_set_ifindex(struct rec *r, int ifindex)
 	r->ifindex = ifindex;
 	rec_mark_all(r);
 	drop_all_routes(r);
+	/* They went with the old link. */
+	ptrie_free(r->orphans, free);
+	r->orphans = ptrie_new();
+	if (!r->orphans)
+		abort(); /* a fresh empty trie is a few bytes */
 }
 
 int rec_set_addresses(struct rec *r, const struct prefix *addrs, size_t n)
@@ -783,7 +853,8 @@ static void apply_own(struct rec *r, const struct own_entry *e)
 		return;
 	}
 	set_holding(r, d, p->id, true);
-	if (!wg_key_is_zero(&e->displaced) && displaced_set(r, d, &e->displaced) < 0)
+	if (!wg_key_is_zero(&e->displaced) && peers_find(&r->peers, &e->displaced) &&
+	    displaced_set(r, d, &e->displaced) < 0)
 		r->all_dirty = true;
 	mark(r, d);
 }
@@ -807,11 +878,14 @@ static int sweep_unseen(const struct prefix *key, void *value, void *ctx)
 		const struct wg_key *k = displaced_get(r, d);
 		struct wg_key give_back = k ? *k : (struct wg_key){{0}};
 		const struct peer *y = k ? peers_find(&r->peers, k) : NULL;
+		bool holder_went = !peers_get(&r->peers, d->holder)->seen;
 
 		set_holding(r, d, 0, false);
 		/* A learned-wins take whose holder went: the static holder it
-		 * displaced, if still there, gets it back in the next pass. */
-		if (y && y->seen && displaced_set(r, d, &give_back) < 0)
+		 * displaced, if still there, gets it back in the next pass.
+		 * Removed from a holder that is still there, it was taken out
+		 * on purpose, and the claim of the displaced holder with it. */
+		if (holder_went && y && y->seen && displaced_set(r, d, &give_back) < 0)
 			r->all_dirty = true;
 		mark(r, d);
 	}
@@ -1066,15 +1140,24 @@ int rec_routes_end(struct rec *r)
 
 /* ---- evaluation ---- */
 
-/* The peer that holds addr by longest-prefix match over static AllowedIPs. */
+/* The peer that holds addr by longest-prefix match over static AllowedIPs.
+ * A prefix that learned-wins took from its static holder still counts as
+ * that holder's here: otherwise taking a prefix could change the owner of
+ * the gateways of the very routes that took it, and the rules would feed
+ * back on themselves with no fixed point (tests/unit/test_property.c finds
+ * such cycles). This way only the operator changes cryptokey owners. */
 static uint32_t cryptokey_owner(const struct rec *r, const struct prefix *addr)
 {
 	struct prefix p = *addr, match;
 	struct dest *d;
 
 	while ((d = ptrie_lpm(r->dests, &p, &match)) != NULL) {
+		const struct peer *y = displaced_peer(r, d);
+
 		if (static_holder(d))
 			return d->holder;
+		if (y)
+			return y->id;
 		if (match.len == 0)
 			return 0;
 		p = prefix_truncate(&match, match.len - 1u);
@@ -1123,13 +1206,6 @@ static uint32_t route_winner(const struct rec *r, struct dest *d)
 	return best_peer;
 }
 
-/* The present peer a learned-wins take displaced, or NULL. */
-static const struct peer *displaced_peer(const struct rec *r, const struct dest *d)
-{
-	const struct wg_key *k = displaced_get(r, d);
-
-	return k ? peers_find(&r->peers, k) : NULL;
-}
 
 /* Where the destination should be learned before max_learned_prefixes, or
  * 0; *why gets DF_FILTERED or DF_CONFLICT when that is the reason. */
@@ -1147,11 +1223,18 @@ static uint32_t learn_target(const struct rec *r, struct dest *d, uint8_t *why,
 		*why = DF_FILTERED;
 		return 0;
 	}
-	if (d->holder && (d->flags & DF_LEARNED) &&
-	    r->s.conflict == CONFLICT_STATIC_WINS && displaced_peer(r, d)) {
-		/* Taken under learned-wins, which is no longer the policy. */
-		*why = DF_CONFLICT;
-		return 0;
+	if ((d->flags & DF_LEARNED) || (!d->holder && (d->flags & DF_DISPLACED))) {
+		const struct peer *y = displaced_peer(r, d);
+
+		/* Taken from y under learned-wins: y gets it back, as its static
+		 * AllowedIP, when the route names y again ... */
+		if (y && y->id == w)
+			return 0;
+		/* ... or when learned-wins is no longer the policy. */
+		if (y && r->s.conflict == CONFLICT_STATIC_WINS) {
+			*why = DF_CONFLICT;
+			return 0;
+		}
 	}
 	if (!d->holder || (d->flags & DF_LEARNED))
 		return w;
@@ -1163,10 +1246,17 @@ static uint32_t learn_target(const struct rec *r, struct dest *d, uint8_t *why,
 	return 0;
 }
 
+/* The peer whose static claim on d stands in the way (a conflict). */
+static const struct peer *static_claimant(const struct rec *r, const struct dest *d)
+{
+	return static_holder(d) ? peers_get(&r->peers, d->holder) : displaced_peer(r, d);
+}
+
 static void note_why(struct rec *r, struct dest *d, uint8_t why, uint32_t winner)
 {
 	static const uint8_t kinds = DF_CONFLICT | DF_FILTERED | DF_OVER;
 	uint8_t was = d->flags & kinds;
+	const struct peer *w = peers_get(&r->peers, winner), *x = static_claimant(r, d);
 	char p[PREFIX_STRLEN], a[WG_KEY_B64_LEN], b[WG_KEY_B64_LEN];
 
 	if (was == why)
@@ -1175,15 +1265,15 @@ static void note_why(struct rec *r, struct dest *d, uint8_t why, uint32_t winner
 	r->n_filtered += !!(why & DF_FILTERED) - !!(was & DF_FILTERED);
 	r->n_over += !!(why & DF_OVER) - !!(was & DF_OVER);
 	d->flags = (uint8_t)((d->flags & ~kinds) | why);
-	if ((why & DF_CONFLICT) && winner)
+	if (!r->warn || !w)
+		return;
+	if ((why & DF_CONFLICT) && x)
 		warnf(r, "conflict: %s is a static AllowedIP of peer %s; the route via peer %s "
 			 "does not take it (conflict: static-wins)",
-		      prefix_format(&d->dst, p), key_b64(&peers_get(&r->peers, d->holder)->key, a),
-		      key_b64(&peers_get(&r->peers, winner)->key, b));
-	if ((why & DF_OVER) && winner)
+		      prefix_format(&d->dst, p), key_b64(&x->key, a), key_b64(&w->key, b));
+	if (why & DF_OVER)
 		warnf(r, "peer %s is at max_learned_prefixes (%u): %s not learned",
-		      key_b64(&peers_get(&r->peers, winner)->key, a), r->s.max_learned_prefixes,
-		      prefix_format(&d->dst, p));
+		      key_b64(&w->key, a), r->s.max_learned_prefixes, prefix_format(&d->dst, p));
 }
 
 static bool gw_usable(const struct rec *r, const struct prefix *g)
@@ -1308,9 +1398,15 @@ static int plan_routes(const struct rec *r, struct dest *d, uint32_t holder, boo
 	struct route_spec want, s;
 	bool wanted = holder && !learned && r->s.install_routes && !has_foreign_route(d) &&
 		      (d->dst.len > 0 || r->s.install_default_routes);
+	const struct orphans *o = orphans_of(r, d);
 	bool have = false;
 	int ret;
 
+	for (size_t i = 0; o && i < o->n; i++) {
+		ret = push(out, CHANGE_ROUTE_DEL, &d->dst, NULL, false, &o->v[i]);
+		if (ret < 0)
+			return ret;
+	}
 	if (wanted) {
 		memset(&want, 0, sizeof(want));
 		want.dst = d->dst;
@@ -1556,6 +1652,21 @@ static int commit_allowed_del(struct rec *r, const struct change *c)
 	return 0;
 }
 
+static void forget_orphan(struct rec *r, struct dest *d, const struct route_spec *s)
+{
+	struct orphans *o = orphans_of(r, d);
+
+	for (size_t i = 0; i < o->n; i++) {
+		if (o->v[i].table != s->table || o->v[i].protocol != s->protocol ||
+		    o->v[i].tos != s->tos || o->v[i].metric != s->metric)
+			continue;
+		o->v[i] = o->v[--o->n];
+		break;
+	}
+	if (!o->n)
+		free(ptrie_del(r->orphans, &d->dst));
+}
+
 static int commit_route(struct rec *r, const struct change *c)
 {
 	const struct route_spec *s = &c->route;
@@ -1564,8 +1675,13 @@ static int commit_route(struct rec *r, const struct change *c)
 	struct rroute nr;
 	int ret, i;
 
-	if (s->table != r->s.routing_table || !d)
+	if (c->op == CHANGE_ROUTE_DEL && d && orphans_of(r, d))
+		forget_orphan(r, d, s);
+	if (s->table != r->s.routing_table || s->protocol != r->s.route_protocol || !d) {
+		if (d)
+			maybe_free(r, d);
 		return d || c->op == CHANGE_ROUTE_DEL ? 0 : -ENOMEM;
+	}
 	if (c->op == CHANGE_ROUTE_DEL) {
 		i = route_find(d, s->tos, s->metric);
 		if (i >= 0)

@@ -83,7 +83,12 @@ static int apply_and_commit(struct rec *r, struct wg_backend *wg, struct route_b
 	cancel_dependents(l->v, l->n, err);
 	apply_routes(rt, l->v, l->n, err);
 	for (size_t i = 0; i < l->n; i++) {
-		int ret = err[i] ? err[i] : rec_commit(r, &l->v[i]);
+		int ret;
+
+		/* A route to delete that is gone already: done. */
+		if (l->v[i].op == CHANGE_ROUTE_DEL && err[i] == -ESRCH)
+			err[i] = 0;
+		ret = err[i] ? err[i] : rec_commit(r, &l->v[i]);
 
 		if (ret) {
 			rec_fail(r, &l->v[i]);

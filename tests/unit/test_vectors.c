@@ -330,6 +330,10 @@ static void apply_event(struct run *r, const struct vec_event *e)
 		vec_settings_free(&r->cur);
 		assert_int_equal(vec_settings_copy(&r->cur, &e->settings), 0);
 		assert_int_equal(rec_set_settings(r->rec, &r->cur), 0);
+		/* As the daemon does after a reload: the table may be another. */
+		rec_routes_begin(r->rec);
+		assert_int_equal(fake_route_walk(r->w, 0, upsert_cb, r->rec), 0);
+		assert_int_equal(rec_routes_end(r->rec), 0);
 		return;
 	}
 	/* A WireGuard change reaches the reconciler through the next poll. */
