@@ -21,6 +21,9 @@ need_packages() {
 BUILD_PACKAGES=(gcc clang libc6-dev pkg-config meson ninja-build libmnl-dev libcyaml-dev
 	libcmocka-dev libsodium-dev valgrind)
 NETNS_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tools wireguard-go)
+# The VM tier (ci/vm): qemu, the initramfs tools, and depmod/modprobe for
+# the kernel package it unpacks.
+VM_PACKAGES=(qemu-system-x86 busybox-static kmod xz-utils cpio)
 
 # step NAME CMD...: runs a step, prints one line with its result and duration.
 STEPS_PASSED=0

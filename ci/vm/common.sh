@@ -10,7 +10,8 @@ VM_KERNEL_META=${WG_RTSYNC_VM_KERNEL_META:-linux-image-6.12-amd64}
 # the 9p chain first, since the host root comes through it.
 VM_MODULES="netfs 9pnet 9pnet_virtio 9p overlay virtio_rng wireguard veth
 ${WG_RTSYNC_VM_MODULES:-}"
-VM_PACKAGES="qemu-system-x86 busybox-static kmod xz-utils cpio"
+# need_packages and VM_PACKAGES (the host tools this tier installs).
+. "$VM_DIR/../lib.sh"
 
 vm_log() { printf 'vm: %s\n' "$*" >&2; }
 vm_die() {
