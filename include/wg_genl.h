@@ -86,7 +86,9 @@ typedef int (*wg_genl_exchange_fn)(void *ctx, const struct nlmsghdr *req, mnl_cb
 				   void *data);
 
 /* The backend over a NETLINK_GENERIC socket. get() returns -ENODEV when the
- * family is missing or the device is not a kernel WireGuard device. */
+ * family is missing or the device is not a kernel WireGuard device. Each
+ * reply is read in full (a stale one, of an earlier request, is skipped);
+ * one that does not come within 10 s fails the request with -ETIMEDOUT. */
 struct wg_backend *wg_genl_backend_new(void);
 /* The same logic over another transport (tests); msg_max as above. */
 struct wg_backend *wg_genl_backend_new_exchange(wg_genl_exchange_fn fn, void *ctx,

@@ -1,11 +1,14 @@
 /* wg_genl.c: the WireGuard backend over generic netlink (libmnl). See
  * wg_genl.h and docs/backends.md. */
 #include <errno.h>
+#include <limits.h>
 #include <linux/genetlink.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +17,8 @@
 
 #define GENL_RECV_SIZE 65536
 #define DUMP_RETRIES 5
+/* How long a reply may take before the request counts as lost. */
+#define GENL_TIMEOUT_S 10
 
 /* ---- attribute walking with full validation ---- */
 
@@ -65,69 +70,140 @@ static int cb_result(int r)
 	return MNL_CB_ERROR;
 }
 
-/* NLMSG_DONE carries the dump's error, if any. */
-static int done_cb(const struct nlmsghdr *nlh, void *data)
+/* ---- replies ----
+ *
+ * The messages answering one request: data messages, then NLMSG_DONE (a
+ * dump) or the acknowledgement (NLMSG_ERROR). Read in full even after an
+ * error, so that nothing of it is left on the socket for the next request;
+ * messages of another sequence number (an earlier request given up on) are
+ * skipped. libmnl's mnl_cb_run() is not used: it stops at the first error,
+ * and it fails an interrupted dump with EINTR before the callback sees it. */
+struct reply {
+	uint32_t seq; /* 0: take every message (the decoders of captured bytes) */
+	mnl_cb_t cb;
+	void *data;
+	int err;	  /* the kernel's error, else the callback's first */
+	bool interrupted; /* NLM_F_DUMP_INTR: the dump changed under us */
+	bool complete;	  /* NLMSG_DONE or the acknowledgement arrived */
+	char kmsg[96];	  /* the kernel's extended ACK text, if it gave one */
+};
+
+static int ext_ack_attr(const struct nlattr *a, void *data)
 {
-	(void)data;
-	if (nlh->nlmsg_len >= MNL_NLMSG_HDRLEN + sizeof(int)) {
-		int err = *(const int *)mnl_nlmsg_get_payload(nlh);
-		if (err < 0) {
-			errno = -err;
-			return MNL_CB_ERROR;
-		}
-	}
-	return MNL_CB_STOP;
+	struct reply *r = data;
+
+	if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+	    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
+		snprintf(r->kmsg, sizeof(r->kmsg), "%s", mnl_attr_get_str(a));
+	return 0;
 }
 
-static int error_cb(const struct nlmsghdr *nlh, void *data)
+/* NLMSG_ERROR: error 0 is the acknowledgement. The extended ACK attributes
+ * follow the original request, of which NETLINK_CAP_ACK leaves the header. */
+static int reply_error(struct reply *r, const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	size_t have = mnl_nlmsg_get_payload_len(nlh), off = sizeof(*e);
 
-	(void)data;
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	if (e->error == 0)
-		return MNL_CB_STOP; /* the ACK */
-	errno = e->error < 0 ? -e->error : e->error;
-	return MNL_CB_ERROR;
+	if (have < sizeof(*e) || e->error > 0 || e->error < -4095)
+		return -EBADMSG;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len > sizeof(e->msg))
+		off += MNL_ALIGN(e->msg.nlmsg_len - sizeof(e->msg));
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < have)
+		walk_attrs((const char *)e + off, have - off, ext_ack_attr, r);
+	r->err = r->err ?: e->error;
+	r->complete = true;
+	return 0;
 }
 
-/* Runs cb over the messages in buf: 0 when the reply is complete (DONE or
- * ACK), 1 when more is to come, or a negative errno. A message cut short
- * is an error, never skipped. */
-static int run_reply(const void *buf, size_t len, mnl_cb_t cb, void *data)
+/* NLMSG_DONE carries the dump's error (0 when it went through). */
+static int reply_done(struct reply *r, const struct nlmsghdr *nlh)
 {
-	static const mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
-		[NLMSG_ERROR] = error_cb,
-		[NLMSG_DONE] = done_cb,
-	};
-	const struct nlmsghdr *nlh = buf;
-	size_t rest = len;
-	int r;
+	int err;
 
-	/* mnl_cb_run stops silently at a truncated message: check first. */
-	while (rest > 0) {
-		if (rest < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) ||
-		    nlh->nlmsg_len > rest)
-			return -EBADMSG;
-		if (MNL_ALIGN(nlh->nlmsg_len) >= rest)
-			break;
-		rest -= MNL_ALIGN(nlh->nlmsg_len);
-		nlh = (const struct nlmsghdr *)((const char *)nlh + MNL_ALIGN(nlh->nlmsg_len));
-	}
-	errno = 0;
-	r = mnl_cb_run2(buf, len, 0, 0, cb, data, (mnl_cb_t *)ctl, NLMSG_MIN_TYPE);
-	if (r == MNL_CB_ERROR)
-		return errno ? -errno : -EBADMSG;
-	return r == MNL_CB_STOP ? 0 : 1;
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(err))
+		return -EBADMSG;
+	memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+	if (err > 0 || err < -4095)
+		return -EBADMSG;
+	r->err = r->err ?: err;
+	r->complete = true;
+	return 0;
 }
 
+static void reply_data(struct reply *r, const struct nlmsghdr *nlh)
+{
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		r->interrupted = true;
+	if (r->err || !r->cb)
+		return;
+	errno = 0;
+	switch (r->cb(nlh, r->data)) {
+	case MNL_CB_ERROR:
+		r->err = errno ? -errno : -EBADMSG;
+		break;
+	case MNL_CB_STOP:
+		r->cb = NULL; /* it has seen enough */
+		break;
+	}
+}
+
+/* Feeds the messages in buf to r, up to the one that completes it. 0, or
+ * -EBADMSG when buf does not hold whole, well-formed messages. */
+static int reply_feed(struct reply *r, const void *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = buf;
+	int rest = len > INT_MAX ? INT_MAX : (int)len;
+
+	for (; rest > 0 && !r->complete; nlh = mnl_nlmsg_next(nlh, &rest)) {
+		int bad = 0;
+
+		/* mnl_nlmsg_ok() alone takes a length of 2^31 or more for a
+		 * negative one, and passes it. */
+		if (!mnl_nlmsg_ok(nlh, rest) || nlh->nlmsg_len > (uint32_t)rest)
+			return -EBADMSG;
+		if (r->seq && nlh->nlmsg_seq != r->seq)
+			continue;
+		switch (nlh->nlmsg_type) {
+		case NLMSG_NOOP:
+			break;
+		case NLMSG_ERROR:
+			bad = reply_error(r, nlh);
+			break;
+		case NLMSG_DONE:
+			bad = reply_done(r, nlh);
+			break;
+		case NLMSG_OVERRUN:
+			bad = -EBADMSG;
+			break;
+		default:
+			if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
+				reply_data(r, nlh);
+		}
+		if (bad)
+			return bad;
+	}
+	return 0;
+}
+
+static int reply_result(const struct reply *r)
+{
+	if (r->err)
+		return r->err;
+	return r->interrupted ? -EAGAIN : 0;
+}
+
+/* Decodes a complete reply held in buf (captured bytes): 0, the kernel's
+ * or the callback's error, -EAGAIN for an interrupted dump, or -EBADMSG
+ * when it is malformed or cut short. */
 static int parse_all(const void *buf, size_t len, mnl_cb_t cb, void *data)
 {
-	int r = run_reply(buf, len, cb, data);
-	return r == 1 ? -EBADMSG : r; /* no DONE or ACK: truncated */
+	struct reply r = {.cb = cb, .data = data};
+	int bad = reply_feed(&r, buf, len);
+
+	if (bad || !r.complete)
+		return -EBADMSG;
+	return reply_result(&r);
 }
 
 /* ---- GET_DEVICE dump ---- */
@@ -575,22 +651,24 @@ static bool put_ip(struct nlmsghdr *nlh, size_t max, const struct wg_genl_ip *ip
 	return true;
 }
 
-/* Fills one message from peer *pi, ip *ii on; advances them. Returns
- * whether anything was put. */
+/* Fills one message from peer *pi, ip *ii on; advances them. *started
+ * tells whether peer *pi went into an earlier message already: then this
+ * is its continuation, which carries its key and its flags less
+ * REPLACE_ALLOWEDIPS, as wg(8) splits. Returns whether anything was put. */
 static bool fill_set(struct nlmsghdr *nlh, size_t max, struct wg_genl_peer *peers,
-		     size_t n, size_t *pi, size_t *ii, size_t msg)
+		     size_t n, size_t *pi, size_t *ii, bool *started, size_t msg)
 {
 	struct nlattr *peers_nest = mnl_attr_nest_start_check(nlh, max, WGDEVICE_A_PEERS);
 	bool progress = false;
 
 	if (!peers_nest)
 		return false;
-	for (; *pi < n; (*pi)++, *ii = 0) {
+	for (; *pi < n; (*pi)++, *ii = 0, *started = false) {
 		struct wg_genl_peer *p = &peers[*pi];
 		struct nlattr *peer_nest = mnl_attr_nest_start_check(nlh, max, 0), *ips;
 		uint32_t flags = p->flags;
 
-		if (*ii > 0)
+		if (*started)
 			flags &= ~(uint32_t)WGPEER_F_REPLACE_ALLOWEDIPS;
 		if (!peer_nest)
 			goto full;
@@ -600,6 +678,7 @@ static bool fill_set(struct nlmsghdr *nlh, size_t max, struct wg_genl_peer *peer
 			goto full;
 		}
 		progress = true;
+		*started = true;
 		if (*ii < p->n_ips) {
 			ips = mnl_attr_nest_start_check(nlh, max, WGPEER_A_ALLOWEDIPS);
 			if (!ips) {
@@ -627,29 +706,38 @@ full:
 int wg_genl_encode_set(struct wg_buf *out, uint16_t family, uint32_t seq, const char *ifname,
 		       struct wg_genl_peer *peers, size_t n, size_t msg_max, size_t *n_msgs)
 {
-	size_t pi = 0, ii = 0, msgs = 0;
+	size_t pi = 0, ii = 0, msgs = 0, start = out->len;
+	bool started = false;
 
+	if (n_msgs)
+		*n_msgs = 0;
 	if (strlen(ifname) >= IFNAMSIZ)
 		return -EINVAL;
-	do {
+	if (msg_max > UINT32_MAX)
+		return -EMSGSIZE;
+	while (pi < n) {
 		struct nlmsghdr *nlh = msg_start(out, msg_max, family,
 						 NLM_F_REQUEST | NLM_F_ACK, seq + (uint32_t)msgs,
 						 WG_CMD_SET_DEVICE, WG_GENL_VERSION);
 		size_t before_pi = pi, before_ii = ii;
-		bool progress;
+		bool was_started = started;
 
-		if (!nlh)
+		if (!nlh) {
+			out->len = start;
 			return -ENOMEM;
-		if (!mnl_attr_put_strz_check(nlh, msg_max, WGDEVICE_A_IFNAME, ifname))
+		}
+		/* Progress: a peer finished, an allowed IP put, or a peer with
+		 * nothing left but its key and flags (a continuation of a peer
+		 * that did not get even one allowed IP in is none). */
+		if (!mnl_attr_put_strz_check(nlh, msg_max, WGDEVICE_A_IFNAME, ifname) ||
+		    !fill_set(nlh, msg_max, peers, n, &pi, &ii, &started, msgs) ||
+		    (pi == before_pi && ii == before_ii && was_started)) {
+			out->len = start;
 			return -EMSGSIZE;
-		progress = fill_set(nlh, msg_max, peers, n, &pi, &ii, msgs);
-		/* A message holding a peer's key and flags but none of its
-		 * remaining IPs is progress only when the peer has none left. */
-		if (!progress || (pi == before_pi && ii == before_ii && n > 0))
-			return -EMSGSIZE;
+		}
 		msg_end(out, nlh);
 		msgs++;
-	} while (pi < n);
+	}
 	if (n_msgs)
 		*n_msgs = msgs;
 	return 0;
@@ -676,20 +764,35 @@ struct genl_backend {
 	struct genl_iface *ifaces;
 };
 
+/* Reads the whole reply, whatever happens to it, so that the socket is
+ * clean for the next request: a dump left half read would also make the
+ * kernel refuse the next dump with EBUSY. The receive timeout (SO_RCVTIMEO)
+ * keeps a lost reply from blocking the daemon. An interrupted dump is
+ * returned as 0: the dump callback sees NLM_F_DUMP_INTR itself. */
 static int socket_exchange(void *ctx, const struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {
 	struct genl_backend *g = ctx;
-	int r;
+	struct reply r = {.seq = req->nlmsg_seq, .cb = cb, .data = data};
 
 	if (mnl_socket_sendto(g->nl, req, req->nlmsg_len) < 0)
 		return -errno;
-	do {
+	while (!r.complete) {
 		ssize_t got = mnl_socket_recvfrom(g->nl, g->rbuf, GENL_RECV_SIZE);
-		if (got < 0)
+		int bad;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;
+		if (got < 0) /* ENOBUFS: the reply is lost; ENOSPC: cut short */
 			return errno == ENOBUFS ? -EAGAIN : -errno;
-		r = run_reply(g->rbuf, (size_t)got, cb, data);
-	} while (r == 1);
-	return r;
+		bad = reply_feed(&r, g->rbuf, (size_t)got);
+		if (bad)
+			return bad;
+	}
+	if (r.err && r.kmsg[0])
+		log_debug("generic netlink: %s (%s)", strerror(-r.err), r.kmsg);
+	return r.err;
 }
 
 static int ignore_cb(const struct nlmsghdr *nlh, void *data)
@@ -793,6 +896,10 @@ static int get_device(struct genl_backend *g, const char *ifname, struct wg_devi
 	}
 	if (r == -EOPNOTSUPP)
 		r = -ENODEV; /* a device, but not a kernel WireGuard one */
+	if (r == -ENOENT) {
+		g->family = 0; /* the module went away: ask for the family again */
+		r = -ENODEV;
+	}
 	return r ? r : -EAGAIN;
 }
 
@@ -857,31 +964,43 @@ static int policy_mode(struct genl_backend *g, enum wg_remove_mode *mode)
 	return r;
 }
 
+/* After a probe that failed: the temporary peer may exist now. */
+static void probe_cleanup(struct genl_backend *g, const char *ifname)
+{
+	int r = remove_temp_peer(g, ifname);
+
+	if (r && r != -ENODEV)
+		log_warn("%s: cannot remove the temporary peer: %s", ifname, strerror(-r));
+}
+
 /* The temporary peer is made, asked to drop with the flag a prefix it does
  * not hold, and removed, in one message. A kernel without the flag refuses
- * the allowed IP with EINVAL after making the peer: then it is removed on
- * its own. Never a real peer: a refused request may be half applied. */
+ * the allowed IP with EINVAL (it parses a peer's allowed IPs only after
+ * finding or making the peer, so the peer exists then): then it is removed
+ * on its own. Never a real peer: a refused request may be half applied. */
 static int probe_flag(struct genl_backend *g, const char *ifname, enum wg_remove_mode *mode)
 {
-	struct wg_genl_ip ip = {.remove = true};
+	struct wg_genl_ip ip = {.remove = true, .change = SIZE_MAX};
 	struct wg_genl_peer p[2] = {
 		{.key = wg_temp_peer_key, .n_ips = 1, .ips = &ip},
 		{.key = wg_temp_peer_key, .flags = WGPEER_F_REMOVE_ME},
 	};
 	int r;
 
-	ip.dst.family = AF_INET;
-	ip.dst.len = 32;
+	ip.dst = (struct prefix){.family = AF_INET, .len = 32};
 	memcpy(ip.dst.addr, (uint8_t[]){192, 0, 2, 255}, 4);
 	r = send_set(g, ifname, p, 2, NULL, NULL);
 	if (!r) {
 		*mode = WG_REMOVE_NATIVE;
 		return 0;
 	}
-	if (r != -EINVAL)
+	probe_cleanup(g, ifname);
+	if (r == -EINVAL)
+		*mode = WG_REMOVE_TEMP_PEER;
+	else if (r == -E2BIG) /* the device's peer limit: no room for it */
+		*mode = WG_REMOVE_REPLACE;
+	else
 		return r;
-	r = remove_temp_peer(g, ifname);
-	*mode = r ? WG_REMOVE_REPLACE : WG_REMOVE_TEMP_PEER;
 	return 0;
 }
 
@@ -895,31 +1014,37 @@ static int probe_temp_peer(struct genl_backend *g, const char *ifname,
 	};
 	int r = send_set(g, ifname, p, 2, NULL, NULL);
 
-	if (r && r != -EINVAL && r != -ENOMEM && r != -E2BIG && r != -ENOSPC)
-		return r;
 	if (r)
-		remove_temp_peer(g, ifname);
+		probe_cleanup(g, ifname);
+	if (r && r != -E2BIG)
+		return r;
 	*mode = r ? WG_REMOVE_REPLACE : WG_REMOVE_TEMP_PEER;
 	return 0;
 }
 
+/* Sets *mode only when it could decide; a failed probe is tried again at
+ * the next removal. */
 static int detect_mode(struct genl_backend *g, const char *ifname, enum wg_remove_mode *mode)
 {
+	enum wg_remove_mode m;
 	int r;
 
-	if (policy_mode(g, mode))
-		*mode = WG_REMOVE_UNKNOWN; /* no GETPOLICY (before 5.10): probe */
-	if (*mode == WG_REMOVE_NATIVE)
-		return 0;
-	if (*mode == WG_REMOVE_TEMP_PEER)
-		r = probe_temp_peer(g, ifname, mode);
+	if (policy_mode(g, &m))
+		m = WG_REMOVE_UNKNOWN; /* no CTRL_CMD_GETPOLICY (before 5.10): probe */
+	if (m == WG_REMOVE_NATIVE)
+		r = 0;
+	else if (m == WG_REMOVE_TEMP_PEER)
+		r = probe_temp_peer(g, ifname, &m);
 	else
-		r = probe_flag(g, ifname, mode);
-	if (!r && *mode == WG_REMOVE_REPLACE)
+		r = probe_flag(g, ifname, &m);
+	if (r)
+		return r;
+	if (m == WG_REMOVE_REPLACE)
 		log_warn("%s: the temporary peer cannot be made: removing AllowedIPs by "
 			 "replacing whole lists",
 			 ifname);
-	return r;
+	*mode = m;
+	return 0;
 }
 
 /* ---- apply ---- */
@@ -1114,23 +1239,19 @@ static int apply_round(struct genl_backend *g, struct genl_iface *ifc, const cha
 	r = plan_round(&pl, ch, idx, n, mode, &cur);
 	wg_device_free(&cur);
 	if (!r) {
-		msg_err = calloc(2 * (n + 2) + 8, sizeof(*msg_err));
-		r = msg_err ? 0 : -ENOMEM;
-	}
-	if (!r) {
 		g->req.len = 0;
 		r = wg_genl_encode_set(&g->req, g->family, g->seq + 1, ifname, pl.peers,
 				       pl.n_peers, g->msg_max, &msgs);
 	}
 	if (!r) {
-		int *more = realloc(msg_err, (msgs ? msgs : 1) * sizeof(*msg_err));
+		msg_err = calloc(msgs ? msgs : 1, sizeof(*msg_err));
+		r = msg_err ? 0 : -ENOMEM;
+	}
+	if (!r) {
 		size_t off = 0;
 
-		r = more ? 0 : -ENOMEM;
-		if (more)
-			msg_err = more;
 		g->seq += (uint32_t)msgs;
-		for (size_t m = 0; !r && m < msgs; m++) {
+		for (size_t m = 0; m < msgs; m++) {
 			const struct nlmsghdr *nlh = (const struct nlmsghdr *)(g->req.data + off);
 			msg_err[m] = g->exchange(g->ctx, nlh, ignore_cb, NULL);
 			off += MNL_ALIGN(nlh->nlmsg_len);
@@ -1187,6 +1308,8 @@ static int genl_apply(struct wg_backend *b, const char *ifname, const struct cha
 	}
 	for (size_t i = 0; i < n && !first; i++)
 		first = err[i];
+	if (first == -ENODEV)
+		iface_forget(g, ifname); /* a new device may be another kernel */
 	free(members);
 	wg_rounds_free(&rounds);
 	return first;
@@ -1227,6 +1350,8 @@ struct wg_backend *wg_genl_backend_new_exchange(wg_genl_exchange_fn fn, void *ct
 
 struct wg_backend *wg_genl_backend_new(void)
 {
+	const struct timeval timeout = {.tv_sec = GENL_TIMEOUT_S};
+	int one = 1;
 	struct genl_backend *g;
 	struct wg_backend *b = wg_genl_backend_new_exchange(socket_exchange, NULL, 0);
 
@@ -1235,11 +1360,16 @@ struct wg_backend *wg_genl_backend_new(void)
 	g = (struct genl_backend *)b;
 	g->ctx = g;
 	g->rbuf = malloc(GENL_RECV_SIZE);
-	g->nl = mnl_socket_open(NETLINK_GENERIC);
-	if (!g->rbuf || !g->nl || mnl_socket_bind(g->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	g->nl = mnl_socket_open2(NETLINK_GENERIC, SOCK_CLOEXEC);
+	if (!g->rbuf || !g->nl || mnl_socket_bind(g->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    setsockopt(mnl_socket_get_fd(g->nl), SOL_SOCKET, SO_RCVTIMEO, &timeout,
+		       sizeof(timeout)) < 0) {
 		genl_destroy(b);
 		return NULL;
 	}
+	/* Errors without the request echoed back, with the kernel's text. */
+	mnl_socket_setsockopt(g->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(g->nl, NETLINK_EXT_ACK, &one, sizeof(one));
 	return b;
 }
 

@@ -35,9 +35,10 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: genl_capture [-b BYTES] OUT "
-			"{family NAME|policy|policy-family|get IF|probe IF|remove-temp IF|\n"
-			"        bad-attr IF}\n");
+	fprintf(stderr,
+		"usage: genl_capture [-b BYTES] OUT "
+		"{family NAME|policy|policy-family|get IF|probe IF|remove-temp IF|\n"
+		"        bad-attr IF}\n");
 	return 2;
 }
 
@@ -69,7 +70,8 @@ static int capture(struct mnl_socket *nl, const struct nlmsghdr *req, size_t buf
 			if (m->nlmsg_seq != req->nlmsg_seq)
 				continue;
 			if (wg_buf_append(out, m, m->nlmsg_len) ||
-			    wg_buf_append(out, pad, MNL_ALIGN(m->nlmsg_len) - m->nlmsg_len))
+			    wg_buf_append(out, pad,
+					  MNL_ALIGN(m->nlmsg_len) - m->nlmsg_len))
 				goto out;
 			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
 				ret = 0;
@@ -141,11 +143,13 @@ static int encode(struct mnl_socket *nl, size_t bufsize, struct wg_buf *req, uin
 	if (!strcmp(what, "get"))
 		return wg_genl_encode_get(req, family, seq, arg);
 	if (!strcmp(what, "bad-attr")) {
-		struct wg_genl_peer p = {.key = wg_temp_peer_key, .flags = WGPEER_F_REMOVE_ME};
+		struct wg_genl_peer p = {.key = wg_temp_peer_key,
+					 .flags = WGPEER_F_REMOVE_ME};
 		struct nlmsghdr *nlh;
 		size_t msgs;
 
-		if (wg_genl_encode_set(req, family, seq, arg, &p, 1, WG_GENL_MSG_MAX, &msgs) ||
+		if (wg_genl_encode_set(req, family, seq, arg, &p, 1, WG_GENL_MSG_MAX,
+				       &msgs) ||
 		    wg_buf_reserve(req, 8))
 			return -1;
 		nlh = (struct nlmsghdr *)req->data;
@@ -205,7 +209,8 @@ int main(int argc, char **argv)
 		out = fopen(argv[1], "wb");
 		if (!out)
 			perror(argv[1]);
-		else if (fwrite(reply.data, 1, reply.len, out) != reply.len || fclose(out))
+		else if (fwrite(reply.data, 1, reply.len, out) != reply.len ||
+			 fclose(out))
 			perror(argv[1]);
 		else
 			ret = 0;
