@@ -1,1 +1,469 @@
-int main(void) { return 0; } /* placeholder: replaced by the test */
+/* test_reconcile.c: the reconciler's interface beyond what the conformance
+ * vectors state: teardown, counters, warnings, failures and retries, bad
+ * input, limits of the model. The rules themselves are the vectors' job
+ * (test_vectors.c) and the property test's (test_property.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_fake.h"
+#include "reconcile.h"
+#include "sync.h"
+#include "testutil.h"
+
+#define IF	"wg0"
+#define IFINDEX 5
+
+struct env {
+	struct fake_world *w;
+	struct wg_backend *wg;
+	struct route_backend *rt;
+	struct rec *rec;
+	struct settings s;
+	struct wg_key a, b;
+	char warnings[8][512];
+	size_t n_warnings;
+};
+
+static void on_warning(void *ctx, const char *msg)
+{
+	struct env *e = ctx;
+
+	if (e->n_warnings < 8)
+		snprintf(e->warnings[e->n_warnings], sizeof(e->warnings[0]), "%s", msg);
+	e->n_warnings++;
+}
+
+static int upsert_cb(const struct kroute *rt, void *ctx)
+{
+	return rec_route_upsert(ctx, rt);
+}
+
+static void poll_wg(struct env *e)
+{
+	struct wg_device d;
+
+	assert_int_equal(fake_wg_get(e->w, IF, &d), 0);
+	assert_int_equal(rec_set_wg(e->rec, &d), 0);
+	wg_device_free(&d);
+}
+
+static void dump_routes(struct env *e)
+{
+	rec_routes_begin(e->rec);
+	assert_int_equal(fake_route_walk(e->w, 0, upsert_cb, e->rec), 0);
+	assert_int_equal(rec_routes_end(e->rec), 0);
+}
+
+/* Peers a (explicit gateway fe80::a) and b (fe80::b), no derived ones. */
+static struct env *env_new(void)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct peer_gateways *pg;
+
+	assert_non_null(e);
+	assert_int_equal(settings_defaults(&e->s), 0);
+	e->s.n_prefixes = 0;
+	e->a = key_n(1);
+	e->b = key_n(2);
+	e->s.peers = pg = calloc(2, sizeof(*pg));
+	assert_non_null(pg);
+	e->s.n_peers = 2;
+	pg[0].key = e->a;
+	pg[1].key = e->b;
+	for (int i = 0; i < 2; i++) {
+		pg[i].gateways = calloc(1, sizeof(struct prefix));
+		assert_non_null(pg[i].gateways);
+		pg[i].gateways[0] = A(i ? "fe80::b" : "fe80::a");
+		pg[i].n_gateways = 1;
+	}
+	e->w = fake_world_new();
+	assert_int_equal(fake_wg_add_device(e->w, IF, NULL), 0);
+	assert_int_equal(fake_wg_add_peer(e->w, IF, &e->a), 0);
+	assert_int_equal(fake_wg_add_peer(e->w, IF, &e->b), 0);
+	e->wg = fake_wg_backend(e->w);
+	e->rt = fake_route_backend(e->w);
+	e->rec = rec_new(&e->s, IFINDEX);
+	assert_non_null(e->rec);
+	rec_set_warn(e->rec, on_warning, e);
+	poll_wg(e);
+	dump_routes(e);
+	return e;
+}
+
+static void env_free(struct env *e)
+{
+	rec_free(e->rec);
+	e->wg->destroy(e->wg);
+	e->rt->destroy(e->rt);
+	fake_world_free(e->w);
+	settings_free(&e->s);
+	free(e);
+}
+
+static size_t round_(struct env *e, bool full)
+{
+	struct sync_result res;
+
+	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, full, false, NULL, &res), 0);
+	assert_int_equal(res.failed, 0);
+	return res.applied;
+}
+
+static void add_route(struct env *e, const char *dst, const char *gw, uint8_t proto)
+{
+	struct knexthop h = {A(gw), IFINDEX};
+	struct kroute r = {.dst = P(dst), .table = 254, .protocol = proto,
+			   .type = ROUTE_TYPE_UNICAST, .metric = 32, .n_nexthops = 1,
+			   .nexthops = &h};
+
+	assert_int_equal(fake_route_add(e->w, &r), 0);
+	assert_int_equal(rec_route_upsert(e->rec, &r), 0);
+}
+
+static void del_route(struct env *e, const char *dst)
+{
+	struct kroute r = {.dst = P(dst), .table = 254, .metric = 32};
+
+	assert_int_equal(fake_route_del(e->w, &r), 0);
+	assert_int_equal(rec_route_remove(e->rec, &r), 0);
+}
+
+static void allow(struct env *e, const struct wg_key *k, const char *dst)
+{
+	struct prefix p = P(dst);
+
+	assert_int_equal(fake_wg_allow(e->w, IF, k, &p), 0);
+	poll_wg(e);
+}
+
+static size_t allowed_of(struct env *e, const struct wg_key *k)
+{
+	struct wg_device d;
+	size_t n = 0;
+
+	assert_int_equal(fake_wg_get(e->w, IF, &d), 0);
+	for (size_t i = 0; i < d.n_peers; i++)
+		if (!wg_key_cmp(&d.peers[i].key, k))
+			n = d.peers[i].n_allowed;
+	wg_device_free(&d);
+	return n;
+}
+
+struct count_proto {
+	uint8_t proto;
+	size_t n;
+};
+
+static int count_proto_cb(const struct kroute *rt, void *ctx)
+{
+	struct count_proto *c = ctx;
+
+	c->n += rt->protocol == c->proto;
+	return 0;
+}
+
+static size_t routes_of_proto(struct env *e, uint8_t proto)
+{
+	struct count_proto c = {proto, 0};
+
+	fake_route_walk(e->w, 0, count_proto_cb, &c);
+	return c.n;
+}
+
+/* ---- tests ---- */
+
+static void test_teardown_undoes_our_work_only(void **state)
+{
+	struct env *e = env_new();
+	struct change_list l = {0};
+	int *err;
+
+	(void)state;
+	e->s.conflict = CONFLICT_LEARNED_WINS;
+	assert_int_equal(rec_set_settings(e->rec, &e->s), 0);
+	dump_routes(e);
+	allow(e, &e->a, "2001:db8:a::/48");	/* static: our route */
+	allow(e, &e->b, "2001:db8:b::/48");	/* static, taken by a below */
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12); /* learned by a */
+	add_route(e, "2001:db8:b::/48", "fe80::a", 12);
+	round_(e, true);
+	assert_int_equal(allowed_of(e, &e->a), 3);
+	assert_int_equal(allowed_of(e, &e->b), 0);
+	assert_int_equal(routes_of_proto(e, 98), 1);
+
+	assert_int_equal(rec_teardown(e->rec, &l), 0);
+	assert_int_equal(l.n, 3);
+	err = calloc(l.n, sizeof(*err));
+	assert_non_null(err);
+	e->wg->apply(e->wg, IF, l.v, l.n, err);
+	e->rt->apply(e->rt, l.v, l.n, err);
+	for (size_t i = 0; i < l.n; i++) {
+		assert_int_equal(err[i], 0);
+		assert_int_equal(rec_commit(e->rec, &l.v[i]), 0);
+	}
+	/* a keeps its static prefix, b gets its own back, nothing of ours. */
+	assert_int_equal(allowed_of(e, &e->a), 1);
+	assert_int_equal(allowed_of(e, &e->b), 1);
+	assert_int_equal(routes_of_proto(e, 98), 0);
+	assert_int_equal(routes_of_proto(e, 12), 2);
+	free(err);
+	change_list_free(&l);
+	env_free(e);
+}
+
+static void test_stats_count_what_the_model_holds(void **state)
+{
+	struct env *e = env_new();
+	struct rec_stats st;
+
+	(void)state;
+	allow(e, &e->a, "2001:db8:a::/48");
+	allow(e, &e->b, "2001:db8:c::/48");
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12); /* learn */
+	add_route(e, "2001:db8:c::/48", "fe80::a", 12); /* conflict: b's static */
+	add_route(e, "2001:db8:2::/48", "fe80::99", 12); /* unknown gateway */
+	round_(e, false);
+	rec_get_stats(e->rec, &st);
+	assert_int_equal(st.peers, 2);
+	assert_int_equal(st.allowed_ips, 3);
+	assert_int_equal(st.learned, 1);
+	assert_int_equal(st.routes, 4); /* three foreign, one of ours */
+	assert_int_equal(st.installed, 1);
+	assert_int_equal(st.conflicts, 1);
+	assert_int_equal(st.ambiguous_gateways, 0);
+	/* The conflict ends with its route. */
+	del_route(e, "2001:db8:c::/48");
+	round_(e, false);
+	rec_get_stats(e->rec, &st);
+	assert_int_equal(st.conflicts, 0);
+	assert_int_equal(st.installed, 2);
+	assert_true(rec_memory(e->rec) > 0);
+	env_free(e);
+}
+
+static void test_conflict_warned_once(void **state)
+{
+	struct env *e = env_new();
+
+	(void)state;
+	allow(e, &e->b, "2001:db8:c::/48");
+	add_route(e, "2001:db8:c::/48", "fe80::a", 12);
+	round_(e, false);
+	assert_int_equal(e->n_warnings, 1);
+	assert_non_null(strstr(e->warnings[0], "2001:db8:c::/48"));
+	assert_non_null(strstr(e->warnings[0], "static-wins"));
+	/* More passes over the same conflict do not repeat it. */
+	rec_mark_all(e->rec);
+	round_(e, false);
+	round_(e, true);
+	assert_int_equal(e->n_warnings, 1);
+	env_free(e);
+}
+
+static void test_ambiguous_gateway_warned_and_counted(void **state)
+{
+	struct env *e = env_new();
+	struct rec_stats st;
+
+	(void)state;
+	e->s.peers[1].gateways[0] = A("fe80::a"); /* b claims a's address too */
+	assert_int_equal(rec_set_settings(e->rec, &e->s), 0);
+	dump_routes(e);
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
+	assert_int_equal(round_(e, false), 0);
+	rec_get_stats(e->rec, &st);
+	assert_int_equal(st.ambiguous_gateways, 1);
+	assert_int_equal(e->n_warnings, 1);
+	assert_non_null(strstr(e->warnings[0], "fe80::a"));
+	env_free(e);
+}
+
+static void test_failed_change_is_retried(void **state)
+{
+	struct env *e = env_new();
+	struct sync_result res;
+
+	(void)state;
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
+	fake_fail_next(e->w, 1, -EIO);
+	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, NULL, &res), -EIO);
+	assert_int_equal(res.failed, 1);
+	assert_int_equal(allowed_of(e, &e->a), 0);
+	/* Nothing else happened, yet the next round tries again. */
+	assert_int_equal(round_(e, false), 1);
+	assert_int_equal(allowed_of(e, &e->a), 1);
+	env_free(e);
+}
+
+static void test_failed_allowed_ip_holds_back_its_route_change(void **state)
+{
+	struct env *e = env_new();
+	struct sync_result res;
+	struct change_list plan = {0};
+
+	(void)state;
+	e->s.conflict = CONFLICT_LEARNED_WINS;
+	assert_int_equal(rec_set_settings(e->rec, &e->s), 0);
+	dump_routes(e);
+	allow(e, &e->b, "2001:db8:b::/48");
+	round_(e, true); /* our route for b's prefix */
+	assert_int_equal(routes_of_proto(e, 98), 1);
+	add_route(e, "2001:db8:b::/48", "fe80::a", 12);
+	fake_fail_next(e->w, 1, -EIO);
+	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, &plan, &res), -EIO);
+	/* The take failed, so the change to our route for the same prefix
+	 * waits: it was planned on the take having happened. */
+	assert_int_equal(plan.n, 2);
+	assert_int_equal(plan.v[0].op, CHANGE_ALLOWED_ADD);
+	assert_int_equal(plan.v[1].op, CHANGE_ROUTE_DEL);
+	assert_int_equal(res.failed, 2);
+	assert_int_equal(routes_of_proto(e, 98), 1);
+	/* The next round does both. */
+	assert_int_equal(round_(e, false), 2);
+	assert_int_equal(routes_of_proto(e, 98), 0);
+	change_list_free(&plan);
+	env_free(e);
+}
+
+static void test_bad_input_is_refused_without_change(void **state)
+{
+	struct env *e = env_new();
+	struct prefix bad = {AF_INET6, 129, {0}};
+	struct prefix none = {0};
+	struct kroute r = {.dst = bad, .table = 254, .protocol = 12,
+			   .type = ROUTE_TYPE_UNICAST};
+	struct wg_peer p = {e->a, 1, &bad};
+	struct wg_device d = {{{0}}, 1, &p};
+	struct own_entry own = {e->a, bad, {{0}}};
+	struct change c = {.op = CHANGE_ALLOWED_ADD, .dst = none, .peer = e->a};
+	struct knexthop h = {bad, IFINDEX};
+	struct rec_stats st;
+
+	(void)state;
+	assert_int_equal(rec_route_upsert(e->rec, &r), 0); /* ignored: not a prefix */
+	r.dst = P("2001:db8::/32");
+	r.n_nexthops = 1;
+	r.nexthops = &h;
+	assert_int_equal(rec_route_upsert(e->rec, &r), -EINVAL);
+	assert_int_equal(rec_set_wg(e->rec, &d), -EINVAL);
+	assert_int_equal(rec_own_load(e->rec, &own, 1), -EINVAL);
+	assert_int_equal(rec_commit(e->rec, &c), -EINVAL);
+	rec_get_stats(e->rec, &st);
+	assert_int_equal(st.routes, 0);
+	assert_int_equal(st.peers, 2);
+	assert_int_equal(round_(e, true), 0);
+	env_free(e);
+}
+
+static void test_many_next_hops_are_capped(void **state)
+{
+	struct env *e = env_new();
+	struct knexthop h[100];
+	struct kroute r = {.dst = P("2001:db8:1::/48"), .table = 254, .protocol = 12,
+			   .type = ROUTE_TYPE_UNICAST, .n_nexthops = 100, .nexthops = h};
+
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		h[i].oif = IFINDEX;
+		h[i].gw = A("fe80::99");
+		h[i].gw.addr[14] = (uint8_t)i;
+	}
+	h[99].gw = A("fe80::a"); /* beyond what is kept */
+	assert_int_equal(fake_route_add(e->w, &r), 0);
+	assert_int_equal(rec_route_upsert(e->rec, &r), 0);
+	assert_int_equal(round_(e, false), 0);
+	h[10].gw = A("fe80::b"); /* the first known gateway names b */
+	assert_int_equal(fake_route_add(e->w, &r), 0);
+	assert_int_equal(rec_route_upsert(e->rec, &r), 0);
+	assert_int_equal(round_(e, false), 1);
+	assert_int_equal(allowed_of(e, &e->b), 1);
+	env_free(e);
+}
+
+static void test_snapshot_listing_a_prefix_twice(void **state)
+{
+	struct env *e = env_new();
+	struct prefix p = P("2001:db8:1::/48");
+	struct wg_peer peers[2] = {{e->a, 1, &p}, {e->b, 1, &p}};
+	struct wg_device d = {{{0}}, 2, peers};
+	struct change_list l = {0};
+
+	(void)state;
+	assert_int_equal(rec_set_wg(e->rec, &d), 0);
+	/* The later listing stands: b holds it, statically. */
+	allow(e, &e->b, "2001:db8:1::/48");
+	assert_int_equal(rec_pass(e->rec, true, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].op, CHANGE_ROUTE_ADD);
+	assert_true(prefix_equal(&l.v[0].route.gw, &e->s.peers[1].gateways[0]));
+	change_list_free(&l);
+	env_free(e);
+}
+
+static void test_ownership_load_and_dirty_flag(void **state)
+{
+	struct env *e = env_new();
+	struct own_entry own[2] = {{e->a, P("2001:db8:1::/48"), {{0}}},
+				   {e->a, P("2001:db8:2::/48"), {{0}}}};
+	struct own_entry *out;
+	size_t n;
+
+	(void)state;
+	rec_free(e->rec);
+	e->rec = rec_new(&e->s, IFINDEX);
+	assert_non_null(e->rec);
+	assert_int_equal(fake_wg_allow(e->w, IF, &e->a, &own[0].dst), 0);
+	assert_int_equal(rec_own_load(e->rec, own, 2), 0);
+	poll_wg(e);
+	dump_routes(e);
+	/* The second entry is not in the device: dropped, so the file changes. */
+	assert_true(rec_own_take_dirty(e->rec));
+	assert_false(rec_own_take_dirty(e->rec));
+	assert_int_equal(rec_own_export(e->rec, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(prefix_equal(&out[0].dst, &own[0].dst));
+	free(out);
+	/* No route for the owned prefix: it is withdrawn. */
+	assert_int_equal(round_(e, true), 1);
+	assert_int_equal(allowed_of(e, &e->a), 0);
+	assert_true(rec_own_take_dirty(e->rec));
+	env_free(e);
+}
+
+static void test_new_interface_index_forgets_routes(void **state)
+{
+	struct env *e = env_new();
+	struct rec_stats st;
+
+	(void)state;
+	allow(e, &e->a, "2001:db8:a::/48");
+	round_(e, true);
+	rec_get_stats(e->rec, &st);
+	assert_int_equal(st.installed, 1);
+	/* The link was recreated: its routes went with it. */
+	rec_set_ifindex(e->rec, IFINDEX + 1);
+	rec_get_stats(e->rec, &st);
+	assert_int_equal(st.routes, 0);
+	env_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_teardown_undoes_our_work_only),
+		cmocka_unit_test(test_stats_count_what_the_model_holds),
+		cmocka_unit_test(test_conflict_warned_once),
+		cmocka_unit_test(test_ambiguous_gateway_warned_and_counted),
+		cmocka_unit_test(test_failed_change_is_retried),
+		cmocka_unit_test(test_failed_allowed_ip_holds_back_its_route_change),
+		cmocka_unit_test(test_bad_input_is_refused_without_change),
+		cmocka_unit_test(test_many_next_hops_are_capped),
+		cmocka_unit_test(test_snapshot_listing_a_prefix_twice),
+		cmocka_unit_test(test_ownership_load_and_dirty_flag),
+		cmocka_unit_test(test_new_interface_index_forgets_routes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
