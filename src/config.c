@@ -946,7 +946,7 @@ bad_rule(const struct settings_src *src, unsigned index, const char *field, cons
 static int convert_rule(const struct settings_src *src, unsigned index,
 			const struct raw_rule *raw, struct filter_rule *rule)
 {
-	uint32_t max, ge, le;
+	uint32_t max, ge = 0, le = 0;
 
 	if (strcmp(raw->action, "permit") == 0)
 		rule->permit = true;
@@ -1402,6 +1402,11 @@ int config_settings_for(const struct config *c, const char *ifname, struct setti
 		}
 	}
 	return 0;
+}
+
+int config_settings_top(const struct config *c, struct settings *out)
+{
+	return settings_copy(out, &c->top) ? -ENOMEM : 0;
 }
 
 bool config_lists_interfaces(const struct config *c)
