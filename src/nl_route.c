@@ -485,20 +485,18 @@ static bool spec_valid(const struct route_spec *rs)
 static void put_gateway(struct nlmsghdr *nlh, const struct route_spec *rs)
 {
 	size_t alen = family_addr_len(rs->gw.family);
-	struct {
-		struct rtvia via;
-		uint8_t addr[16];
-	} v;
+	/* struct rtvia ends in a flexible array: built as bytes. */
+	uint8_t via[sizeof(struct rtvia) + 16];
+	__kernel_sa_family_t family = rs->gw.family;
 
 	if (rs->gw.family == rs->dst.family) {
 		mnl_attr_put(nlh, RTA_GATEWAY, alen, rs->gw.addr);
 		return;
 	}
 	/* A gateway of the other family: RTA_VIA (IPv4 via an IPv6 next hop). */
-	memset(&v, 0, sizeof(v));
-	v.via.rtvia_family = rs->gw.family;
-	memcpy(v.addr, rs->gw.addr, alen);
-	mnl_attr_put(nlh, RTA_VIA, sizeof(v.via) + alen, &v);
+	memcpy(via + offsetof(struct rtvia, rtvia_family), &family, sizeof(family));
+	memcpy(via + offsetof(struct rtvia, rtvia_addr), rs->gw.addr, alen);
+	mnl_attr_put(nlh, RTA_VIA, sizeof(struct rtvia) + alen, via);
 }
 
 int nl_encode_route(void *buf, size_t size, bool add, const struct route_spec *rs,
