@@ -636,16 +636,19 @@ static int remove_temp_peer(struct uapi_backend *u, const char *ifname, bool *re
 	return r ?: transact(u, ifname, replied);
 }
 
-/* Asks the temporary peer to drop a prefix it does not hold with the "-"
- * syntax: accepted means native removal. Then whether the temporary peer
- * can be made and removed at all. */
+/* Asks whether the "-" syntax is understood, on the temporary peer made
+ * a placeholder by update_only: wireguard-go parses an allowed_ip line (and
+ * refuses one it cannot parse) before it looks at the peer, so the probe
+ * changes nothing and no peer outlives it, whatever the answer. Then
+ * whether the temporary peer can be made and removed at all, again in one
+ * transaction, so that no reader ever sees it. */
 static int detect_mode(struct uapi_backend *u, const char *ifname, enum wg_remove_mode *mode)
 {
 	bool replied;
 	int r = set_text(u, "set=1\n");
 
 	r = r ?: put_key_line(&u->req, "public_key", &wg_temp_peer_key);
-	r = r ?: buf_puts(&u->req, "allowed_ip=-192.0.2.255/32\nremove=true\n\n");
+	r = r ?: buf_puts(&u->req, "update_only=true\nallowed_ip=-192.0.2.255/32\n\n");
 	if (r)
 		return r;
 	r = transact(u, ifname, &replied);

@@ -692,6 +692,7 @@ struct sim {
 	bool refuse_temp; /* cannot make the temporary peer */
 	int transport;	  /* an exchange error to return (0: none) */
 	int fail_sets;	  /* answer this many set=1 with errno=-5 */
+	int temp_between; /* exchanges that found the temporary peer there */
 	struct wg_key priv;
 	size_t n_peers;
 	struct sim_peer peers[SIM_PEERS];
@@ -822,6 +823,8 @@ static int sim_exchange(void *ctx, const char *ifname, const char *req, size_t l
 
 	assert_string_equal(ifname, "wgsim");
 	assert_true(s->n_req < 64);
+	/* What any other reader would see between two transactions. */
+	s->temp_between += sim_find(s, &wg_temp_peer_key) != NULL;
 	s->req[s->n_req] = strndup(req, len);
 	assert_non_null(s->req[s->n_req]);
 	s->n_req++;
@@ -923,12 +926,13 @@ static void test_backend_temp_peer_path(void **state)
 	assert_sim_peer(&s, KEY_A, a_left, 1);
 	assert_sim_peer(&s, KEY_B, b_now, 2);
 	assert_false(sim_has_temp(&s));
+	assert_int_equal(s.temp_between, 0);
 	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
-	/* The probe on the temporary peer (refused, but it made the peer),
-	 * its removal, then the change itself. */
+	/* The probe (a placeholder peer, refused), the temporary peer made
+	 * and removed in one go, then the change itself. */
 	assert_int_equal(s.n_req, 3);
 	assert_string_equal(s.req[0], "set=1\npublic_key=" HEX_TEMP
-				      "\nallowed_ip=-192.0.2.255/32\nremove=true\n\n");
+				      "\nupdate_only=true\nallowed_ip=-192.0.2.255/32\n\n");
 	assert_string_equal(s.req[1], "set=1\npublic_key=" HEX_TEMP "\nremove=true\n\n");
 	assert_string_equal(s.req[2], "set=1\npublic_key=" HEX_B "\nupdate_only=true\n"
 				      "allowed_ip=203.0.113.0/24\n"
@@ -945,6 +949,7 @@ static void test_backend_temp_peer_path(void **state)
 	static const char *const b_left[] = {"2001:db8:b::/64"};
 	assert_sim_peer(&s, KEY_B, b_left, 1);
 	assert_sim_peer(&s, KEY_A, a_left, 1);
+	assert_int_equal(s.temp_between, 0);
 	b->destroy(b);
 	sim_free(&s);
 }
@@ -968,6 +973,7 @@ static void test_backend_native_path(void **state)
 	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_NATIVE);
 	assert_sim_peer(&s, KEY_A, a_left, 2);
 	assert_false(sim_has_temp(&s));
+	assert_int_equal(s.temp_between, 0);
 	assert_int_equal(s.n_req, 2);
 	assert_string_equal(s.req[1], "set=1\npublic_key=" HEX_A "\nupdate_only=true\n"
 				      "allowed_ip=-2001:db8:a::/48\n\n");
@@ -994,6 +1000,7 @@ static void test_backend_replace_path(void **state)
 	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_REPLACE);
 	assert_sim_peer(&s, KEY_A, a_left, 2);
 	assert_false(sim_has_temp(&s));
+	assert_int_equal(s.temp_between, 0);
 	/* probe, temporary peer refused, get, set */
 	assert_int_equal(s.n_req, 4);
 	assert_string_equal(s.req[2], "get=1\n\n");
