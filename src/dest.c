@@ -14,8 +14,12 @@ struct dest *dest_alloc(struct dest_pool *p)
 	struct dest *d;
 
 	if (p->free_list) {
+		void *next;
+
+		/* A free record holds the next free one in its first bytes. */
 		d = p->free_list;
-		memcpy(&p->free_list, d, sizeof(p->free_list));
+		memcpy(&next, d, sizeof(next));
+		p->free_list = next;
 	} else {
 		if (p->n_slabs == 0 || p->used_in_last == SLAB_RECORDS) {
 			char *slab;
@@ -45,7 +49,9 @@ struct dest *dest_alloc(struct dest_pool *p)
 
 void dest_release(struct dest_pool *p, struct dest *d)
 {
-	memcpy(d, &p->free_list, sizeof(p->free_list));
+	void *next = p->free_list;
+
+	memcpy(d, &next, sizeof(next));
 	p->free_list = d;
 	p->live--;
 }
