@@ -488,7 +488,7 @@ static void test_dump_links_addrs(void **state)
 {
 	struct live *l = *state;
 	struct record r = {0};
-	bool va = false, lo = false, v4 = false, v6 = false;
+	bool va = false, vb = false, lo = false, v4 = false, v6 = false;
 	char buf[PREFIX_STRLEN];
 	int calls = 0;
 
@@ -502,10 +502,11 @@ static void test_dump_links_addrs(void **state)
 			assert_string_equal(k->kind, "veth");
 			assert_true(k->up);
 		}
+		vb |= !strcmp(k->name, "vb") && k->ifindex == l->vb;
 		lo |= !strcmp(k->name, "lo") && k->ifindex == 1;
 	}
-	assert_true(va && lo);
-	assert_int_equal(r.n_links, 3);
+	/* (A kernel with tunnel modules loaded adds its fallback devices.) */
+	assert_true(va && vb && lo);
 	assert_int_equal(nl_route_dump_addrs(l->nr, count_addr, &r), 0);
 	for (size_t i = 0; i < r.n_addrs; i++) {
 		prefix_format(&r.addrs[i].addr.addr, buf);
