@@ -1,5 +1,5 @@
 /* main.c: the command line (SPEC section 9). One function per subcommand;
- * the daemon itself comes with its own issue and plugs into run_daemon(). */
+ * the daemon itself is daemon.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -10,13 +10,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "derive.h"
 #include "log.h"
 #include "prefix.h"
 #include "wgkey.h"
 
 #define EXIT_USAGE 2
-#define DEFAULT_CONFIG "/etc/wg-rtsync.yaml"
+#define DEFAULT_CONFIG DAEMON_DEFAULT_CONFIG
 
 struct options {
 	const char *config_path; /* NULL: built-in defaults */
@@ -34,6 +35,7 @@ static void usage(FILE *out)
 		"usage: wg-rtsync [-c FILE] [-i IFACE]... [--oneshot] [--dry-run] [-v|-q]\n"
 		"                 [--check-config]\n"
 		"       wg-rtsync addr PUBKEY PREFIX...\n"
+		"       wg-rtsync [-c FILE] status [--json]\n"
 		"       wg-rtsync --version | --help\n"
 		"\n"
 		"Keeps a routing table and the AllowedIPs of WireGuard peers in sync.\n"
@@ -48,7 +50,9 @@ static void usage(FILE *out)
 		"  -q, --quiet          less log output (warnings and errors)\n"
 		"      --check-config   check the configuration and exit\n"
 		"  addr PUBKEY PREFIX.. print the gateway address derived from a peer's\n"
-		"                       public key, one per prefix\n");
+		"                       public key, one per prefix\n"
+		"  status [--json]      ask the running daemon (found through the\n"
+		"                       state_dir of the configuration) for its state\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int fail_usage(const char *fmt, ...)
@@ -151,16 +155,39 @@ static int run_check_config(const struct options *o)
 	return EXIT_SUCCESS;
 }
 
+static void daemon_options_of(const struct options *o, struct daemon_options *d)
+{
+	*d = (struct daemon_options){
+		.config_path = o->config_path,
+		.ifaces = o->ifaces,
+		.n_ifaces = o->n_ifaces,
+		.oneshot = o->oneshot,
+		.dry_run = o->dry_run,
+		.verbosity = o->verbosity,
+	};
+}
+
 static int run_daemon(const struct options *o)
 {
-	const char *name;
-	struct config *c = load_config(o, &name);
+	struct daemon_options d;
 
-	if (!c)
-		return EXIT_CONFIG;
-	config_free(c);
-	fprintf(stderr, "wg-rtsync: the daemon is not built yet\n");
-	return EXIT_FAILURE;
+	daemon_options_of(o, &d);
+	return daemon_run(&d);
+}
+
+/* status [--json] */
+static int run_status(const struct options *o, int argc, char **argv)
+{
+	struct daemon_options d;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0)
+			return fail_usage("status: unknown argument '%s'", argv[i]);
+		json = true;
+	}
+	daemon_options_of(o, &d);
+	return daemon_status_query(&d, json);
 }
 
 /* addr PUBKEY PREFIX...: everything is checked before anything is printed. */
@@ -211,8 +238,7 @@ int main(int argc, char **argv)
 	if (next < argc && strcmp(argv[next], "addr") == 0) {
 		ret = run_addr(argc - next, argv + next);
 	} else if (next < argc && strcmp(argv[next], "status") == 0) {
-		fprintf(stderr, "wg-rtsync: status: the control socket is not built yet\n");
-		ret = EXIT_FAILURE;
+		ret = run_status(&o, argc - next, argv + next);
 	} else if (next < argc) {
 		ret = fail_usage("unknown command '%s'", argv[next]);
 	} else if (o.check_config) {

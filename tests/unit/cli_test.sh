@@ -1,6 +1,7 @@
 #!/bin/sh
 # cli_test.sh WG_RTSYNC SRCDIR: the command line of SPEC section 9, as far as
-# it is built: --check-config, addr, --version, --help, usage errors.
+# it is built: --check-config, addr, --version, --help, usage errors, and the
+# daemon and status where they need no WireGuard interface.
 set -u
 exe=$1
 src=$2
@@ -44,9 +45,22 @@ contains "$err" "cannot open"
 # The daemon refuses a bad file before anything else, too.
 run 78 -c "$bad"
 
-# Not built yet: the daemon itself.
-run 1 -c "$example" -i wg0 -i wg1 --oneshot --dry-run -v -q
-contains "$err" "the daemon is not built yet"
+# The daemon: an interface named with -i that does not exist fails a
+# oneshot run, which changes nothing (the namespace tests cover the rest).
+run 1 -c "$example" -i wgrs-nonesuch0 --oneshot --dry-run -v -q
+contains "$err" "wgrs-nonesuch0: no such WireGuard interface"
+[ -s "$out" ] && fail "a dry run without interfaces planned something: $(cat "$out")"
+
+# status: no daemon answers on the control socket in state_dir.
+tmpdir=$(mktemp -d)
+trap 'rm -f "$out" "$err"; rm -rf "$tmpdir"' EXIT
+printf 'state_dir: %s\n' "$tmpdir" >"$tmpdir/c.yaml"
+run 1 -c "$tmpdir/c.yaml" status
+contains "$err" "status: no daemon answers on $tmpdir/control.sock"
+run 1 -c "$tmpdir/c.yaml" status --json
+run 2 -c "$tmpdir/c.yaml" status --yaml
+contains "$err" "status: unknown argument '--yaml'"
+run 78 -c "$bad" status
 
 # addr: every vector, one call per key with all its prefixes in order.
 vectors=$src/tests/vectors/derived-addresses.txt

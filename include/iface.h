@@ -1,0 +1,80 @@
+/* iface.h: one managed WireGuard interface in the daemon: its reconciler,
+ * its settings, its addresses and the bookkeeping of its rounds. It reads
+ * the device and the routes through the backends, runs sync rounds, and
+ * keeps the state file (SPEC section 6) up to date. Scheduling (when to poll,
+ * when to resync) is the daemon's. */
+#ifndef WGRS_IFACE_H
+#define WGRS_IFACE_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "backend_log.h"
+#include "config.h"
+#include "nl_route.h"
+#include "reconcile.h"
+#include "status.h"
+
+/* What every interface shares. */
+struct iface_env {
+	struct wg_backend *wg; /* wg_backend_auto_new() */
+	struct nl_route *nr;
+	struct route_backend *rt; /* nl_route_backend(nr) */
+	bool dry_run;		  /* plan on stdout, apply nothing */
+};
+
+struct iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	bool up;
+	struct settings s;
+	struct rec *rec;
+	struct backend_log bl; /* the env's backends, logging each change */
+	struct wg_key pubkey;
+	size_t n_addrs, cap_addrs;
+	struct prefix *addrs;
+
+	/* Set by events, cleared by the round that serves them. */
+	bool touched;	 /* a sync round is due */
+	bool need_dump;	 /* re-read the routes (and do a full pass) first */
+	bool need_full;	 /* a full pass */
+	uint64_t sync_due, poll_due, resync_due; /* monotonic ms; 0: none */
+
+	struct iface_status status;
+	struct iface *next;
+};
+
+/* Reads the device (-ENODEV: not there, or not yet), loads the state file,
+ * the addresses and the routes of the table, and runs the first full
+ * round. On success *out is the interface; its first round may still have
+ * failed changes (see status.last_failed). */
+int iface_start(const struct iface_env *env, const char *name, int ifindex, bool up,
+		const struct settings *s, struct iface **out);
+void iface_free(struct iface *ifc);
+
+/* Reads the device into the reconciler. -ENODEV: it went away. */
+int iface_poll(const struct iface_env *env, struct iface *ifc);
+/* New settings (config reload); the next round is a full one with a dump. */
+int iface_set_settings(struct iface *ifc, const struct settings *s);
+/* An address of the interface appeared or went. */
+int iface_addr_event(struct iface *ifc, bool removed, const struct nl_addr *a);
+/* Replaces the addresses with those of a fresh dump. */
+int iface_load_addrs(const struct iface_env *env, struct iface *ifc);
+
+/* One route dump of both families fed to the reconcilers of v[0..n-1]
+ * (each keeps the routes of its own table). */
+int ifaces_dump_routes(const struct iface_env *env, struct iface **v, size_t n);
+
+/* One sync round (full: every destination), the state file written when
+ * ownership changed, the status updated. 0 when every change applied. */
+int iface_sync(const struct iface_env *env, struct iface *ifc, bool full);
+/* cleanup_on_exit: removes our routes and the learned AllowedIPs. */
+int iface_teardown(const struct iface_env *env, struct iface *ifc);
+
+/* The status of the interface, counts and backend filled in. */
+void iface_get_status(const struct iface_env *env, struct iface *ifc,
+		      struct iface_status *out);
+
+#endif

@@ -1,0 +1,43 @@
+/* status.h: what `wg-rtsync status` reports about a running daemon, as
+ * plain data, and its two renderings: text for people, JSON for programs. */
+#ifndef WGRS_STATUS_H
+#define WGRS_STATUS_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "reconcile.h"
+
+struct iface_status {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	bool up;
+	const char *backend; /* "kernel", "uapi", or "unknown" */
+	const char *removal; /* wg_remove_mode_name() */
+	uint32_t table;
+	struct rec_stats st;
+	uint64_t rounds;	    /* sync rounds since the interface was picked up */
+	uint64_t applied, failed;   /* changes, in total */
+	uint64_t last_failed;	    /* changes that failed in the last round */
+	double last_sync;	    /* unix time of the last round; 0: none */
+	double last_error_time;	    /* 0: no error so far */
+	char last_error[256];
+};
+
+struct daemon_status {
+	const char *version;
+	int pid;
+	const char *config; /* file name, or "built-in defaults" */
+	bool dry_run;
+	double started; /* unix time */
+	uint64_t resyncs, lost_events;
+	size_t n;
+	struct iface_status *v;
+};
+
+void status_write_text(FILE *out, const struct daemon_status *ds);
+void status_write_json(FILE *out, const struct daemon_status *ds);
+
+#endif

@@ -1,0 +1,168 @@
+/* backend_log.c: logging pass-through backends (see backend_log.h). */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_log.h"
+#include "log.h"
+
+/* Lines per round; a large burst (a routing daemon starting) is summarised. */
+#define ROUND_LINES 100
+#define CHANGE_LINE 256
+
+static uint64_t hash_line(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static bool said_before(const struct backend_log *bl, uint64_t h)
+{
+	for (size_t i = 0; i < bl->n_prev; i++)
+		if (bl->prev[i] == h)
+			return true;
+	return false;
+}
+
+static void remember(struct backend_log *bl, uint64_t h)
+{
+	if (bl->n_cur == bl->cap_cur) {
+		size_t cap = bl->cap_cur ? bl->cap_cur * 2 : 16;
+		uint64_t *v = realloc(bl->cur, cap * sizeof(*v));
+
+		if (!v)
+			return; /* only a log filter: said again next round */
+		bl->cur = v;
+		bl->cap_cur = cap;
+	}
+	bl->cur[bl->n_cur++] = h;
+}
+
+static void log_result(struct backend_log *bl, const struct change *c, int err)
+{
+	char line[CHANGE_LINE], failure[CHANGE_LINE + 64];
+	uint64_t h;
+
+	change_format(c, line, sizeof(line));
+	if (!err || (c->op == CHANGE_ROUTE_DEL && err == -ESRCH)) {
+		if (bl->shown < ROUND_LINES) {
+			bl->shown++;
+			log_info("%s: %s", bl->ifname, line);
+		} else {
+			bl->hidden++;
+			log_debug("%s: %s", bl->ifname, line);
+		}
+		return;
+	}
+	snprintf(failure, sizeof(failure), "%s: failed: %s", line, strerror(-err));
+	h = hash_line(failure);
+	remember(bl, h);
+	if (said_before(bl, h) || bl->shown >= ROUND_LINES) {
+		bl->hidden += !said_before(bl, h);
+		log_debug("%s: %s (again)", bl->ifname, failure);
+		return;
+	}
+	bl->shown++;
+	log_err("%s: %s; retrying on the next pass", bl->ifname, failure);
+}
+
+static bool is_allowed(const struct change *c)
+{
+	return c->op == CHANGE_ALLOWED_ADD || c->op == CHANGE_ALLOWED_DEL;
+}
+
+static int wg_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
+{
+	struct backend_log *bl = (struct backend_log *)b;
+
+	return bl->inner_wg->get(bl->inner_wg, ifname, dev);
+}
+
+static int wg_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
+		    size_t n, int *err)
+{
+	struct backend_log *bl = (struct backend_log *)b;
+	int r = bl->inner_wg->apply(bl->inner_wg, ifname, ch, n, err);
+
+	for (size_t i = 0; i < n; i++)
+		if (is_allowed(&ch[i]))
+			log_result(bl, &ch[i], err[i]);
+	return r;
+}
+
+static int rt_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx)
+{
+	struct backend_log *bl = (struct backend_log *)((char *)b -
+							 offsetof(struct backend_log, rt));
+
+	return bl->inner_rt->dump(bl->inner_rt, table, fn, ctx);
+}
+
+static int rt_apply(struct route_backend *b, const struct change *ch, size_t n, int *err)
+{
+	struct backend_log *bl = (struct backend_log *)((char *)b -
+							 offsetof(struct backend_log, rt));
+	int r = bl->inner_rt->apply(bl->inner_rt, ch, n, err);
+
+	for (size_t i = 0; i < n; i++)
+		if (!is_allowed(&ch[i]))
+			log_result(bl, &ch[i], err[i]);
+	return r;
+}
+
+static void wg_destroy(struct wg_backend *b)
+{
+	(void)b; /* the inner backends are not ours */
+}
+
+static void rt_destroy(struct route_backend *b)
+{
+	(void)b;
+}
+
+void backend_log_init(struct backend_log *bl, struct wg_backend *wg,
+		      struct route_backend *rt, const char *ifname)
+{
+	memset(bl, 0, sizeof(*bl));
+	bl->wg = (struct wg_backend){.name = wg->name, .get = wg_get, .apply = wg_apply,
+				     .destroy = wg_destroy};
+	bl->rt = (struct route_backend){
+		.name = rt->name, .dump = rt_dump, .apply = rt_apply, .destroy = rt_destroy};
+	bl->inner_wg = wg;
+	bl->inner_rt = rt;
+	snprintf(bl->ifname, sizeof(bl->ifname), "%s", ifname);
+}
+
+void backend_log_round_begin(struct backend_log *bl)
+{
+	uint64_t *buf = bl->prev;
+	size_t cap = bl->cap_prev;
+
+	/* What the last round said is what this one need not say again. */
+	bl->prev = bl->cur;
+	bl->n_prev = bl->n_cur;
+	bl->cap_prev = bl->cap_cur;
+	bl->cur = buf;
+	bl->cap_cur = cap;
+	bl->n_cur = 0;
+	bl->shown = bl->hidden = 0;
+}
+
+void backend_log_round_end(struct backend_log *bl)
+{
+	if (bl->hidden)
+		log_info("%s: and %zu more changes or failures (the debug level lists them)",
+			 bl->ifname, bl->hidden);
+}
+
+void backend_log_free(struct backend_log *bl)
+{
+	free(bl->prev);
+	free(bl->cur);
+	bl->prev = bl->cur = NULL;
+}

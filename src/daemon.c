@@ -1,0 +1,824 @@
+/* daemon.c: the event loop and what each event does (see daemon.h and
+ * docs/daemon.md). Everything runs in one thread: after epoll returns, the
+ * handlers only record what changed (the reconcilers mark destinations
+ * dirty, interfaces are flagged); run_due() then does the work that is due:
+ * resyncs, WireGuard polls, route dumps and one sync round per touched
+ * interface. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "evloop.h"
+#include "iface.h"
+#include "links.h"
+#include "log.h"
+#include "wg_backend.h"
+
+#define ONESHOT_EXTRA_ROUNDS 3
+#define MAX_EVENTS 32
+
+struct daemon {
+	const struct daemon_options *opt;
+	struct config *cfg;
+	char cfg_name[PATH_MAX];
+	struct settings top; /* the top level of cfg: daemon-wide settings */
+	struct iface_env env;
+	struct link_table links;
+	struct iface *ifaces;
+	size_t n_ifaces;
+
+	int epfd, sigfd, timerfd;
+	struct ev_handler nl_h, sig_h, timer_h;
+	struct control *ctl;
+	char ctl_path[108];
+
+	bool quit;
+	bool lost;	       /* events were lost: full resync */
+	uint64_t discover_due; /* next look for new interfaces */
+	double started;
+	uint64_t resyncs, lost_events;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static double now_unix(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- configuration ---- */
+
+/* Loads the configuration the options name; NULL with one line in err. */
+static struct config *load_config(const struct daemon_options *o, char *name, size_t namelen,
+				  char *err, size_t errlen)
+{
+	const char *path = o->config_path;
+	struct config *c;
+
+	if (!path && access(DAEMON_DEFAULT_CONFIG, F_OK) == 0)
+		path = DAEMON_DEFAULT_CONFIG;
+	snprintf(name, namelen, "%s", path ? path : "built-in defaults");
+	if (!path) {
+		c = config_default();
+		if (!c)
+			snprintf(err, errlen, "out of memory");
+		return c;
+	}
+	return config_load(path, err, errlen);
+}
+
+static void apply_log_level(const struct daemon *d)
+{
+	int level = (int)d->top.log_level + d->opt->verbosity;
+
+	if (level < LOG_LEVEL_ERROR)
+		level = LOG_LEVEL_ERROR;
+	if (level > LOG_LEVEL_DEBUG)
+		level = LOG_LEVEL_DEBUG;
+	log_set_level((enum log_level)level);
+}
+
+static bool named_on_command_line(const struct daemon *d, const char *name)
+{
+	if (!d->opt->n_ifaces)
+		return true;
+	for (size_t i = 0; i < d->opt->n_ifaces; i++)
+		if (!strcmp(d->opt->ifaces[i], name))
+			return true;
+	return false;
+}
+
+/* Whether name is to be managed: -i, `interfaces:` and sync_routes. The
+ * settings are returned in s (caller frees) when it is. */
+static bool wanted(const struct daemon *d, const char *name, struct settings *s)
+{
+	if (!named_on_command_line(d, name) || !config_manages(d->cfg, name))
+		return false;
+	if (config_settings_for(d->cfg, name, s)) {
+		log_err("%s: out of memory", name);
+		return false;
+	}
+	if (s->sync_routes)
+		return true;
+	settings_free(s);
+	return false;
+}
+
+/* ---- interfaces ---- */
+
+static struct iface *iface_by_index(struct daemon *d, int ifindex)
+{
+	for (struct iface *i = d->ifaces; i; i = i->next)
+		if (i->ifindex == ifindex)
+			return i;
+	return NULL;
+}
+
+static void schedule_iface(struct iface *ifc, uint64_t now)
+{
+	ifc->poll_due = now + ifc->s.wg_poll_interval_ms;
+	ifc->resync_due = now + ifc->s.resync_interval_ms;
+}
+
+static void forget(struct daemon *d, struct iface *ifc, const char *why)
+{
+	struct iface **pp = &d->ifaces;
+
+	while (*pp != ifc)
+		pp = &(*pp)->next;
+	*pp = ifc->next;
+	d->n_ifaces--;
+	log_info("%s: %s; forgotten until it comes back", ifc->name, why);
+	iface_free(ifc);
+}
+
+/* Starts managing link e if it is a WireGuard interface we want. Returns 0
+ * when it is managed now or is not for us, else the error (-ENODEV: not
+ * ready yet). */
+static int try_start(struct daemon *d, struct link_entry *e)
+{
+	enum wg_link_type type = links_wireguard_type(e, NULL);
+	struct settings s;
+	struct iface *ifc;
+	struct iface_status st;
+	int r;
+
+	if (type == WG_LINK_NONE || iface_by_index(d, e->ifindex))
+		return 0;
+	if (type == WG_LINK_PENDING)
+		return -ENODEV;
+	if (!wanted(d, e->name, &s)) {
+		if (!e->noted)
+			log_info("%s: WireGuard interface not managed (-i, interfaces: or "
+				 "sync_routes: false)",
+				 e->name);
+		e->noted = true;
+		return 0;
+	}
+	r = iface_start(&d->env, e->name, e->ifindex, e->up, &s, &ifc);
+	settings_free(&s);
+	if (r == -ENODEV) {
+		log_debug("%s: not ready yet", e->name);
+		return r;
+	}
+	if (r) {
+		/* Retried on every tick: said once per new reason. */
+		if (r != e->last_error)
+			log_err("%s: cannot manage it: %s; trying again", e->name,
+				strerror(-r));
+		e->last_error = r;
+		return r;
+	}
+	e->last_error = 0;
+	schedule_iface(ifc, mono_ms());
+	ifc->next = d->ifaces;
+	d->ifaces = ifc;
+	d->n_ifaces++;
+	iface_get_status(&d->env, ifc, &st);
+	log_info("%s: managing it (%s, table %u, %zu peers, %zu AllowedIPs, %zu learned)",
+		 ifc->name, st.backend, st.table, st.st.peers, st.st.allowed_ips,
+		 st.st.learned);
+	return 0;
+}
+
+/* Looks at every link that is not managed yet. */
+static void discover(struct daemon *d)
+{
+	for (size_t i = 0; i < d->links.n; i++)
+		try_start(d, &d->links.v[i]);
+	d->discover_due = mono_ms() + d->top.wg_poll_interval_ms;
+}
+
+static int collect_link(const struct nl_link *l, void *ctx)
+{
+	return links_update(ctx, l);
+}
+
+static int load_links(struct daemon *d)
+{
+	int r;
+
+	links_clear(&d->links);
+	r = nl_route_dump_links(d->env.nr, collect_link, &d->links);
+	if (r)
+		log_err("cannot read the links: %s", strerror(-r));
+	return r;
+}
+
+/* ---- rtnetlink events ---- */
+
+static int on_route(void *ctx, bool removed, const struct kroute *rt)
+{
+	struct daemon *d = ctx;
+
+	for (struct iface *i = d->ifaces; i; i = i->next) {
+		int r;
+
+		if (!i->s.watch_routes || i->s.routing_table != rt->table)
+			continue;
+		r = removed ? rec_route_remove(i->rec, rt) : rec_route_upsert(i->rec, rt);
+		if (r) {
+			log_err("%s: route event: %s; re-reading the routes", i->name,
+				strerror(-r));
+			i->need_dump = true;
+		}
+		i->touched = true;
+	}
+	return 0;
+}
+
+static int on_link(void *ctx, bool removed, const struct nl_link *l)
+{
+	struct daemon *d = ctx;
+	struct iface *ifc = iface_by_index(d, l->ifindex);
+
+	if (removed) {
+		links_remove(&d->links, l->ifindex);
+		if (ifc)
+			forget(d, ifc, "the link was removed");
+		return 0;
+	}
+	if (links_update(&d->links, l)) {
+		d->lost = true; /* the table is incomplete: read it again */
+		return 0;
+	}
+	if (!ifc) {
+		d->discover_due = 0; /* a new link, or a renamed one: look now */
+		return 0;
+	}
+	if (l->name[0] && strcmp(l->name, ifc->name) != 0) {
+		forget(d, ifc, "the link was renamed");
+		d->discover_due = 0;
+		return 0;
+	}
+	if (l->up != ifc->up) {
+		log_info("%s: link %s", ifc->name, l->up ? "up" : "down");
+		/* A downed link loses its routes without a route event. */
+		ifc->up = l->up;
+		ifc->need_dump = true;
+		ifc->touched = true;
+	}
+	return 0;
+}
+
+static int on_addr(void *ctx, bool removed, const struct nl_addr *a)
+{
+	struct daemon *d = ctx;
+	struct iface *ifc = iface_by_index(d, a->ifindex);
+	char buf[PREFIX_STRLEN];
+	int r;
+
+	if (!ifc)
+		return 0;
+	r = iface_addr_event(ifc, removed, a);
+	if (r)
+		log_err("%s: address event: %s", ifc->name, strerror(-r));
+	else
+		log_debug("%s: address %s %s", ifc->name, prefix_format(&a->addr, buf),
+			  removed ? "removed" : "added");
+	return 0;
+}
+
+static void nl_event(struct ev_handler *h, uint32_t events)
+{
+	struct daemon *d = (struct daemon *)((char *)h - offsetof(struct daemon, nl_h));
+	const struct nl_route_handlers handlers = {
+		.route = on_route, .link = on_link, .addr = on_addr, .ctx = d};
+	int r;
+
+	(void)events;
+	r = nl_route_events_drain(d->env.nr, &handlers);
+	if (r == -ENOBUFS) {
+		d->lost_events++;
+		log_warn("rtnetlink: events were lost (receive buffer full); full resync");
+		d->lost = true;
+	} else if (r < 0) {
+		log_err("rtnetlink: reading events: %s", strerror(-r));
+	}
+}
+
+/* ---- the work that is due ---- */
+
+/* Re-reads everything: links, addresses, every device, every table. */
+static void full_resync(struct daemon *d)
+{
+	uint64_t now = mono_ms();
+
+	d->lost = false;
+	if (load_links(d)) {
+		d->lost = true; /* try again on the next tick */
+		return;
+	}
+	for (struct iface *i = d->ifaces, *next; i; i = next) {
+		struct link_entry *e = links_find(&d->links, i->ifindex);
+
+		next = i->next;
+		if (!e || strcmp(e->name, i->name) != 0) {
+			forget(d, i, "the link is gone");
+			continue;
+		}
+		i->up = e->up;
+		i->poll_due = now;
+		i->resync_due = now; /* addresses and routes, below */
+	}
+	discover(d);
+}
+
+static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
+{
+	int r = iface_poll(&d->env, ifc);
+
+	ifc->poll_due = now + ifc->s.wg_poll_interval_ms;
+	if (r == -ENODEV) {
+		forget(d, ifc, "the WireGuard device is gone");
+		d->discover_due = 0;
+		return;
+	}
+	if (r) {
+		log_err("%s: reading the device: %s", ifc->name, strerror(-r));
+		return;
+	}
+	if (!ifc->s.watch_routes)
+		ifc->need_dump = true; /* nobody told us about route changes */
+	ifc->touched = true;
+}
+
+static void resync_iface(struct daemon *d, struct iface *ifc, uint64_t now)
+{
+	int r = iface_load_addrs(&d->env, ifc);
+
+	ifc->resync_due = now + ifc->s.resync_interval_ms;
+	if (r)
+		log_err("%s: reading the addresses: %s", ifc->name, strerror(-r));
+	ifc->need_dump = true;
+	ifc->need_full = true;
+	ifc->touched = true;
+}
+
+/* One sync round per interface that is due, after one route dump for all
+ * of those that need one. */
+static void sync_due(struct daemon *d, uint64_t now)
+{
+	struct iface **dump = calloc(d->n_ifaces ? d->n_ifaces : 1, sizeof(*dump));
+	size_t n_dump = 0;
+
+	for (struct iface *i = d->ifaces; i; i = i->next) {
+		if (!i->touched)
+			continue;
+		if (!i->sync_due)
+			i->sync_due = now + i->s.batch_delay_ms;
+		if (i->sync_due <= now && i->need_dump && dump)
+			dump[n_dump++] = i;
+	}
+	if (n_dump) {
+		int r = ifaces_dump_routes(&d->env, dump, n_dump);
+
+		if (r) {
+			log_err("reading the routes: %s; trying again in a second",
+				strerror(-r));
+			for (size_t k = 0; k < n_dump; k++)
+				dump[k]->sync_due = now + 1000;
+		}
+	}
+	free(dump);
+	for (struct iface *i = d->ifaces; i; i = i->next) {
+		if (!i->touched || i->sync_due > now || i->need_dump)
+			continue;
+		i->sync_due = 0;
+		iface_sync(&d->env, i, false);
+	}
+}
+
+static void run_due(struct daemon *d)
+{
+	uint64_t now;
+
+	if (d->lost)
+		full_resync(d);
+	now = mono_ms();
+	if (d->discover_due <= now)
+		discover(d);
+	for (struct iface *i = d->ifaces, *next; i; i = next) {
+		next = i->next;
+		if (i->resync_due <= now) {
+			d->resyncs++;
+			resync_iface(d, i, now);
+		}
+		if (i->poll_due <= now)
+			poll_iface(d, i, now); /* may forget i */
+	}
+	sync_due(d, now);
+}
+
+/* Arms the timer for the earliest thing due. */
+static void arm_timer(struct daemon *d)
+{
+	uint64_t due = d->discover_due;
+	struct itimerspec its = {0};
+
+	for (struct iface *i = d->ifaces; i; i = i->next) {
+		if (i->poll_due < due)
+			due = i->poll_due;
+		if (i->resync_due < due)
+			due = i->resync_due;
+		if (i->touched && i->sync_due && i->sync_due < due)
+			due = i->sync_due;
+	}
+	if (d->lost)
+		due = mono_ms() + 1000; /* the resync failed: try again */
+	if (due == 0)
+		due = 1; /* 0 would disarm the timer */
+	its.it_value.tv_sec = (time_t)(due / 1000);
+	its.it_value.tv_nsec = (long)(due % 1000) * 1000000;
+	timerfd_settime(d->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void timer_event(struct ev_handler *h, uint32_t events)
+{
+	struct daemon *d = (struct daemon *)((char *)h - offsetof(struct daemon, timer_h));
+	uint64_t expirations;
+
+	(void)events;
+	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_err("timer: %s", strerror(errno));
+}
+
+/* ---- control socket ---- */
+
+static char *status_reply(void *ctx, const char *request, size_t *len)
+{
+	struct daemon *d = ctx;
+	struct daemon_status ds = {
+		.version = WGRS_VERSION,
+		.pid = (int)getpid(),
+		.config = d->cfg_name,
+		.dry_run = d->opt->dry_run,
+		.started = d->started,
+		.resyncs = d->resyncs,
+		.lost_events = d->lost_events,
+	};
+	bool json = !strcmp(request, "status json");
+	char *text = NULL;
+	size_t i = 0;
+	FILE *out;
+
+	if (!json && strcmp(request, "status") != 0) {
+		text = strdup("error: unknown request (try \"status\" or \"status json\")\n");
+		*len = text ? strlen(text) : 0;
+		return text;
+	}
+	ds.v = calloc(d->n_ifaces ? d->n_ifaces : 1, sizeof(*ds.v));
+	if (!ds.v)
+		return NULL;
+	for (struct iface *ifc = d->ifaces; ifc; ifc = ifc->next)
+		iface_get_status(&d->env, ifc, &ds.v[i++]);
+	ds.n = i;
+	out = open_memstream(&text, len);
+	if (out) {
+		if (json)
+			status_write_json(out, &ds);
+		else
+			status_write_text(out, &ds);
+		if (fclose(out)) {
+			free(text);
+			text = NULL;
+		}
+	}
+	free(ds.v);
+	return text;
+}
+
+static void open_control(struct daemon *d)
+{
+	char path[sizeof(d->ctl_path)];
+	int r = control_path(d->top.state_dir, path, sizeof(path));
+
+	if (!r && d->ctl && !strcmp(path, d->ctl_path))
+		return;
+	control_close(d->ctl);
+	d->ctl = NULL;
+	d->ctl_path[0] = '\0';
+	if (!r)
+		r = control_open(&d->ctl, path, d->epfd, status_reply, d);
+	if (r == -EADDRINUSE) {
+		log_err("control socket %s: another wg-rtsync answers there; status "
+			"queries go to it",
+			path);
+		return;
+	}
+	if (r) {
+		log_err("control socket %s: %s; `wg-rtsync status` will not work", path,
+			strerror(-r));
+		return;
+	}
+	snprintf(d->ctl_path, sizeof(d->ctl_path), "%s", path);
+	log_debug("control socket %s", path);
+}
+
+/* ---- signals ---- */
+
+static void reload(struct daemon *d)
+{
+	char err[1024], name[PATH_MAX];
+	struct config *c = load_config(d->opt, name, sizeof(name), err, sizeof(err));
+	struct settings top;
+
+	if (!c) {
+		log_err("reload refused, the old configuration stays: %s", err);
+		return;
+	}
+	if (config_settings_top(c, &top)) {
+		config_free(c);
+		log_err("reload refused, the old configuration stays: out of memory");
+		return;
+	}
+	config_free(d->cfg);
+	settings_free(&d->top);
+	d->cfg = c;
+	d->top = top;
+	snprintf(d->cfg_name, sizeof(d->cfg_name), "%s", name);
+	apply_log_level(d);
+	for (struct iface *i = d->ifaces, *next; i; i = next) {
+		struct settings s;
+
+		next = i->next;
+		if (!wanted(d, i->name, &s)) {
+			forget(d, i, "no longer to be managed (configuration)");
+			continue;
+		}
+		if (iface_set_settings(i, &s))
+			log_err("%s: out of memory; keeping its old settings", i->name);
+		settings_free(&s);
+		schedule_iface(i, mono_ms());
+	}
+	open_control(d);
+	discover(d);
+	log_info("configuration reloaded from %s", d->cfg_name);
+}
+
+static void signal_event(struct ev_handler *h, uint32_t events)
+{
+	struct daemon *d = (struct daemon *)((char *)h - offsetof(struct daemon, sig_h));
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: reloading the configuration");
+			reload(d);
+		} else {
+			log_info("%s: exiting", strsignal((int)si.ssi_signo));
+			d->quit = true;
+		}
+	}
+}
+
+/* ---- set-up and tear-down ---- */
+
+static int add_fd(struct daemon *d, int fd, struct ev_handler *h)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = h};
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int event_rcvbuf(void)
+{
+	const char *v = getenv(DAEMON_RCVBUF_ENV);
+	long n = v ? strtol(v, NULL, 10) : 0;
+
+	return n > 0 && n < INT_MAX ? (int)n : 0;
+}
+
+static int open_loop(struct daemon *d)
+{
+	sigset_t mask;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->epfd < 0 || d->sigfd < 0 || d->timerfd < 0)
+		return -errno;
+	r = nl_route_events_open(d->env.nr, event_rcvbuf());
+	if (r)
+		return r;
+	d->nl_h.on_event = nl_event;
+	d->sig_h.on_event = signal_event;
+	d->timer_h.on_event = timer_event;
+	r = add_fd(d, nl_route_events_fd(d->env.nr), &d->nl_h);
+	if (!r)
+		r = add_fd(d, d->sigfd, &d->sig_h);
+	if (!r)
+		r = add_fd(d, d->timerfd, &d->timer_h);
+	return r;
+}
+
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static void daemon_free(struct daemon *d)
+{
+	while (d->ifaces) {
+		struct iface *next = d->ifaces->next;
+
+		iface_free(d->ifaces);
+		d->ifaces = next;
+	}
+	control_close(d->ctl);
+	if (d->env.wg)
+		d->env.wg->destroy(d->env.wg);
+	if (d->env.rt)
+		d->env.rt->destroy(d->env.rt); /* frees env.nr */
+	links_free(&d->links);
+	settings_free(&d->top);
+	config_free(d->cfg);
+	close_fd(d->epfd);
+	close_fd(d->sigfd);
+	close_fd(d->timerfd);
+}
+
+static void cleanup_on_exit(struct daemon *d)
+{
+	for (struct iface *i = d->ifaces; i; i = i->next)
+		if (i->s.cleanup_on_exit)
+			iface_teardown(&d->env, i);
+}
+
+static int loop(struct daemon *d)
+{
+	struct epoll_event evs[MAX_EVENTS];
+
+	while (!d->quit) {
+		int n;
+
+		run_due(d);
+		if (d->quit)
+			break;
+		arm_timer(d);
+		n = epoll_wait(d->epfd, evs, MAX_EVENTS, -1);
+		if (n < 0 && errno != EINTR) {
+			log_err("epoll: %s", strerror(errno));
+			return EXIT_FAILURE;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ev_handler *h = evs[i].data.ptr;
+
+			h->on_event(h, evs[i].events);
+		}
+	}
+	cleanup_on_exit(d);
+	return EXIT_SUCCESS;
+}
+
+/* --oneshot: every interface there is now, one sync each (repeated while a
+ * round's commits leave more to do), then the exit status. */
+static int oneshot(struct daemon *d)
+{
+	bool failed = false;
+
+	for (size_t i = 0; i < d->opt->n_ifaces; i++) {
+		struct link_entry *e = links_find_name(&d->links, d->opt->ifaces[i]);
+
+		if (!e || links_wireguard_type(e, NULL) == WG_LINK_NONE ||
+		    links_wireguard_type(e, NULL) == WG_LINK_PENDING) {
+			log_err("%s: no such WireGuard interface", d->opt->ifaces[i]);
+			failed = true;
+		}
+	}
+	for (size_t i = 0; i < d->links.n; i++)
+		if (try_start(d, &d->links.v[i]) && links_wireguard_type(&d->links.v[i], NULL) !=
+							    WG_LINK_PENDING)
+			failed = true;
+	for (struct iface *i = d->ifaces; i; i = i->next) {
+		for (int k = 0; k < ONESHOT_EXTRA_ROUNDS && i->status.last_failed == 0 &&
+				!d->opt->dry_run;
+		     k++) {
+			uint64_t before = i->status.applied;
+
+			iface_sync(&d->env, i, false);
+			if (i->status.applied == before)
+				break;
+		}
+		if (i->status.last_failed)
+			failed = true;
+	}
+	if (!d->ifaces && !failed)
+		log_info("no WireGuard interface to manage");
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int daemon_run(const struct daemon_options *o)
+{
+	struct daemon d = {.opt = o, .epfd = -1, .sigfd = -1, .timerfd = -1};
+	char err[1024];
+	int r, status = EXIT_FAILURE;
+
+	d.cfg = load_config(o, d.cfg_name, sizeof(d.cfg_name), err, sizeof(err));
+	if (!d.cfg) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_CONFIG;
+	}
+	if (config_settings_top(d.cfg, &d.top)) {
+		config_free(d.cfg);
+		fprintf(stderr, "wg-rtsync: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	apply_log_level(&d);
+	d.started = now_unix();
+	d.env.dry_run = o->dry_run;
+	d.env.nr = nl_route_new();
+	if (!d.env.nr) {
+		log_err("cannot open rtnetlink: %s", strerror(errno));
+		goto out;
+	}
+	d.env.rt = nl_route_backend(d.env.nr);
+	d.env.wg = wg_backend_auto_new(NULL);
+	if (!d.env.wg) {
+		log_err("cannot set up the WireGuard backends: out of memory");
+		goto out;
+	}
+	if (!o->oneshot) {
+		r = open_loop(&d);
+		if (r) {
+			log_err("cannot set up the event loop: %s", strerror(-r));
+			goto out;
+		}
+		open_control(&d);
+	}
+	/* The event socket is open before the first dumps: nothing is missed. */
+	if (load_links(&d))
+		goto out;
+	log_info("wg-rtsync %s started (config %s%s)", WGRS_VERSION, d.cfg_name,
+		 o->dry_run ? ", dry run: nothing is changed" : "");
+	if (o->oneshot) {
+		status = oneshot(&d);
+		goto out;
+	}
+	discover(&d);
+	status = loop(&d);
+out:
+	daemon_free(&d);
+	return status;
+}
+
+int daemon_status_query(const struct daemon_options *o, bool json)
+{
+	char err[1024], name[PATH_MAX], path[108];
+	struct settings top;
+	struct config *c = load_config(o, name, sizeof(name), err, sizeof(err));
+	int r;
+
+	if (!c) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_CONFIG;
+	}
+	r = config_settings_top(c, &top);
+	config_free(c);
+	if (r) {
+		fprintf(stderr, "wg-rtsync: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	r = control_path(top.state_dir, path, sizeof(path));
+	settings_free(&top);
+	if (!r)
+		r = control_query(path, json ? "status json\n" : "status\n", stdout);
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		fprintf(stderr, "wg-rtsync: status: no daemon answers on %s\n", path);
+		return EXIT_FAILURE;
+	}
+	if (r) {
+		fprintf(stderr, "wg-rtsync: status: %s: %s\n", path, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,447 @@
+/* iface.c: one managed interface (see iface.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "iface.h"
+#include "log.h"
+#include "statefile.h"
+#include "sync.h"
+#include "wg_backend.h"
+
+#define CHANGE_LINE 256
+
+static double now_unix(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Logs an error of the interface and keeps it for the status. */
+__attribute__((format(printf, 2, 3))) static void iface_error(struct iface *ifc,
+							       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ifc->status.last_error, sizeof(ifc->status.last_error), fmt, ap);
+	va_end(ap);
+	ifc->status.last_error_time = now_unix();
+	log_err("%s: %s", ifc->name, ifc->status.last_error);
+}
+
+static void warn_hook(void *ctx, const char *msg)
+{
+	const struct iface *ifc = ctx;
+
+	log_warn("%s: %s", ifc->name, msg);
+}
+
+/* --dry-run must not set a bad file aside: it only reads and parses. */
+static int state_peek(const struct iface *ifc, const struct wg_key *key,
+		      struct own_entry **own, size_t *n)
+{
+	char path[512], why[STATEFILE_MSG_LEN];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	*own = NULL;
+	*n = 0;
+	r = statefile_path(ifc->s.state_dir, ifc->name, path, sizeof(path));
+	if (r)
+		return r;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	for (;;) {
+		char *grown = realloc(text, len + 65536);
+		size_t got;
+
+		if (!grown) {
+			r = -ENOMEM;
+			break;
+		}
+		text = grown;
+		got = fread(text + len, 1, 65536, f);
+		len += got;
+		if (got < 65536) {
+			r = ferror(f) ? -EIO : 0;
+			break;
+		}
+	}
+	fclose(f);
+	if (!r)
+		r = statefile_parse(text, len, key, own, n, why, sizeof(why));
+	if (r == -ESTALE || r == -EINVAL) {
+		log_warn("%s: %s: %s (a real run would set it aside)", ifc->name, path, why);
+		r = 0;
+	}
+	free(text);
+	return r;
+}
+
+static void load_ownership(const struct iface_env *env, struct iface *ifc,
+			   const struct wg_key *key)
+{
+	char msg[STATEFILE_MSG_LEN] = "";
+	struct own_entry *own = NULL;
+	size_t n = 0;
+	int r;
+
+	if (env->dry_run)
+		r = state_peek(ifc, key, &own, &n);
+	else
+		r = statefile_load(ifc->s.state_dir, ifc->name, key, &own, &n, msg,
+				   sizeof(msg));
+	if (r == STATEFILE_SET_ASIDE)
+		log_warn("%s: %s", ifc->name, msg);
+	else if (r < 0)
+		iface_error(ifc, "state file: %s; learned AllowedIPs of an earlier run "
+				 "may be taken for static ones",
+			    msg[0] ? msg : strerror(-r));
+	if (n) {
+		r = rec_own_load(ifc->rec, own, n);
+		if (r)
+			iface_error(ifc, "loading the state file: %s", strerror(-r));
+		else
+			log_info("%s: %zu learned AllowedIPs from the state file", ifc->name,
+				 n);
+	}
+	free(own);
+}
+
+static void save_ownership(struct iface *ifc)
+{
+	char msg[STATEFILE_MSG_LEN];
+	struct own_entry *own = NULL;
+	size_t n = 0;
+	int r = rec_own_export(ifc->rec, &own, &n);
+
+	if (!r)
+		r = statefile_save(ifc->s.state_dir, ifc->name, &ifc->pubkey, own, n, msg,
+				   sizeof(msg));
+	else
+		snprintf(msg, sizeof(msg), "%s", strerror(-r));
+	free(own);
+	if (r)
+		iface_error(ifc, "state file not written: %s", msg);
+}
+
+int iface_start(const struct iface_env *env, const char *name, int ifindex, bool up,
+		const struct settings *s, struct iface **out)
+{
+	struct wg_device dev;
+	struct iface *ifc;
+	int r;
+
+	*out = NULL;
+	r = env->wg->get(env->wg, name, &dev);
+	if (r)
+		return r;
+	ifc = calloc(1, sizeof(*ifc));
+	if (!ifc || settings_copy(&ifc->s, s)) {
+		free(ifc);
+		wg_device_free(&dev);
+		return -ENOMEM;
+	}
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	backend_log_init(&ifc->bl, env->wg, env->rt, name);
+	ifc->ifindex = ifindex;
+	ifc->up = up;
+	ifc->pubkey = dev.pubkey;
+	ifc->rec = rec_new(s, ifindex);
+	if (!ifc->rec) {
+		wg_device_free(&dev);
+		iface_free(ifc);
+		return -ENOMEM;
+	}
+	rec_set_warn(ifc->rec, warn_hook, ifc);
+	load_ownership(env, ifc, &dev.pubkey);
+	r = rec_set_wg(ifc->rec, &dev);
+	wg_device_free(&dev);
+	if (!r)
+		r = iface_load_addrs(env, ifc);
+	if (!r)
+		r = ifaces_dump_routes(env, &ifc, 1);
+	if (r) {
+		iface_free(ifc);
+		return r;
+	}
+	iface_sync(env, ifc, true);
+	*out = ifc;
+	return 0;
+}
+
+void iface_free(struct iface *ifc)
+{
+	if (!ifc)
+		return;
+	rec_free(ifc->rec);
+	backend_log_free(&ifc->bl);
+	settings_free(&ifc->s);
+	free(ifc->addrs);
+	free(ifc);
+}
+
+int iface_poll(const struct iface_env *env, struct iface *ifc)
+{
+	struct wg_device dev;
+	int r = env->wg->get(env->wg, ifc->name, &dev);
+
+	if (r)
+		return r;
+	if (wg_key_cmp(&dev.pubkey, &ifc->pubkey)) {
+		/* A new private key makes it another device for the state file;
+		 * what was learned stays learned. */
+		log_info("%s: the device's public key changed", ifc->name);
+		ifc->pubkey = dev.pubkey;
+		if (!env->dry_run)
+			save_ownership(ifc);
+	}
+	r = rec_set_wg(ifc->rec, &dev);
+	wg_device_free(&dev);
+	return r;
+}
+
+int iface_set_settings(struct iface *ifc, const struct settings *s)
+{
+	struct settings copy;
+	int r = settings_copy(&copy, s);
+
+	if (r)
+		return r;
+	r = rec_set_settings(ifc->rec, &copy);
+	if (r) {
+		settings_free(&copy);
+		return r;
+	}
+	settings_free(&ifc->s);
+	ifc->s = copy;
+	ifc->need_dump = true; /* the table may be another one */
+	ifc->touched = true;
+	return 0;
+}
+
+static int addr_index(const struct iface *ifc, const struct prefix *a)
+{
+	for (size_t i = 0; i < ifc->n_addrs; i++)
+		if (ifc->addrs[i].family == a->family && ifc->addrs[i].len == a->len &&
+		    !memcmp(ifc->addrs[i].addr, a->addr, sizeof(a->addr)))
+			return (int)i;
+	return -1;
+}
+
+static int addr_add(struct iface *ifc, const struct prefix *a)
+{
+	if (addr_index(ifc, a) >= 0)
+		return 0;
+	if (ifc->n_addrs == ifc->cap_addrs) {
+		size_t cap = ifc->cap_addrs ? ifc->cap_addrs * 2 : 4;
+		struct prefix *v = realloc(ifc->addrs, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ifc->addrs = v;
+		ifc->cap_addrs = cap;
+	}
+	ifc->addrs[ifc->n_addrs++] = *a;
+	return 0;
+}
+
+int iface_addr_event(struct iface *ifc, bool removed, const struct nl_addr *a)
+{
+	int i = addr_index(ifc, &a->addr);
+	int r = 0;
+
+	if (removed && i >= 0)
+		ifc->addrs[i] = ifc->addrs[--ifc->n_addrs];
+	else if (!removed && i < 0)
+		r = addr_add(ifc, &a->addr);
+	else
+		return 0; /* a flags or lifetime update */
+	if (!r)
+		r = rec_set_addresses(ifc->rec, ifc->addrs, ifc->n_addrs);
+	/* Routes through a gateway the link no longer reaches may be gone
+	 * without an event. */
+	ifc->need_dump = true;
+	ifc->touched = true;
+	return r;
+}
+
+static int collect_addr(const struct nl_addr *a, void *ctx)
+{
+	struct iface *ifc = ctx;
+
+	return a->ifindex == ifc->ifindex ? addr_add(ifc, &a->addr) : 0;
+}
+
+int iface_load_addrs(const struct iface_env *env, struct iface *ifc)
+{
+	int r;
+
+	ifc->n_addrs = 0;
+	r = nl_route_dump_addrs(env->nr, collect_addr, ifc);
+	if (r)
+		return r;
+	return rec_set_addresses(ifc->rec, ifc->addrs, ifc->n_addrs);
+}
+
+struct route_fan {
+	struct iface **v;
+	size_t n;
+};
+
+static int fan_route(const struct kroute *rt, void *ctx)
+{
+	const struct route_fan *f = ctx;
+
+	for (size_t i = 0; i < f->n; i++) {
+		int r;
+
+		if (f->v[i]->s.routing_table != rt->table)
+			continue;
+		r = rec_route_upsert(f->v[i]->rec, rt);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int ifaces_dump_routes(const struct iface_env *env, struct iface **v, size_t n)
+{
+	struct route_fan fan = {v, n};
+	uint32_t table = n ? v[0]->s.routing_table : 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		rec_routes_begin(v[i]->rec);
+		if (v[i]->s.routing_table != table)
+			table = 0; /* all tables: each keeps its own */
+	}
+	r = env->rt->dump(env->rt, table, fan_route, &fan);
+	for (size_t i = 0; i < n; i++) {
+		if (r) {
+			/* Ended, a failed dump would remove the routes it did
+			 * not get to: try again instead. */
+			v[i]->need_dump = true;
+			continue;
+		}
+		rec_routes_end(v[i]->rec);
+		v[i]->need_dump = false;
+		v[i]->need_full = true;
+	}
+	return r;
+}
+
+static void print_plan(const struct iface *ifc, const struct change_list *plan)
+{
+	char line[CHANGE_LINE];
+
+	for (size_t i = 0; i < plan->n; i++)
+		printf("%s: %s\n", ifc->name, change_format(&plan->v[i], line, sizeof(line)));
+	fflush(stdout);
+}
+
+int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
+{
+	struct change_list plan = {0};
+	struct sync_result res = {0};
+	int r;
+
+	backend_log_round_begin(&ifc->bl);
+	r = sync_round(ifc->rec, &ifc->bl.wg, &ifc->bl.rt, ifc->name, full || ifc->need_full,
+		       env->dry_run, env->dry_run ? &plan : NULL, &res);
+	backend_log_round_end(&ifc->bl);
+	if (env->dry_run)
+		print_plan(ifc, &plan);
+	change_list_free(&plan);
+	ifc->touched = false;
+	ifc->need_full = false;
+	ifc->status.rounds++;
+	ifc->status.applied += res.applied;
+	ifc->status.failed += res.failed;
+	ifc->status.last_failed = res.failed;
+	ifc->status.last_sync = now_unix();
+	if (r)
+		iface_error(ifc, "%zu of %zu changes failed (first: %s); retrying on the next pass",
+			    res.failed, res.planned, strerror(r < 0 ? -r : r));
+	/* Also cleared in a dry run, where nothing is written. */
+	if (rec_own_take_dirty(ifc->rec) && !env->dry_run)
+		save_ownership(ifc);
+	return r;
+}
+
+static bool is_allowed_change(const struct change *c)
+{
+	return c->op == CHANGE_ALLOWED_ADD || c->op == CHANGE_ALLOWED_DEL;
+}
+
+int iface_teardown(const struct iface_env *env, struct iface *ifc)
+{
+	struct change_list cl = {0};
+	char line[CHANGE_LINE];
+	int *wg_err = NULL, *rt_err = NULL;
+	size_t failed = 0;
+	int r = rec_teardown(ifc->rec, &cl);
+
+	if (r || !cl.n || env->dry_run) {
+		if (env->dry_run)
+			print_plan(ifc, &cl);
+		change_list_free(&cl);
+		return r;
+	}
+	wg_err = calloc(cl.n, sizeof(*wg_err));
+	rt_err = calloc(cl.n, sizeof(*rt_err));
+	if (!wg_err || !rt_err) {
+		r = -ENOMEM;
+		goto out;
+	}
+	env->wg->apply(env->wg, ifc->name, cl.v, cl.n, wg_err);
+	env->rt->apply(env->rt, cl.v, cl.n, rt_err);
+	for (size_t i = 0; i < cl.n; i++) {
+		int err = is_allowed_change(&cl.v[i]) ? wg_err[i] : rt_err[i];
+
+		if (!err) {
+			rec_commit(ifc->rec, &cl.v[i]);
+			log_debug("%s: %s", ifc->name, change_format(&cl.v[i], line, sizeof(line)));
+			continue;
+		}
+		failed++;
+		iface_error(ifc, "cleanup: %s: %s", change_format(&cl.v[i], line, sizeof(line)),
+			    strerror(-err));
+		if (!r)
+			r = err;
+	}
+	log_info("%s: cleanup on exit: %zu changes made, %zu failed", ifc->name,
+		 cl.n - failed, failed);
+	if (rec_own_take_dirty(ifc->rec))
+		save_ownership(ifc);
+out:
+	free(wg_err);
+	free(rt_err);
+	change_list_free(&cl);
+	return r;
+}
+
+void iface_get_status(const struct iface_env *env, struct iface *ifc,
+		      struct iface_status *out)
+{
+	enum wg_remove_mode mode;
+	const char *backend = wg_backend_auto_which(env->wg, ifc->name, &mode);
+
+	*out = ifc->status;
+	snprintf(out->name, sizeof(out->name), "%s", ifc->name);
+	out->ifindex = ifc->ifindex;
+	out->up = ifc->up;
+	out->backend = backend ? backend : "unknown";
+	out->removal = wg_remove_mode_name(mode);
+	out->table = ifc->s.routing_table;
+	rec_get_stats(ifc->rec, &out->st);
+}
