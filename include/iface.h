@@ -63,6 +63,8 @@ int iface_addr_event(struct iface *ifc, bool removed, const struct nl_addr *a);
 /* Replaces the addresses with those of a fresh dump. */
 int iface_load_addrs(const struct iface_env *env, struct iface *ifc);
 
+/* A route event (ignored when of another table). */
+int iface_route_event(struct iface *ifc, bool removed, const struct kroute *rt);
 /* One route dump of both families fed to the reconcilers of v[0..n-1]
  * (each keeps the routes of its own table). */
 int ifaces_dump_routes(const struct iface_env *env, struct iface **v, size_t n);

@@ -235,7 +235,7 @@ static int on_route(void *ctx, bool removed, const struct kroute *rt)
 
 		if (!i->s.watch_routes || i->s.routing_table != rt->table)
 			continue;
-		r = removed ? rec_route_remove(i->rec, rt) : rec_route_upsert(i->rec, rt);
+		r = iface_route_event(i, removed, rt);
 		if (r) {
 			log_err("%s: route event: %s; re-reading the routes", i->name,
 				strerror(-r));

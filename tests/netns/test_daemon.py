@@ -1,0 +1,353 @@
+"""The wg-rtsync daemon against wireguard-go in a network namespace (SPEC
+sections 3 to 6, 9). Every wait polls with a deadline; where a test asserts
+that something did NOT happen, it first waits until the daemon reports (in
+its status) that it has seen the input and finished sync rounds after it."""
+
+import ipaddress
+import os
+import signal
+
+import pytest
+
+from conftest import CONVERGE, GW1, GW2, Device, converge
+from netns import HarnessError, wait_until
+
+P98 = "98"
+
+
+def ip(ns, *args):
+    return ns.ip(*args)
+
+
+# ---- learn: route -> AllowedIPs ----
+
+def test_route_is_learned_and_withdrawn(dev, daemon, ns):
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    converge("2001:db8:1::/48 in p1's AllowedIPs",
+             lambda: "2001:db8:1::/48" in dev.allowed(dev.p1))
+    assert "2001:db8:1::/48" not in dev.allowed(dev.p2)
+    # Learned, not static: no route of ours for it.
+    assert "2001:db8:1::/48" not in dev.our_routes()
+
+    ip(ns, "-6", "route", "del", "2001:db8:1::/48", "via", GW1, "dev", dev.name)
+    converge("2001:db8:1::/48 withdrawn from p1",
+             lambda: "2001:db8:1::/48" not in dev.allowed(dev.p1))
+    # The static AllowedIP is never removed.
+    assert dev.allowed(dev.p1) == {GW1 + "/128"}
+
+
+def test_ipv4_route_via_ipv6_next_hop_is_learned(dev, daemon, ns):
+    ip(ns, "route", "add", "192.0.2.0/24", "via", "inet6", GW1, "dev", dev.name)
+    converge("192.0.2.0/24 in p1's AllowedIPs",
+             lambda: "192.0.2.0/24" in dev.allowed(dev.p1))
+    ip(ns, "route", "del", "192.0.2.0/24", "via", "inet6", GW1, "dev", dev.name)
+    converge("192.0.2.0/24 withdrawn", lambda: "192.0.2.0/24" not in dev.allowed(dev.p1))
+
+
+def test_route_through_nexthop_object_is_learned(dev, daemon, ns):
+    ip(ns, "nexthop", "add", "id", "42", "via", GW2, "dev", dev.name)
+    ip(ns, "-6", "route", "add", "2001:db8:3::/48", "nhid", "42", "proto", "static")
+    converge("2001:db8:3::/48 in p2's AllowedIPs",
+             lambda: "2001:db8:3::/48" in dev.allowed(dev.p2))
+    # The object now points at p1: the route moves with it.
+    ip(ns, "nexthop", "replace", "id", "42", "via", GW1, "dev", dev.name)
+    converge("2001:db8:3::/48 moved to p1",
+             lambda: "2001:db8:3::/48" in dev.allowed(dev.p1)
+             and "2001:db8:3::/48" not in dev.allowed(dev.p2))
+    # Deleting the object deletes its routes, without a route event.
+    ip(ns, "nexthop", "del", "id", "42")
+    converge("2001:db8:3::/48 withdrawn",
+             lambda: "2001:db8:3::/48" not in dev.allowed(dev.p1))
+
+
+# ---- install: AllowedIPs -> route ----
+
+def test_static_allowed_ip_is_installed_and_removed(dev, daemon):
+    dev.set_allowed(dev.p2, [GW2 + "/128", "2001:db8:5::/48"])
+    converge("a protocol 98 route for 2001:db8:5::/48",
+             lambda: "2001:db8:5::/48" in dev.our_routes())
+    dev.set_allowed(dev.p2, [GW2 + "/128"])
+    converge("the route for 2001:db8:5::/48 gone",
+             lambda: "2001:db8:5::/48" not in dev.our_routes())
+    # The peers' own gateway prefixes are static too: installed.
+    assert {GW1 + "/128", GW2 + "/128"} <= dev.our_routes()
+
+
+def test_foreign_route_blocks_install(dev, daemon, ns):
+    ip(ns, "-6", "route", "add", "2001:db8:6::/48", "dev", dev.name, "proto", "static")
+    before = daemon.iface(dev.name)["allowed_ips"]
+    dev.set_allowed(dev.p2, [GW2 + "/128", "2001:db8:6::/48"])
+    converge("the daemon to see the new AllowedIP",
+             lambda: daemon.iface(dev.name)["allowed_ips"] == before + 1)
+    daemon.wait_rounds(dev.name)
+    assert "2001:db8:6::/48" not in dev.our_routes()
+    # The foreign route is untouched.
+    assert dev.routes(dst="2001:db8:6::/48", protocol="static")
+    ip(ns, "-6", "route", "del", "2001:db8:6::/48", "dev", dev.name)
+    converge("our route once the foreign one is gone",
+             lambda: "2001:db8:6::/48" in dev.our_routes())
+
+
+# ---- events ----
+
+def test_link_down_and_up_converges(dev, daemon, ns):
+    dev.set_allowed(dev.p2, [GW2 + "/128", "2001:db8:5::/48"])
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    converge("learned and installed",
+             lambda: "2001:db8:1::/48" in dev.allowed(dev.p1)
+             and "2001:db8:5::/48" in dev.our_routes())
+
+    ip(ns, "link", "set", dev.name, "down")
+    # The kernel flushes the routes of a downed link without route events:
+    # the learned prefix loses its route and is withdrawn.
+    converge("2001:db8:1::/48 withdrawn after link down",
+             lambda: "2001:db8:1::/48" not in dev.allowed(dev.p1))
+    ip(ns, "link", "set", dev.name, "up")
+    if "fe80::1" not in [a for a in ns.addresses(dev.name)]:
+        ns.addr_add(dev.name, "fe80::1/64")
+    converge("our routes back after link up",
+             lambda: {GW1 + "/128", GW2 + "/128", "2001:db8:5::/48"} <= dev.our_routes())
+    # And learning works again.
+    ip(ns, "-6", "route", "add", "2001:db8:2::/48", "via", GW2, "dev", dev.name,
+       "proto", "static")
+    converge("2001:db8:2::/48 learned after link up",
+             lambda: "2001:db8:2::/48" in dev.allowed(dev.p2))
+    assert dev.allowed(dev.p1) == {GW1 + "/128"}
+
+
+def test_restart_after_kill9_converges(dev, make_daemon, ns):
+    d = make_daemon().start()
+    d.wait_managed(dev.name)
+    for net, gw in (("2001:db8:1::/48", GW1), ("2001:db8:7::/48", GW1)):
+        ip(ns, "-6", "route", "add", net, "via", gw, "dev", dev.name, "proto", "static")
+    converge("both learned", lambda: {"2001:db8:1::/48", "2001:db8:7::/48"} <=
+             dev.allowed(dev.p1))
+    converge("the state file to list both",
+             lambda: d.iface(dev.name)["learned"] == 2)
+    d.kill9()
+
+    # While it is down: one route goes, one comes, a static AllowedIP appears.
+    ip(ns, "-6", "route", "del", "2001:db8:1::/48", "via", GW1, "dev", dev.name)
+    ip(ns, "-6", "route", "add", "2001:db8:8::/48", "via", GW2, "dev", dev.name,
+       "proto", "static")
+    dev.set_allowed(dev.p2, [GW2 + "/128", "2001:db8:9::/48"])
+
+    d2 = make_daemon().start()
+    d2.wait_managed(dev.name)
+    converge("converged after the restart",
+             lambda: dev.allowed(dev.p1) == {GW1 + "/128", "2001:db8:7::/48"}
+             and dev.allowed(dev.p2) == {GW2 + "/128", "2001:db8:9::/48",
+                                         "2001:db8:8::/48"}
+             and "2001:db8:9::/48" in dev.our_routes())
+    # The prefix learned before the crash was withdrawn, not taken for a
+    # static AllowedIP and installed as a route.
+    assert "2001:db8:1::/48" not in dev.our_routes()
+    assert "2001:db8:7::/48" not in dev.our_routes()
+    assert d2.iface(dev.name)["learned"] == 2
+
+
+# ---- command line ----
+
+def test_dry_run_changes_nothing_and_prints_the_plan(dev, make_daemon, ns):
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    d = make_daemon()
+    allowed_before = dev.wg.allowed_ips()
+    res = d.run("--dry-run", "--oneshot")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert "%s: allowed-ip add %s 2001:db8:1::/48 (learned)" % (
+        dev.name, dev.p1.public_key) in lines
+    assert any(l.startswith("%s: route add %s/128 " % (dev.name, GW1)) for l in lines)
+    assert all(l.startswith(dev.name + ": ") for l in lines)
+    assert dev.wg.allowed_ips() == allowed_before
+    assert dev.our_routes() == set()
+    assert not os.path.exists(os.path.join(d.state_dir, dev.name + ".state"))
+
+
+def test_oneshot_converges_and_exits(dev, make_daemon, ns):
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    d = make_daemon()
+    res = d.run("--oneshot")
+    assert res.returncode == 0, res.stderr
+    assert "2001:db8:1::/48" in dev.allowed(dev.p1)
+    assert {GW1 + "/128", GW2 + "/128"} <= dev.our_routes()
+    with open(os.path.join(d.state_dir, dev.name + ".state")) as f:
+        assert "%s 2001:db8:1::/48" % dev.p1.public_key in f.read()
+    # A second run finds nothing to do.
+    res = d.run("--oneshot", "--dry-run")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == ""
+
+
+def test_oneshot_unknown_interface_fails(dev, make_daemon):
+    res = make_daemon().run("--oneshot", "-i", "wgrs-nonesuch")
+    assert res.returncode == 1
+    assert "wgrs-nonesuch: no such WireGuard interface" in res.stderr
+
+
+def test_sighup_with_bad_config_keeps_the_old_one(dev, daemon, ns):
+    daemon.write_config("routing_table: [not, a, table\n")
+    daemon.signal(signal.SIGHUP)
+    converge("the reload to be refused",
+             lambda: "reload refused" in daemon.log())
+    assert daemon.proc.alive()
+    refusals = [l for l in daemon.log().splitlines() if "reload refused" in l]
+    assert len(refusals) == 1 and "wg-rtsync.yaml" in refusals[0], refusals
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    converge("still learning", lambda: "2001:db8:1::/48" in dev.allowed(dev.p1))
+
+
+def test_sighup_applies_new_settings(dev, daemon, ns):
+    converge("our routes", lambda: GW2 + "/128" in dev.our_routes())
+    daemon.write_config("route_metric: 77\n")
+    daemon.signal(signal.SIGHUP)
+    converge("our routes at metric 77",
+             lambda: {str(r.get("metric")) for r in dev.routes(protocol=P98)} == {"77"}
+             and len(dev.routes(protocol=P98)) == 2)
+
+
+def test_interface_created_later_and_recreated(harness, ns, make_daemon):
+    d = make_daemon().start()
+    late = Device(harness, ns).start()
+    d.wait_managed(late.name)
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", late.name,
+       "proto", "static")
+    converge("learned on the late interface",
+             lambda: "2001:db8:1::/48" in late.allowed(late.p1))
+
+    late.stop()
+    converge("the daemon to forget it", lambda: d.iface(late.name) is None)
+    again = Device(harness, ns, name=late.name).start()
+    d.wait_managed(again.name)
+    ip(ns, "-6", "route", "add", "2001:db8:2::/48", "via", GW2, "dev", again.name,
+       "proto", "static")
+    converge("learned on the recreated interface",
+             lambda: "2001:db8:2::/48" in again.allowed(again.p2))
+    assert d.proc.alive()
+
+
+def test_status_json_reports_the_counts(dev, daemon, ns):
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    dev.set_allowed(dev.p2, [GW2 + "/128", "2001:db8:5::/48"])
+    converge("learned and installed",
+             lambda: "2001:db8:1::/48" in dev.allowed(dev.p1)
+             and "2001:db8:5::/48" in dev.our_routes())
+    st = converge("status counts",
+                  lambda: (lambda i: i if i["learned"] == 1 and i["our_routes"] == 3
+                           and i["allowed_ips"] == 4 else None)(daemon.iface(dev.name)))
+    assert st["backend"] == "uapi"
+    assert st["peers"] == 2
+    assert st["conflicts"] == 0 and st["ambiguous_gateways"] == 0
+    assert st["filtered"] == 0 and st["over_limit"] == 0
+    assert st["failed"] == 0 and st["last_error"] is None
+    assert st["last_sync"] > 0
+
+    # A withdrawal makes the backend pick its removal mode.
+    ip(ns, "-6", "route", "del", "2001:db8:1::/48", "via", GW1, "dev", dev.name)
+    st = converge("withdrawn", lambda: (lambda i: i if i["learned"] == 0 else None)(
+        daemon.iface(dev.name)))
+    assert st["removal"] in ("native", "temporary peer")
+    text = daemon.run("status").stdout
+    assert "interface %s" % dev.name in text and "learned 0" in text
+
+
+def test_lost_events_enobufs_end_in_the_right_state(dev, make_daemon, ns, workdir):
+    n = 50000
+    d = make_daemon(env={"WGRS_EVENT_RCVBUF": "4096"}).start()
+    d.wait_managed(dev.name)
+    nets = [str(ipaddress.ip_network("2001:db8:a:%x::/64" % i)) for i in range(n)]
+    batch = os.path.join(workdir, "routes.batch")
+    with open(batch, "w") as f:
+        for net in nets:
+            f.write("route add %s via %s dev %s proto static\n" % (net, GW1, dev.name))
+    ns.ip("-batch", batch)
+    want = set(nets) | {GW1 + "/128"}
+    wait_until(lambda: dev.allowed(dev.p1) == want, 180,
+               "%d routes learned by p1" % n, interval=0.5)
+    assert d.status()["lost_events"] >= 1, "the burst did not overflow the buffer"
+    assert dev.allowed(dev.p2) == {GW2 + "/128"}
+
+    lost = d.status()["lost_events"]
+    with open(batch, "w") as f:
+        for net in nets:
+            f.write("route del %s via %s dev %s\n" % (net, GW1, dev.name))
+    ns.ip("-batch", batch)
+    wait_until(lambda: dev.allowed(dev.p1) == {GW1 + "/128"}, 180,
+               "%d routes withdrawn from p1" % n, interval=0.5)
+    assert d.status()["lost_events"] > lost, "the deletes did not overflow the buffer"
+    assert d.iface(dev.name)["learned"] == 0
+
+
+# ---- settings ----
+
+def test_sigterm_keeps_our_work_by_default(dev, daemon, ns):
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    converge("learned and installed",
+             lambda: "2001:db8:1::/48" in dev.allowed(dev.p1)
+             and GW2 + "/128" in dev.our_routes())
+    assert daemon.stop() == 0
+    assert "2001:db8:1::/48" in dev.allowed(dev.p1)
+    assert {GW1 + "/128", GW2 + "/128"} <= dev.our_routes()
+    assert not os.path.exists(daemon.control_path())
+
+
+def test_cleanup_on_exit_removes_our_work(dev, make_daemon, ns):
+    d = make_daemon("cleanup_on_exit: true\n").start()
+    d.wait_managed(dev.name)
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    converge("learned and installed",
+             lambda: "2001:db8:1::/48" in dev.allowed(dev.p1)
+             and GW2 + "/128" in dev.our_routes())
+    assert d.stop() == 0
+    assert dev.allowed(dev.p1) == {GW1 + "/128"}
+    assert dev.allowed(dev.p2) == {GW2 + "/128"}
+    assert dev.our_routes() == set()
+    # The foreign route stays.
+    assert dev.routes(dst="2001:db8:1::/48", protocol="static")
+    with open(os.path.join(d.state_dir, dev.name + ".state")) as f:
+        assert f.read().rstrip().endswith("end 0")
+
+
+def test_watch_routes_off_syncs_after_each_poll(dev, make_daemon, ns):
+    d = make_daemon("watch_routes: false\nwg_poll_interval: 200ms\n").start()
+    d.wait_managed(dev.name)
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    converge("learned at a poll", lambda: "2001:db8:1::/48" in dev.allowed(dev.p1))
+    ip(ns, "-6", "route", "del", "2001:db8:1::/48", "via", GW1, "dev", dev.name)
+    converge("withdrawn at a poll", lambda: "2001:db8:1::/48" not in dev.allowed(dev.p1))
+
+
+def test_batch_delay_still_converges(dev, make_daemon, ns):
+    d = make_daemon("batch_delay: 300ms\n").start()
+    d.wait_managed(dev.name)
+    for i in range(20):
+        ip(ns, "-6", "route", "add", "2001:db8:%x::/48" % (0x100 + i), "via", GW2, "dev",
+           dev.name, "proto", "static")
+    want = {"2001:db8:%x::/48" % (0x100 + i) for i in range(20)} | {GW2 + "/128"}
+    converge("20 routes learned", lambda: dev.allowed(dev.p2) == want)
+
+
+def test_state_file_of_another_device_is_set_aside(dev, make_daemon):
+    d = make_daemon()
+    os.makedirs(d.state_dir)
+    other = "wg-rtsync-state 1 %s\n%s 2001:db8:1::/48\nend 1\n" % (
+        dev.p2.public_key, dev.p1.public_key)
+    path = os.path.join(d.state_dir, dev.name + ".state")
+    with open(path, "w") as f:
+        f.write(other)
+    d.start()
+    d.wait_managed(dev.name)
+    aside = [f for f in os.listdir(d.state_dir) if f.startswith(dev.name + ".state.bad-")]
+    assert len(aside) == 1, os.listdir(d.state_dir)
+    with open(os.path.join(d.state_dir, aside[0])) as f:
+        assert f.read() == other
+    assert any(l.startswith("warning: ") and dev.name in l for l in d.log().splitlines())
