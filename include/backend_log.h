@@ -19,6 +19,7 @@ struct backend_log {
 	struct route_backend *inner_rt;
 	char ifname[IF_NAMESIZE];
 	size_t shown, hidden; /* lines of this round */
+	size_t new_failures;  /* failures of this round not said before */
 	/* hashes of the failures logged in the previous and this round */
 	size_t n_prev, cap_prev, n_cur, cap_cur;
 	uint64_t *prev, *cur;
@@ -27,8 +28,9 @@ struct backend_log {
 void backend_log_init(struct backend_log *bl, struct wg_backend *wg,
 		      struct route_backend *rt, const char *ifname);
 void backend_log_round_begin(struct backend_log *bl);
-/* Logs the summary of the lines not shown. */
-void backend_log_round_end(struct backend_log *bl);
+/* Logs the summary of the lines not shown. Returns the number of failures
+ * of the round that were not said before (a persisting one counts once). */
+size_t backend_log_round_end(struct backend_log *bl);
 void backend_log_free(struct backend_log *bl);
 
 #endif

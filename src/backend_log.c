@@ -62,6 +62,7 @@ static void log_result(struct backend_log *bl, const struct change *c, int err)
 	snprintf(failure, sizeof(failure), "%s: failed: %s", line, strerror(-err));
 	h = hash_line(failure);
 	remember(bl, h);
+	bl->new_failures += !said_before(bl, h);
 	if (said_before(bl, h) || bl->shown >= ROUND_LINES) {
 		bl->hidden += !said_before(bl, h);
 		log_debug("%s: %s (again)", bl->ifname, failure);
@@ -150,14 +151,15 @@ void backend_log_round_begin(struct backend_log *bl)
 	bl->cur = buf;
 	bl->cap_cur = cap;
 	bl->n_cur = 0;
-	bl->shown = bl->hidden = 0;
+	bl->shown = bl->hidden = bl->new_failures = 0;
 }
 
-void backend_log_round_end(struct backend_log *bl)
+size_t backend_log_round_end(struct backend_log *bl)
 {
 	if (bl->hidden)
 		log_info("%s: and %zu more changes or failures (the debug level lists them)",
 			 bl->ifname, bl->hidden);
+	return bl->new_failures;
 }
 
 void backend_log_free(struct backend_log *bl)

@@ -22,9 +22,9 @@ static double now_unix(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Logs an error of the interface and keeps it for the status. */
-__attribute__((format(printf, 2, 3))) static void iface_error(struct iface *ifc,
-							       const char *fmt, ...)
+/* Keeps an error of the interface for the status and logs it at level. */
+__attribute__((format(printf, 3, 4))) static void
+iface_error_at(struct iface *ifc, enum log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -32,8 +32,10 @@ __attribute__((format(printf, 2, 3))) static void iface_error(struct iface *ifc,
 	vsnprintf(ifc->status.last_error, sizeof(ifc->status.last_error), fmt, ap);
 	va_end(ap);
 	ifc->status.last_error_time = now_unix();
-	log_err("%s: %s", ifc->name, ifc->status.last_error);
+	log_msg(level, "%s: %s", ifc->name, ifc->status.last_error);
 }
+
+#define iface_error(ifc, ...) iface_error_at(ifc, LOG_LEVEL_ERROR, __VA_ARGS__)
 
 static void warn_hook(void *ctx, const char *msg)
 {
@@ -376,12 +378,13 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 {
 	struct change_list plan = {0};
 	struct sync_result res = {0};
+	size_t new_failures;
 	int r;
 
 	backend_log_round_begin(&ifc->bl);
 	r = sync_round(ifc->rec, &ifc->bl.wg, &ifc->bl.rt, ifc->name, full || ifc->need_full,
 		       env->dry_run, env->dry_run ? &plan : NULL, &res);
-	backend_log_round_end(&ifc->bl);
+	new_failures = backend_log_round_end(&ifc->bl);
 	if (env->dry_run)
 		print_plan(ifc, &plan);
 	change_list_free(&plan);
@@ -392,9 +395,11 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	ifc->status.failed += res.failed;
 	ifc->status.last_failed = res.failed;
 	ifc->status.last_sync = now_unix();
+	/* A failure that persists (a downed link) is said once. */
 	if (r)
-		iface_error(ifc, "%zu of %zu changes failed (first: %s); retrying on the next pass",
-			    res.failed, res.planned, strerror(r < 0 ? -r : r));
+		iface_error_at(ifc, new_failures ? LOG_LEVEL_ERROR : LOG_LEVEL_DEBUG,
+			       "%zu of %zu changes failed (first: %s); retrying on the next pass",
+			       res.failed, res.planned, strerror(r < 0 ? -r : r));
 	/* Also cleared in a dry run, where nothing is written. */
 	if (rec_own_take_dirty(ifc->rec) && !env->dry_run)
 		save_ownership(ifc);
@@ -409,7 +414,6 @@ static bool is_allowed_change(const struct change *c)
 int iface_teardown(const struct iface_env *env, struct iface *ifc)
 {
 	struct change_list cl = {0};
-	char line[CHANGE_LINE];
 	int *wg_err = NULL, *rt_err = NULL;
 	size_t failed = 0;
 	int r = rec_teardown(ifc->rec, &cl);
@@ -426,24 +430,28 @@ int iface_teardown(const struct iface_env *env, struct iface *ifc)
 		r = -ENOMEM;
 		goto out;
 	}
-	env->wg->apply(env->wg, ifc->name, cl.v, cl.n, wg_err);
-	env->rt->apply(env->rt, cl.v, cl.n, rt_err);
+	/* Each change logged as in a round. */
+	backend_log_round_begin(&ifc->bl);
+	ifc->bl.wg.apply(&ifc->bl.wg, ifc->name, cl.v, cl.n, wg_err);
+	ifc->bl.rt.apply(&ifc->bl.rt, cl.v, cl.n, rt_err);
+	backend_log_round_end(&ifc->bl);
 	for (size_t i = 0; i < cl.n; i++) {
 		int err = is_allowed_change(&cl.v[i]) ? wg_err[i] : rt_err[i];
 
+		if (cl.v[i].op == CHANGE_ROUTE_DEL && err == -ESRCH)
+			err = 0; /* gone already */
 		if (!err) {
 			rec_commit(ifc->rec, &cl.v[i]);
-			log_debug("%s: %s", ifc->name, change_format(&cl.v[i], line, sizeof(line)));
 			continue;
 		}
 		failed++;
-		iface_error(ifc, "cleanup: %s: %s", change_format(&cl.v[i], line, sizeof(line)),
-			    strerror(-err));
 		if (!r)
 			r = err;
 	}
-	log_info("%s: cleanup on exit: %zu changes made, %zu failed", ifc->name,
-		 cl.n - failed, failed);
+	if (failed)
+		iface_error(ifc, "cleanup on exit: %zu of %zu changes failed", failed, cl.n);
+	else
+		log_info("%s: cleanup on exit: %zu changes made", ifc->name, cl.n);
 	if (rec_own_take_dirty(ifc->rec))
 		save_ownership(ifc);
 out:
