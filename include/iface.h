@@ -33,6 +33,11 @@ struct iface {
 	struct rec *rec;
 	struct backend_log bl; /* the env's backends, logging each change */
 	struct wg_key pubkey;
+	/* The device as the reconciler last took it in, peers sorted by key;
+	 * a poll that reads the same is not diffed again (the idle poll's
+	 * cost). Invalid after any change was applied. */
+	struct wg_device last;
+	bool last_valid;
 	size_t n_addrs, cap_addrs;
 	struct prefix *addrs;
 
@@ -54,8 +59,9 @@ int iface_start(const struct iface_env *env, const char *name, int ifindex, bool
 		const struct settings *s, struct iface **out);
 void iface_free(struct iface *ifc);
 
-/* Reads the device into the reconciler. -ENODEV: it went away. */
-int iface_poll(const struct iface_env *env, struct iface *ifc);
+/* Reads the device into the reconciler. -ENODEV: it went away. With
+ * force, the snapshot is diffed even when it reads as before. */
+int iface_poll(const struct iface_env *env, struct iface *ifc, bool force);
 /* New settings (config reload); the next round is a full one with a dump. */
 int iface_set_settings(struct iface *ifc, const struct settings *s);
 /* An address of the interface appeared or went. */

@@ -156,13 +156,16 @@ static void forget(struct daemon *d, struct iface *ifc, const char *why)
  * ready yet). */
 static int try_start(struct daemon *d, struct link_entry *e)
 {
-	enum wg_link_type type = links_wireguard_type(e, NULL);
+	enum wg_link_type type;
 	struct settings s;
 	struct iface *ifc;
 	struct iface_status st;
 	int r;
 
-	if (type == WG_LINK_NONE || iface_by_index(d, e->ifindex))
+	if (iface_by_index(d, e->ifindex))
+		return 0;
+	type = links_wireguard_type(e, NULL);
+	if (type == WG_LINK_NONE)
 		return 0;
 	if (type == WG_LINK_PENDING)
 		return -ENODEV;
@@ -345,7 +348,8 @@ static void full_resync(struct daemon *d)
 
 static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 {
-	int r = iface_poll(&d->env, ifc);
+	/* The periodic resync diffs the device even when it reads as before. */
+	int r = iface_poll(&d->env, ifc, ifc->need_full);
 
 	ifc->poll_due = now + ifc->s.wg_poll_interval_ms;
 	if (r == -ENODEV) {
@@ -367,6 +371,7 @@ static void resync_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 	int r = iface_load_addrs(&d->env, ifc);
 
 	ifc->resync_due = now + ifc->s.resync_interval_ms;
+	ifc->poll_due = now; /* and the device, diffed in full */
 	if (r)
 		log_err("%s: reading the addresses: %s", ifc->name, strerror(-r));
 	ifc->need_dump = true;

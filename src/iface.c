@@ -136,6 +136,43 @@ static void save_ownership(struct iface *ifc)
 		iface_error(ifc, "state file not written: %s", msg);
 }
 
+static int cmp_peer_key(const void *a, const void *b)
+{
+	return wg_key_cmp(&((const struct wg_peer *)a)->key, &((const struct wg_peer *)b)->key);
+}
+
+static bool same_device(const struct wg_device *a, const struct wg_device *b)
+{
+	if (wg_key_cmp(&a->pubkey, &b->pubkey) || a->n_peers != b->n_peers)
+		return false;
+	for (size_t i = 0; i < a->n_peers; i++) {
+		const struct wg_peer *p = &a->peers[i], *q = &b->peers[i];
+
+		if (wg_key_cmp(&p->key, &q->key) || p->n_allowed != q->n_allowed ||
+		    (p->n_allowed &&
+		     memcmp(p->allowed, q->allowed, p->n_allowed * sizeof(*p->allowed))))
+			return false;
+	}
+	return true;
+}
+
+/* Hands dev to the reconciler, unless it reads as the last one did; keeps
+ * it as the last one. Takes dev's arrays. */
+static int take_device(struct iface *ifc, struct wg_device *dev, bool force)
+{
+	int r = 0;
+
+	if (dev->n_peers > 1)
+		qsort(dev->peers, dev->n_peers, sizeof(*dev->peers), cmp_peer_key);
+	if (force || !ifc->last_valid || !same_device(dev, &ifc->last))
+		r = rec_set_wg(ifc->rec, dev);
+	wg_device_free(&ifc->last);
+	ifc->last = *dev;
+	ifc->last_valid = r == 0;
+	memset(dev, 0, sizeof(*dev));
+	return r;
+}
+
 int iface_start(const struct iface_env *env, const char *name, int ifindex, bool up,
 		const struct settings *s, struct iface **out)
 {
@@ -166,8 +203,7 @@ int iface_start(const struct iface_env *env, const char *name, int ifindex, bool
 	}
 	rec_set_warn(ifc->rec, warn_hook, ifc);
 	load_ownership(env, ifc, &dev.pubkey);
-	r = rec_set_wg(ifc->rec, &dev);
-	wg_device_free(&dev);
+	r = take_device(ifc, &dev, true);
 	if (!r)
 		r = iface_load_addrs(env, ifc);
 	if (!r)
@@ -186,13 +222,14 @@ void iface_free(struct iface *ifc)
 	if (!ifc)
 		return;
 	rec_free(ifc->rec);
+	wg_device_free(&ifc->last);
 	backend_log_free(&ifc->bl);
 	settings_free(&ifc->s);
 	free(ifc->addrs);
 	free(ifc);
 }
 
-int iface_poll(const struct iface_env *env, struct iface *ifc)
+int iface_poll(const struct iface_env *env, struct iface *ifc, bool force)
 {
 	struct wg_device dev;
 	int r = env->wg->get(env->wg, ifc->name, &dev);
@@ -207,9 +244,7 @@ int iface_poll(const struct iface_env *env, struct iface *ifc)
 		if (!env->dry_run)
 			save_ownership(ifc);
 	}
-	r = rec_set_wg(ifc->rec, &dev);
-	wg_device_free(&dev);
-	return r;
+	return take_device(ifc, &dev, force);
 }
 
 int iface_set_settings(struct iface *ifc, const struct settings *s)
@@ -388,6 +423,9 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	if (env->dry_run)
 		print_plan(ifc, &plan);
 	change_list_free(&plan);
+	/* What the device holds now is what the model says, not the last read. */
+	if (res.applied || res.failed)
+		ifc->last_valid = false;
 	ifc->touched = false;
 	ifc->need_full = false;
 	ifc->status.rounds++;
@@ -431,6 +469,7 @@ int iface_teardown(const struct iface_env *env, struct iface *ifc)
 		goto out;
 	}
 	/* Each change logged as in a round. */
+	ifc->last_valid = false;
 	backend_log_round_begin(&ifc->bl);
 	ifc->bl.wg.apply(&ifc->bl.wg, ifc->name, cl.v, cl.n, wg_err);
 	ifc->bl.rt.apply(&ifc->bl.rt, cl.v, cl.n, rt_err);

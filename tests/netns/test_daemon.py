@@ -167,6 +167,20 @@ def test_dry_run_changes_nothing_and_prints_the_plan(dev, make_daemon, ns):
     assert not os.path.exists(os.path.join(d.state_dir, dev.name + ".state"))
 
 
+def test_dry_run_daemon_plans_each_change(dev, make_daemon, ns):
+    d = make_daemon(args=["--dry-run"]).start()
+    d.wait_managed(dev.name)
+    assert d.status()["dry_run"] is True
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    line = "%s: allowed-ip add %s 2001:db8:1::/48 (learned)" % (dev.name,
+                                                             dev.p1.public_key)
+    converge("the planned change in the output", lambda: line in d.log().splitlines())
+    assert dev.allowed(dev.p1) == {GW1 + "/128"}
+    assert dev.our_routes() == set()
+    assert not os.path.exists(os.path.join(d.state_dir, dev.name + ".state"))
+
+
 def test_oneshot_converges_and_exits(dev, make_daemon, ns):
     ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
        "proto", "static")
