@@ -51,7 +51,8 @@ struct iface {
 	struct iface *next;
 };
 
-/* Reads the device (-ENODEV: not there, or not yet), loads the state file,
+/* Reads the device (-ENODEV: not there, or not yet; -EAGAIN: it has no
+ * private key yet), loads the state file,
  * the addresses and the routes of the table, and runs the first full
  * round. On success *out is the interface; its first round may still have
  * failed changes (see status.last_failed). */

@@ -179,8 +179,9 @@ static int try_start(struct daemon *d, struct link_entry *e)
 	}
 	r = iface_start(&d->env, e->name, e->ifindex, e->up, &s, &ifc);
 	settings_free(&s);
-	if (r == -ENODEV) {
-		log_debug("%s: not ready yet", e->name);
+	if (r == -ENODEV || r == -EAGAIN) {
+		log_debug("%s: not ready yet (%s)", e->name,
+			  r == -EAGAIN ? "no private key" : "no device");
 		return r;
 	}
 	if (r) {
@@ -720,10 +721,15 @@ static int oneshot(struct daemon *d)
 			failed = true;
 		}
 	}
-	for (size_t i = 0; i < d->links.n; i++)
-		if (try_start(d, &d->links.v[i]) && links_wireguard_type(&d->links.v[i], NULL) !=
-							    WG_LINK_PENDING)
+	for (size_t i = 0; i < d->links.n; i++) {
+		struct link_entry *e = &d->links.v[i];
+		int r = try_start(d, e);
+
+		if (r == -EAGAIN)
+			log_err("%s: the device has no private key: nothing done", e->name);
+		if (r && links_wireguard_type(e, NULL) != WG_LINK_PENDING)
 			failed = true;
+	}
 	for (struct iface *i = d->ifaces; i; i = i->next) {
 		for (int k = 0; k < ONESHOT_EXTRA_ROUNDS && i->status.last_failed == 0 &&
 				!d->opt->dry_run;

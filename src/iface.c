@@ -184,6 +184,12 @@ int iface_start(const struct iface_env *env, const char *name, int ifindex, bool
 	r = env->wg->get(env->wg, name, &dev);
 	if (r)
 		return r;
+	/* Not configured yet (wg-quick sets the key after making the link):
+	 * its state file is keyed by the public key, so wait for it. */
+	if (wg_key_is_zero(&dev.pubkey)) {
+		wg_device_free(&dev);
+		return -EAGAIN;
+	}
 	ifc = calloc(1, sizeof(*ifc));
 	if (!ifc || settings_copy(&ifc->s, s)) {
 		free(ifc);

@@ -245,6 +245,22 @@ def test_interface_created_later_and_recreated(harness, ns, make_daemon):
     assert d.proc.alive()
 
 
+def test_device_without_private_key_waits_for_it(harness, ns, make_daemon):
+    d = make_daemon().start()
+    late = Device(harness, ns)
+    wg = late.wg
+    harness.sockets.append(wg.socket)
+    wg.process = ns.start(["wireguard-go", "-f", wg.name],
+                          env={"WG_PROCESS_FOREGROUND": "1"}, name="wireguard-go")
+    converge("wireguard-go's socket", lambda: os.path.exists(wg.socket))
+    line = "debug: %s: not ready yet (no private key)" % late.name
+    converge("the daemon to wait for the key", lambda: line in d.log().splitlines())
+    assert d.iface(late.name) is None
+    ns.run(["wg", "set", late.name, "private-key", "/dev/stdin"],
+           input=wg.private_key + "\n")
+    d.wait_managed(late.name)
+
+
 def test_status_json_reports_the_counts(dev, daemon, ns):
     ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
        "proto", "static")
