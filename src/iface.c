@@ -336,29 +336,10 @@ int iface_load_addrs(const struct iface_env *env, struct iface *ifc)
 	return rec_set_addresses(ifc->rec, ifc->addrs, ifc->n_addrs);
 }
 
-/* The kernel stores an IPv6 route added with metric 0 at 1024
- * (IP6_RT_PRIO_USER) and reports it so. With route_metric 0 the reconciler
- * wants metric 0: it is shown our IPv6 routes at 1024 as the metric 0 it
- * asked for, or it would delete and add them again on every event. (A
- * delete with metric 0 matches any metric, so removing them works.) */
-static const struct kroute *as_reconciler_sees(const struct iface *ifc,
-					       const struct kroute *rt, struct kroute *buf)
-{
-	if (rt->dst.family != AF_INET6 || rt->metric != 1024 || ifc->s.route_metric != 0 ||
-	    rt->protocol != ifc->s.route_protocol)
-		return rt;
-	*buf = *rt;
-	buf->metric = 0;
-	return buf;
-}
-
 int iface_route_event(struct iface *ifc, bool removed, const struct kroute *rt)
 {
-	struct kroute buf;
-
 	if (rt->table != ifc->s.routing_table)
 		return 0;
-	rt = as_reconciler_sees(ifc, rt, &buf);
 	return removed ? rec_route_remove(ifc->rec, rt) : rec_route_upsert(ifc->rec, rt);
 }
 

@@ -1389,6 +1389,13 @@ static int push(struct change_list *out, enum change_op op, const struct prefix 
 	return change_list_push(out, &c);
 }
 
+/* Linux stores an IPv6 route asked for with metric 0 at 1024
+ * (IP6_RT_PRIO_USER) and reports it so: that is the metric our route has. */
+static uint32_t route_metric_of(const struct rec *r, const struct prefix *dst)
+{
+	return dst->family == AF_INET6 && r->s.route_metric == 0 ? 1024 : r->s.route_metric;
+}
+
 /* The route changes that make our routes for d what (holder, learned)
  * wants. */
 static int plan_routes(const struct rec *r, struct dest *d, uint32_t holder, bool learned,
@@ -1412,7 +1419,7 @@ static int plan_routes(const struct rec *r, struct dest *d, uint32_t holder, boo
 		want.dst = d->dst;
 		want.table = r->s.routing_table;
 		want.protocol = r->s.route_protocol;
-		want.metric = r->s.route_metric;
+		want.metric = route_metric_of(r, &d->dst);
 		want.oif = r->ifindex;
 		want.gw = install_gateway(r, peers_get(&r->peers, holder), &d->dst);
 	}

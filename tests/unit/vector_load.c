@@ -667,20 +667,30 @@ static int apply_settings(struct ctx *c, const struct raw_settings *r, yaml_node
 
 /* ---- routes, events, changes ---- */
 
+/* The default metric of a route: 0, except for a route of protocol P: our
+ * route_metric, which Linux stores at 1024 for IPv6 when it is 0. */
+static uint32_t our_metric(const struct ctx *c, const struct kroute *rt)
+{
+	if (rt->protocol != c->cur->route_protocol)
+		return 0;
+	if (!c->cur->route_metric && rt->dst.family == AF_INET6)
+		return 1024;
+	return c->cur->route_metric;
+}
+
 static int parse_route(struct ctx *c, const struct raw_item *r, struct kroute *rt)
 {
 	uint32_t nhid;
 
 	memset(rt, 0, sizeof(*rt));
-	if (parse_prefix(c, "dst", r->dst, &rt->dst) ||
-	    opt_u32(c, "table", r->table, UINT32_MAX, c->cur->routing_table, &rt->table) ||
-	    parse_type(c, r->type, &rt->type) || opt_u8(c, "tos", r->tos, 0, &rt->tos) ||
-	    opt_u32(c, "metric", r->metric, UINT32_MAX, 0, &rt->metric) ||
-	    opt_u32(c, "nhid", r->nhid, UINT32_MAX, 0, &nhid))
-		return -EINVAL;
 	if (!r->protocol)
 		return fail(c, "protocol: missing (every route names its protocol)");
-	if (opt_u8(c, "protocol", r->protocol, 0, &rt->protocol))
+	if (parse_prefix(c, "dst", r->dst, &rt->dst) ||
+	    opt_u8(c, "protocol", r->protocol, 0, &rt->protocol) ||
+	    opt_u32(c, "table", r->table, UINT32_MAX, c->cur->routing_table, &rt->table) ||
+	    parse_type(c, r->type, &rt->type) || opt_u8(c, "tos", r->tos, 0, &rt->tos) ||
+	    opt_u32(c, "metric", r->metric, UINT32_MAX, our_metric(c, rt), &rt->metric) ||
+	    opt_u32(c, "nhid", r->nhid, UINT32_MAX, 0, &nhid))
 		return -EINVAL;
 	if (r->nexthops_count == 0)
 		return 0;
@@ -812,15 +822,21 @@ static int parse_event(struct ctx *c, const struct raw_item *r, yaml_node_t *nod
 
 static int parse_spec(struct ctx *c, const struct raw_item *r, struct route_spec *s)
 {
-	uint32_t oif;
+	uint32_t oif, metric;
 
 	memset(s, 0, sizeof(*s));
-	if (parse_prefix(c, "dst", r->dst, &s->dst) ||
-	    parse_addr(c, "gw", r->gw, &s->gw) ||
+	if (parse_prefix(c, "dst", r->dst, &s->dst))
+		return -EINVAL;
+	/* Our routes' metric: route_metric, which Linux stores at 1024 for
+	 * IPv6 when it is 0. */
+	metric = c->cur->route_metric;
+	if (!metric && s->dst.family == AF_INET6)
+		metric = 1024;
+	if (parse_addr(c, "gw", r->gw, &s->gw) ||
 	    opt_u32(c, "table", r->table, UINT32_MAX, c->cur->routing_table, &s->table) ||
 	    opt_u8(c, "protocol", r->protocol, c->cur->route_protocol, &s->protocol) ||
 	    opt_u8(c, "tos", r->tos, 0, &s->tos) ||
-	    opt_u32(c, "metric", r->metric, UINT32_MAX, c->cur->route_metric, &s->metric) ||
+	    opt_u32(c, "metric", r->metric, UINT32_MAX, metric, &s->metric) ||
 	    opt_u32(c, "oif", r->oif, INT32_MAX, (uint32_t)c->ifindex, &oif))
 		return -EINVAL;
 	s->oif = (int)oif;
