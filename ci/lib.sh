@@ -18,7 +18,7 @@ need_packages() {
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-BUILD_PACKAGES=(gcc clang libc6-dev pkg-config meson ninja-build libmnl-dev libcyaml-dev
+BUILD_PACKAGES=(gcc clang libc6-dev pkg-config meson ninja-build libmnl-dev libcyaml-dev libyaml-dev
 	libcmocka-dev libsodium-dev valgrind)
 NETNS_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tools wireguard-go)
 # The VM tier (ci/vm): qemu, the initramfs tools, and depmod/modprobe for
