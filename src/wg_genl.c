@@ -831,6 +831,14 @@ static int ensure_family(struct genl_backend *g)
 	return 0;
 }
 
+/* One WG_CMD_SET_DEVICE message. EOPNOTSUPP: the device is not WireGuard. */
+static int set_exchange(struct genl_backend *g, const struct nlmsghdr *nlh)
+{
+	int r = g->exchange(g->ctx, nlh, ignore_cb, NULL);
+
+	return r == -EOPNOTSUPP ? -ENODEV : r;
+}
+
 static int send_set(struct genl_backend *g, const char *ifname, struct wg_genl_peer *peers,
 		    size_t n, int *msg_err, size_t *n_msgs)
 {
@@ -846,7 +854,7 @@ static int send_set(struct genl_backend *g, const char *ifname, struct wg_genl_p
 	for (size_t m = 0; m < msgs; m++) {
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(g->req.data + off);
 
-		r = g->exchange(g->ctx, nlh, ignore_cb, NULL);
+		r = set_exchange(g, nlh);
 		if (msg_err)
 			msg_err[m] = r;
 		if (r && !first)
@@ -1253,7 +1261,7 @@ static int apply_round(struct genl_backend *g, struct genl_iface *ifc, const cha
 		g->seq += (uint32_t)msgs;
 		for (size_t m = 0; m < msgs; m++) {
 			const struct nlmsghdr *nlh = (const struct nlmsghdr *)(g->req.data + off);
-			msg_err[m] = g->exchange(g->ctx, nlh, ignore_cb, NULL);
+			msg_err[m] = set_exchange(g, nlh);
 			off += MNL_ALIGN(nlh->nlmsg_len);
 		}
 	}

@@ -901,7 +901,7 @@ struct fk_set_log {
 
 struct fake_kernel {
 	/* behaviour */
-	bool no_family, no_device, native, temp_e2big;
+	bool no_family, no_device, not_wireguard, native, temp_e2big;
 	struct blob policy; /* GETPOLICY's answer; none: EOPNOTSUPP (before 5.10) */
 	unsigned fail_set;  /* the n-th SET message fails (1-based; 0: none) */
 	int fail_err;
@@ -1092,6 +1092,8 @@ static int fk_set(struct fake_kernel *k, const struct nlmsghdr *req)
 	assert_int_equal(req->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
 	if (k->no_device)
 		r = -ENODEV;
+	else if (k->not_wireguard)
+		r = -EOPNOTSUPP;
 	else if (k->fail_set == k->n_set)
 		r = k->fail_err;
 	mnl_attr_for_each(a, req, sizeof(struct genlmsghdr))
@@ -1225,7 +1227,9 @@ static int fake_exchange(void *ctx, const struct nlmsghdr *req, mnl_cb_t cb, voi
 	if (g->cmd == WG_CMD_GET_DEVICE) {
 		assert_true(req->nlmsg_flags & NLM_F_DUMP);
 		k->n_get++;
-		return k->no_device ? -ENODEV : fk_dump(k, req->nlmsg_seq, cb, data);
+		if (k->no_device || k->not_wireguard)
+			return k->no_device ? -ENODEV : -EOPNOTSUPP;
+		return fk_dump(k, req->nlmsg_seq, cb, data);
 	}
 	assert_int_equal(g->cmd, WG_CMD_SET_DEVICE);
 	return fk_set(k, req);
@@ -1315,6 +1319,12 @@ static void test_backend_no_device(void **state)
 	assert_int_equal(b->get(b, "wg-fake", &dev), -ENODEV);
 	assert_int_equal(b->apply(b, "wg-fake", ch, 1, err), -ENODEV);
 	assert_int_equal(err[0], -ENODEV);
+	/* A device, but not a WireGuard one: the kernel says EOPNOTSUPP. */
+	k->no_device = false;
+	k->not_wireguard = true;
+	assert_int_equal(b->get(b, "wg-fake", &dev), -ENODEV);
+	assert_int_equal(b->apply(b, "wg-fake", ch, 1, err), -ENODEV);
+	assert_int_equal(err[0], -ENODEV);
 	/* No "wireguard" family at all (no module): not a kernel device. */
 	b->destroy(b);
 	b = wg_genl_backend_new_exchange(fake_exchange, k, 0);
@@ -1322,7 +1332,7 @@ static void test_backend_no_device(void **state)
 	assert_int_equal(b->get(b, "wg-fake", &dev), -ENODEV);
 	assert_int_equal(b->apply(b, "wg-fake", ch, 1, err), -ENODEV);
 	assert_int_equal(err[0], -ENODEV);
-	assert_int_equal(k->n_set, 1); /* only the first apply got that far */
+	assert_int_equal(k->n_set, 2); /* only the first two applies got that far */
 	b->destroy(b);
 	fk_free(k);
 }
