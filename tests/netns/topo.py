@@ -102,6 +102,10 @@ def render(path, **values):
     return text
 
 
+def _nets(prefixes):
+    return {str(ipaddress.ip_network(p)) for p in prefixes}
+
+
 def prefix_of(dst):
     """ip -j prints host routes without a length and "default" for /0."""
     if dst == "default":
@@ -240,7 +244,15 @@ class Rtsync:
         os.makedirs(self.dir, exist_ok=True)
         self.state_dir = os.path.join(self.dir, "state")
         self.config_path = os.path.join(self.dir, "wg-rtsync.yaml")
+        # `status` finds the daemon through the state_dir of a config file:
+        # its own, so that it works while the daemon's file is a bad one.
+        self.status_config = os.path.join(self.dir, "status.yaml")
+        with open(self.status_config, "w") as f:
+            f.write("state_dir: %s\n" % self.state_dir)
         self.extra_config = extra_config
+        # {peer node name: [address, ...]}: more explicit gateways (any
+        # gateway source; with "explicit" they join the peers' own).
+        self.extra_gateways = {}
         self.proc = None
         self.procs = []
         self.write_config()
@@ -252,10 +264,16 @@ class Rtsync:
             lines.append("prefixes: [fe80::/64]")
         else:
             lines.append("prefixes: []")
-        if topo.gateways == "explicit":
+        gateways = {}
+        for peer in node.peer_nodes():
+            gws = [peer.ll] if topo.gateways == "explicit" else []
+            gws += self.extra_gateways.get(peer.name, [])
+            if gws:
+                gateways[peer.wg.public_key] = gws
+        if gateways:
             lines.append("peers:")
-            for peer in node.peer_nodes():
-                lines.append('  "%s": {gateways: [%s]}' % (peer.wg.public_key, peer.ll))
+            for key, gws in gateways.items():
+                lines.append('  "%s": {gateways: [%s]}' % (key, ", ".join(gws)))
         return "\n".join(lines) + "\n"
 
     def write_config(self, extra=None, raw=None):
@@ -274,9 +292,14 @@ class Rtsync:
             list(extra)
 
     def start(self, wait=True):
+        """wait: until it manages the interface; "answers": until it answers
+        on its control socket (before the interface exists)."""
         self.proc = self.node.ns.start(self.argv(), name="wg-rtsync-" + self.node.name)
         self.procs.append(self.proc)
-        if wait:
+        if wait == "answers":
+            self.node.topo.wait(lambda: self.alive_and(self.status),
+                                "wg-rtsync of %s to answer" % self.node.name)
+        elif wait:
             self.node.topo.wait(lambda: self.alive_and(self.iface),
                                 "wg-rtsync of %s to manage %s" % (self.node.name,
                                                                    self.node.wg.name))
@@ -293,7 +316,7 @@ class Rtsync:
         return pred()
 
     def status(self):
-        res = subprocess.run([self.binary, "-c", self.config_path, "status", "--json"],
+        res = subprocess.run([self.binary, "-c", self.status_config, "status", "--json"],
                              capture_output=True, text=True, timeout=30)
         if res.returncode != 0:
             return None
@@ -372,6 +395,11 @@ class Node:
     def __repr__(self):
         return "Node(%s %s)" % (self.name, self.ns.name)
 
+    def add_lo(self, *addrs):
+        """More local addresses (host prefixes) on lo."""
+        for a in addrs:
+            self.ns.addr_add("lo", a + ("/128" if ":" in a else "/32"))
+
     def peer_nodes(self):
         return [self.topo.nodes[n] for n in self.peers]
 
@@ -387,17 +415,24 @@ class Node:
 
     def add_peer(self, peer, extra_allowed=()):
         allowed = [peer.ll + "/128"] + list(extra_allowed)
-        self.static[peer.name] = set(allowed)
+        self.static[peer.name] = _nets(allowed)
         self.wg.add_peer(peer.wg.public_key, allowed,
                          (self.peers[peer.name], peer.wg.listen_port))
 
-    def set_static(self, peer, prefixes):
-        """Replaces peer's AllowedIPs with its link-local address plus
-        prefixes (wg set), and remembers them as static."""
-        allowed = [peer.ll + "/128"] + list(prefixes)
-        self.static[peer.name] = set(str(ipaddress.ip_network(p)) for p in allowed)
+    def add_static(self, peer, *prefixes):
+        """Adds static AllowedIPs to peer with `wg set` (which replaces the
+        peer's list: the current one, learned prefixes included, is written
+        back with them), and remembers them as static."""
+        self._set_list(peer, self.allowed().get(peer.name, set()) | _nets(prefixes))
+        self.static[peer.name] |= _nets(prefixes)
+
+    def remove_static(self, peer, *prefixes):
+        self.static[peer.name] -= _nets(prefixes)
+        self._set_list(peer, self.allowed().get(peer.name, set()) - _nets(prefixes))
+
+    def _set_list(self, peer, prefixes):
         self.ns.run(["wg", "set", self.wg.name, "peer", peer.wg.public_key, "allowed-ips",
-                     ",".join(netns.check_allowed_ip(p) for p in allowed)])
+                     ",".join(netns.check_allowed_ip(p) for p in sorted(prefixes))])
 
     def allowed(self):
         """{peer name: set of prefixes} (peers of other keys under their key)."""
@@ -493,10 +528,19 @@ class Node:
                                PEER_NAME="peer_" + peer.name, PEER_LL=peer.ll,
                                WG=self.wg.name, PEER_ASN=peer.asn)
         else:
-            text += render(os.path.join(BIRD_DIR, self.topo.igp + ".conf"), WG=self.wg.name,
-                           NEIGHBORS="".join("\t\t\t%s;\n" % p.ll for p in self.peer_nodes()),
-                           **self.topo.igp_values)
+            for name in self.topo.igp.split("+"):
+                text += render(os.path.join(BIRD_DIR, name + ".conf"), WG=self.wg.name,
+                               OSPF_NEIGHBORS=self.ospf_neighbors(),
+                               **self.topo.igp_values)
         return text
+
+    def ospf_neighbors(self):
+        """The neighbours block of an OSPF interface when the type is one
+        that lists them (ptmp, nbma)."""
+        if self.topo.igp_values.get("OSPF_TYPE") not in ("ptmp", "nbma"):
+            return ""
+        return "\t\t\tneighbors {\n%s\t\t\t};\n" % "".join(
+            "\t\t\t\t%s;\n" % p.ll for p in self.peer_nodes())
 
     def write_bird_config(self):
         path = os.path.join(self.dir, "bird.conf")
@@ -619,10 +663,12 @@ class Topology:
 
     spec:       "a-b b-c" (see parse_edges; mesh(n) for a full mesh)
     gateways:   "explicit" | "cryptokey" | "derived" (SPEC section 2)
-    igp:        "bgp" (default) or the name of a template in bird/ (ospf3,
-                babel) with igp_values for its placeholders
+    igp:        "bgp" (default) or names of templates in bird/ joined by "+"
+                ("ospf3", "ospf3+ospf3-ipv4", "babel"), with igp_values for
+                their placeholders
     routing:    {node name: "frr"} for nodes that run FRR instead of BIRD
-    rtsync:     "start" (default), "later" (the caller starts it) or "none"
+    rtsync:     "start" (default), "first" (started before the WireGuard
+                devices exist), "later" (the caller starts it) or "none"
     rtsync_config: extra YAML for every node's wg-rtsync
     """
 
@@ -675,6 +721,8 @@ class Topology:
     def build(self, rtsync):
         for node in self.nodes.values():
             node.rtsync = Rtsync(node, self.rtsync_config) if rtsync != "none" else None
+            if rtsync == "first":
+                node.rtsync.start(wait="answers")
         for node in self.nodes.values():
             node.wg_up()
         for node in self.nodes.values():
@@ -683,6 +731,10 @@ class Topology:
             node.start_routing()
         if rtsync == "start":
             self.start_rtsync()
+        elif rtsync == "first":
+            for node in self.nodes.values():
+                self.wait(lambda: node.rtsync.alive_and(node.rtsync.iface),
+                          "wg-rtsync of %s to pick up %s" % (node.name, node.wg.name))
 
     def start_rtsync(self):
         for node in self.nodes.values():
@@ -829,6 +881,44 @@ def _listening(node, port, server):
         raise HarnessError("TCP server exited:\n" + server.log())
     out = node.ns.run(["ss", "-Hltn", "sport = :%d" % port], check=False).stdout
     return bool(out.strip())
+
+
+# ---- what a run holds (for the teardown tests) ----
+
+def pid_alive(pid):
+    """True for a process that exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def child_pids():
+    """Live child processes of this process."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and fields[0] != "Z":
+                out.append(int(entry))
+    return out
+
+
+def resources(harness):
+    """Everything harness holds now: namespaces, the PIDs of its processes
+    and of every process inside its namespaces, UAPI sockets, directories."""
+    res = harness.resources()
+    pids = set(res["pids"])
+    for ns in harness.namespaces:
+        pids |= set(ns.pids())
+    return {"namespaces": res["namespaces"], "pids": sorted(pids),
+            "sockets": [s for s in res["sockets"] if os.path.exists(s)],
+            "dirs": [harness.log_dir]}
 
 
 # ---- measuring a next-hop move ----
