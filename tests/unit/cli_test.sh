@@ -18,7 +18,8 @@ fail() {
 run() {
 	status=$1
 	shift
-	"$exe" "$@" >"$out" 2>"$err"
+	# shellcheck disable=SC2086 # the wrapper is a command line
+	${WGRS_WRAPPER:-} "$exe" "$@" >"$out" 2>"$err"
 	got=$?
 	[ "$got" -eq "$status" ] || fail "wg-rtsync $*: exit $got, want $status ($(cat "$err"))"
 }
