@@ -4,6 +4,8 @@
 #ifndef WGRS_BACKEND_H
 #define WGRS_BACKEND_H
 
+#include <stdbool.h>
+
 #include "model.h"
 
 struct wg_backend {
@@ -16,6 +18,8 @@ struct wg_backend {
 	int (*apply)(struct wg_backend *b, const char *ifname,
 		     const struct change *ch, size_t n, int *err);
 	void (*destroy)(struct wg_backend *b);
+	/* A dry run: get() leaves even a leftover temporary peer alone. */
+	bool read_only;
 };
 
 typedef int (*kroute_fn)(const struct kroute *rt, void *ctx);

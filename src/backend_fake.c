@@ -502,7 +502,10 @@ struct wg_backend *fake_wg_backend(struct fake_world *w)
 
 	if (!f)
 		return NULL;
-	f->b = (struct wg_backend){"fake", fake_get, fake_wg_apply, fake_wg_destroy};
+	f->b = (struct wg_backend){.name = "fake",
+				   .get = fake_get,
+				   .apply = fake_wg_apply,
+				   .destroy = fake_wg_destroy};
 	f->w = w;
 	return &f->b;
 }
@@ -561,7 +564,10 @@ struct route_backend *fake_route_backend(struct fake_world *w)
 
 	if (!f)
 		return NULL;
-	f->b = (struct route_backend){"fake", fake_dump, fake_rt_apply, fake_rt_destroy};
+	f->b = (struct route_backend){.name = "fake",
+				      .dump = fake_dump,
+				      .apply = fake_rt_apply,
+				      .destroy = fake_rt_destroy};
 	f->w = w;
 	return &f->b;
 }

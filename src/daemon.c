@@ -778,6 +778,7 @@ int daemon_run(const struct daemon_options *o)
 		log_err("cannot set up the WireGuard backends: out of memory");
 		goto out;
 	}
+	d.env.wg->read_only = o->dry_run;
 	if (!o->oneshot) {
 		r = open_loop(&d);
 		if (r) {

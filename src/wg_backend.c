@@ -176,9 +176,11 @@ static int auto_get(struct wg_backend *b, const char *ifname, struct wg_device *
 {
 	struct auto_backend *a = (struct auto_backend *)b;
 	struct auto_iface *known = *auto_find(a, ifname);
-	int r;
+	int r, kernel;
 
-	int kernel;
+	if (a->genl)
+		a->genl->read_only = b->read_only;
+	a->uapi->read_only = b->read_only;
 
 	if (known) {
 		r = known->use->get(known->use, ifname, dev);

@@ -949,6 +949,12 @@ static int genl_get(struct wg_backend *b, const char *ifname, struct wg_device *
 		iface_forget(g, ifname); /* a new device may be another kernel */
 	if (r || !temp_found)
 		return r;
+	if (b->read_only) {
+		log_warn("%s: wg-rtsync's temporary peer is left from an earlier run "
+			 "(dry run: left in place)",
+			 ifname);
+		return 0;
+	}
 	log_warn("%s: removing wg-rtsync's temporary peer left from an earlier run",
 		 ifname);
 	r = remove_temp_peer(g, ifname);

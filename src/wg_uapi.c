@@ -694,6 +694,12 @@ static int uapi_get(struct wg_backend *b, const char *ifname, struct wg_device *
 
 	if (r || !temp_found)
 		return r;
+	if (b->read_only) {
+		log_warn("%s: wg-rtsync's temporary peer is left from an earlier run "
+			 "(dry run: left in place)",
+			 ifname);
+		return 0;
+	}
 	/* Left behind by a crash or a failed request: its prefixes were
 	 * being removed anyway. */
 	log_warn("%s: removing wg-rtsync's temporary peer left from an earlier run",

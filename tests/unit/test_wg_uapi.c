@@ -1176,8 +1176,8 @@ static void test_auto_choice(void **state)
 {
 	static const char *kernel_devs[] = {"wgk", NULL, NULL};
 	static const char *uapi_devs[] = {"wgu", NULL, NULL};
-	struct stub genl = {{"genl", stub_get, stub_apply, stub_destroy}, kernel_devs, 0, 0, 0};
-	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy}, uapi_devs, 0, 0, 0};
+	struct stub genl = {{"genl", stub_get, stub_apply, stub_destroy, false}, kernel_devs, 0, 0, 0};
+	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false}, uapi_devs, 0, 0, 0};
 	struct wg_backend *a = wg_backend_auto_new_with(&genl.base, &uapi.base);
 	struct change ch[] = {allowed(true, KEY_A, "192.0.2.0/24")};
 	struct wg_device dev;
@@ -1245,7 +1245,7 @@ static void test_auto_choice(void **state)
 static void test_auto_without_kernel(void **state)
 {
 	static const char *uapi_devs[] = {"wgu", NULL};
-	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy}, uapi_devs, 0, 0, 0};
+	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false}, uapi_devs, 0, 0, 0};
 	struct wg_backend *a = wg_backend_auto_new_with(NULL, &uapi.base);
 	struct wg_device dev;
 

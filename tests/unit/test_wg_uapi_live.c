@@ -612,6 +612,16 @@ static void test_temp_peer_after_crash(void **state)
 	}
 	assert_false(wg_peer_has(KEY_A, "198.51.100.0/24"));
 
+	/* A dry run reports the device without it, and leaves it there. */
+	fresh = wg_uapi_backend_new(NULL);
+	assert_non_null(fresh);
+	fresh->read_only = true;
+	assert_int_equal(fresh->get(fresh, ifname, &dev), 0);
+	assert_int_equal(dev.n_peers, 2);
+	wg_device_free(&dev);
+	assert_non_null(strstr(wg_show_allowed(), KEY_TEMP));
+	fresh->destroy(fresh);
+
 	fresh = wg_uapi_backend_new(NULL);
 	assert_non_null(fresh);
 	assert_int_equal(fresh->get(fresh, ifname, &dev), 0);
