@@ -20,20 +20,28 @@ def learned_by(t, node_name, peer_name):
     return {dst for dst, gw in node.best_routes().items() if gw == peer.ll}
 
 
-def check_learned(t):
+def learned_problems(t):
+    """Where the AllowedIPs or the daemon's learned count do not match what
+    the best routes say (empty when converged)."""
+    problems = []
     for node in t.nodes.values():
         allowed = node.allowed()
+        total = 0
         for peer in node.peer_nodes():
             want = learned_by(t, node.name, peer.name)
-            assert want <= allowed.get(peer.name, set()), (
-                "%s: %s's AllowedIPs lack %s\n%s" % (
-                    node.name, peer.name, sorted(want - allowed.get(peer.name, set())),
-                    t.diagnostics()))
-        # The daemon counts them as learned, the peers' link-local
-        # addresses stay static.
-        st = node.rtsync.iface()
-        assert st["learned"] == sum(len(learned_by(t, node.name, p.name))
-                                    for p in node.peer_nodes()), st
+            total += len(want)
+            if not want <= allowed.get(peer.name, set()):
+                problems.append("%s: %s's AllowedIPs lack %s" % (
+                    node.name, peer.name, sorted(want - allowed.get(peer.name, set()))))
+        # Counted as learned; the peers' link-local addresses stay static.
+        st = node.rtsync.iface() or {}
+        if st.get("learned") != total:
+            problems.append("%s: %s learned, want %d" % (node.name, st.get("learned"), total))
+    return problems
+
+
+def check_learned(t):
+    t.wait(lambda: not learned_problems(t), "the learned prefixes to match the routes")
 
 
 @pytest.mark.parametrize("gateways", topo.GATEWAY_SOURCES)
@@ -46,8 +54,10 @@ def test_hub_and_spokes(scenario, build, gateways):
     # prefixes are in that spoke's AllowedIPs; on a spoke, everything is
     # in the hub's.
     h, s1, s2 = t["h"], t["s1"], t["s2"]
-    assert {s2.prefix6, s2.prefix4} <= h.allowed()["s2"]
-    assert {h.prefix6, s2.prefix6, s2.prefix4} <= s1.allowed()["h"]
+    for p in (s2.prefix6, s2.prefix4):
+        t.wait_routes(h, p, "s2")
+    for p in (h.prefix6, s2.prefix6, s2.prefix4):
+        t.wait_routes(s1, p, "h")
     t.check_data_plane(s1, s2)
 
 
@@ -57,10 +67,13 @@ def test_full_mesh_of_four(scenario, build, gateways):
     t.wait_full_reachability()
     t.wait_invariants()
     check_learned(t)
-    # Every prefix is learned from the peer that originates it.
+    # Every prefix is learned from the peer that originates it, once BGP
+    # has settled on the direct paths.
     for node in t.nodes.values():
         for peer in node.peer_nodes():
-            assert {peer.prefix6, peer.prefix4} <= node.allowed()[peer.name]
+            t.wait_routes(node, peer.prefix6, peer.name)
+            t.wait_routes(node, peer.prefix4, peer.name)
+    check_learned(t)
     t.check_data_plane(t["a"], t["d"])
 
 
@@ -78,9 +91,11 @@ def test_chain_forwards_through_learned_allowed_ips(scenario, build, gateways):
     towards_d = {a: "b", b: "c", c: "d"}
     towards_a = {b: "a", c: "b", d: "c"}
     for node, peer in towards_d.items():
-        assert {d.prefix6, d.prefix4} <= node.allowed()[peer], node.name
+        t.wait_routes(node, d.prefix6, peer)
+        t.wait_routes(node, d.prefix4, peer)
     for node, peer in towards_a.items():
-        assert {a.prefix6, a.prefix4} <= node.allowed()[peer], node.name
+        t.wait_routes(node, a.prefix6, peer)
+        t.wait_routes(node, a.prefix4, peer)
     t.check_data_plane(a, d)
     t.check_data_plane(d, a)
 

@@ -48,10 +48,13 @@ def test_next_hop_moves_when_an_underlay_link_fails(scenario, build, gateways):
         w.start()
     time.sleep(0.3)  # a few replies before the failure, for the record
 
-    down = time.time()
+    # The link is down once the command has returned: its end is the time
+    # everything is measured from (starting a process can take a while,
+    # 0.3 s and more under TCG in the VM tier).
     t.link_down("a", "d")
+    down = time.time()
 
-    t.wait(lambda: all(p.first_reply_after(down + 0.01) for p in pingers),
+    t.wait(lambda: all(p.first_reply_after(down) for p in pingers),
            "traffic a -> d to flow again after the link went down")
     for node, prefixes in watched.items():
         for p in prefixes:
@@ -65,7 +68,7 @@ def test_next_hop_moves_when_an_underlay_link_fails(scenario, build, gateways):
     for p in pingers:
         p.stop()
 
-    flow = {fam: p.first_reply_after(down + 0.01) - down
+    flow = {fam: p.first_reply_after(down) - down
             for fam, p in zip(("IPv6", "IPv4"), pingers)}
     kernel, added = {}, {}
     for node, prefixes in watched.items():
@@ -84,13 +87,15 @@ def test_next_hop_moves_when_an_underlay_link_fails(scenario, build, gateways):
         "%s %.2fs" % kv for kv in flow.items()))
     scenario.line("  kernel route changed by BIRD after: %s" % ", ".join(
         "%s %s %.2fs" % (n, p, v) for (n, p), v in sorted(kernel.items())))
-    scenario.line("  wg-rtsync added after the kernel route: %s (AllowedIPs polled "
-                  "every 5 ms)" % ", ".join(
+    scenario.line("  wg-rtsync added after the kernel route: %s (resolution about "
+                  "5 ms)" % ", ".join(
                       "%s %s %.0fms" % (n, p, v * 1000) for (n, p), v in
                       sorted(added.items())))
-    # A negative figure would mean the AllowedIPs changed before the route
-    # did: wrong, or a clock problem of the measurement.
-    assert all(v > -0.005 for v in added.values()), added
+    # A measurement, not a check: the AllowedIPs are polled every 5 ms, and
+    # `ip monitor` is just another listener, which may read the event after
+    # wg-rtsync has acted on it (small negative figures; large ones where
+    # CPU is scarce, as under TCG in the VM tier). That the move happens and
+    # traffic flows is what the test checks.
 
     t.wait_invariants()
     t.check_data_plane(a, d)

@@ -20,8 +20,9 @@ def test_full_mesh_scale(scenario, build):
     reached = time.monotonic() - start
     t.wait_invariants()
     for node in t.nodes.values():
-        for peer in node.peer_nodes():
-            assert {peer.prefix6, peer.prefix4} <= node.allowed()[peer.name]
+        t.wait(lambda: all({p.prefix6, p.prefix4} <= node.allowed()[p.name]
+                           for p in node.peer_nodes()),
+               "%s: every prefix learned from its origin" % node.name)
         t.wait(lambda: node.rtsync.iface()["learned"] == 2 * (NODES - 1),
                "%s: %d learned prefixes" % (node.name, 2 * (NODES - 1)))
     first, last = t["n1"], t["n%d" % NODES]

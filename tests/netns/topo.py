@@ -386,9 +386,9 @@ class Node:
         self.bird_sock = os.path.join(self.dir, "bird.ctl")
         # Forwarding, for the nodes that pass traffic on; addresses that
         # survive a link going down, as an interface's configuration would.
-        self.ns.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
-                     "net.ipv6.conf.all.forwarding=1",
-                     "net.ipv6.conf.all.keep_addr_on_down=1"])
+        self.ns.run(["sh", "-c", "echo 1 >/proc/sys/net/ipv4/ip_forward && "
+                     "echo 1 >/proc/sys/net/ipv6/conf/all/forwarding && "
+                     "echo 1 >/proc/sys/net/ipv6/conf/all/keep_addr_on_down"])
         for addr in (self.addr6 + "/128", self.addr4 + "/32"):
             self.ns.addr_add("lo", addr)
 
@@ -1010,15 +1010,21 @@ class Pinger:
                                   name="ping-" + node.name)
 
     def replies(self):
+        """[(sent, received)] wall-clock times of the answered pings: ping
+        -D prints when a reply came, minus its round trip is when the
+        request left."""
         out = []
         for line in self.proc.log().splitlines():
-            m = re.match(r"\[(\d+\.\d+)\].*bytes from", line)
+            m = re.match(r"\[(\d+\.\d+)\].*bytes from.* time=([\d.]+) ms", line)
             if m:
-                out.append(float(m.group(1)))
+                received = float(m.group(1))
+                out.append((received - float(m.group(2)) / 1000, received))
         return out
 
     def first_reply_after(self, t):
-        return next((r for r in self.replies() if r > t), None)
+        """When the first reply to a request sent after t came (a request
+        already in flight at t does not count)."""
+        return next((r for s, r in self.replies() if s > t), None)
 
     def stop(self):
         self.proc.stop()
