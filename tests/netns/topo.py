@@ -519,17 +519,18 @@ class Node:
         routes = {4: "", 6: ""}
         for p in self.announced:
             routes[ipaddress.ip_network(p).version] += "\troute %s unreachable;\n" % p
-        text = render(os.path.join(BIRD_DIR, "node.conf"), ROUTER_ID=self.router_id,
+        bird_dir = self.topo.bird_dir
+        text = render(os.path.join(bird_dir, "node.conf"), ROUTER_ID=self.router_id,
                       LOG=os.path.join(self.dir, "bird.log"), ROUTES4=routes[4],
                       ROUTES6=routes[6], WG=self.wg.name, ASN=self.asn)
         if self.topo.igp == "bgp":
             for peer in self.peer_nodes():
-                text += render(os.path.join(BIRD_DIR, "bgp-peer.conf"),
+                text += render(os.path.join(bird_dir, "bgp-peer.conf"),
                                PEER_NAME="peer_" + peer.name, PEER_LL=peer.ll,
                                WG=self.wg.name, PEER_ASN=peer.asn)
         else:
             for name in self.topo.igp.split("+"):
-                text += render(os.path.join(BIRD_DIR, name + ".conf"), WG=self.wg.name,
+                text += render(os.path.join(bird_dir, name + ".conf"), WG=self.wg.name,
                                OSPF_NEIGHBORS=self.ospf_neighbors(),
                                **self.topo.igp_values)
         return text
@@ -670,10 +671,12 @@ class Topology:
     rtsync:     "start" (default), "first" (started before the WireGuard
                 devices exist), "later" (the caller starts it) or "none"
     rtsync_config: extra YAML for every node's wg-rtsync
+    bird_dir:   where the BIRD templates are (default tests/netns/bird)
     """
 
     def __init__(self, harness, spec, gateways="cryptokey", igp="bgp", igp_values=None,
-                 routing=None, rtsync="start", rtsync_config="", wg_flavour=None):
+                 routing=None, rtsync="start", rtsync_config="", wg_flavour=None,
+                 bird_dir=BIRD_DIR):
         if gateways not in GATEWAY_SOURCES:
             raise HarnessError("gateways=%s: use one of %s" % (gateways, GATEWAY_SOURCES))
         self.harness = harness
@@ -682,6 +685,7 @@ class Topology:
         self.igp = igp
         self.igp_values = igp_values or {}
         self.routing = routing or {}
+        self.bird_dir = bird_dir
         self.wg_flavour = wg_flavour or flavour()
         self.dir = os.path.join(harness.log_dir, "topo%d" % netns._next())
         os.makedirs(self.dir)
