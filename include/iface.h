@@ -40,6 +40,10 @@ struct iface {
 	bool last_valid;
 	size_t n_addrs, cap_addrs;
 	struct prefix *addrs;
+	/* The state file on disk is a full write of ours plus state_appended
+	 * bytes of changes; false: write it whole next time. */
+	bool state_written;
+	size_t state_appended;
 
 	/* Set by events, cleared by the round that serves them. */
 	bool touched;	 /* a sync round is due */

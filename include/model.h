@@ -97,4 +97,11 @@ struct own_entry {
 	struct wg_key displaced;
 };
 
+/* A change of ownership: e.dst is now owned as e says, or (owned false) no
+ * longer owned. */
+struct own_change {
+	struct own_entry e;
+	bool owned;
+};
+
 #endif

@@ -56,8 +56,13 @@ int rec_own_load(struct rec *r, const struct own_entry *e, size_t n);
 /* The current owned prefixes, in (peer, prefix) order. Caller frees *out. */
 int rec_own_export(const struct rec *r, struct own_entry **out, size_t *n);
 /* True when ownership changed since the last call (then the state file must
- * be written); clears the flag. */
+ * be written); clears the flag and the list of changes below. */
 bool rec_own_take_dirty(struct rec *r);
+/* What changed since the last take, for writing only the difference: per
+ * destination (in prefix order, each once) its entry now, or owned false.
+ * Clears the list and the flag. -ENOBUFS when a change could not be
+ * recorded (out of memory): write the whole export instead. Caller frees. */
+int rec_own_take_changes(struct rec *r, struct own_change **out, size_t *n);
 
 /* Evaluates the dirty destinations (full: all) and appends the changes to
  * out. Does not change the model, except for clearing the dirty marks. */

@@ -3,18 +3,30 @@
  *
  * The file is plain text, one record a line, '\n' line ends:
  *
- *   wg-rtsync-state 1 DEVICE-PUBLIC-KEY
+ *   wg-rtsync-state 2 DEVICE-PUBLIC-KEY
  *   # comment lines (written: one explaining the columns)
  *   PEER-KEY PREFIX [DISPLACED-PEER-KEY]
  *   ...
  *   end N
+ *   + PEER-KEY PREFIX [DISPLACED-PEER-KEY]
+ *   - PREFIX
+ *   ...
+ *   end N
+ *   ...
  *
- * Keys in base64, prefixes as "addr/len" with host bits clear. "end N" closes
- * the file with the number of entries, so a truncated file is never taken
- * for a shorter list. The file is replaced atomically (temporary file in the
- * same directory, fsync, rename, fsync of the directory). A file that does
- * not belong to the device or cannot be read is never deleted: it is renamed
- * to IFNAME.state.bad-YYYYMMDDTHHMMSSZ (plus -N if that exists). */
+ * Keys in base64, prefixes as "addr/len" with host bits clear. The first
+ * part is a snapshot; "end N" closes it with the number of entries, so a
+ * truncated snapshot is never taken for a shorter list. It is replaced
+ * atomically (temporary file in the same directory, fsync, rename, fsync of
+ * the directory). Each later block records the changes of one sync round
+ * ("+": PREFIX is owned as the line says, replacing any earlier line for it;
+ * "-": no longer owned), appended and synced in one write, so that a round
+ * costs O(its changes) rather than O(all entries); its "end N" gives the
+ * number of entries after it. A last block without its end line is one
+ * whose write did not finish (a crash): it is ignored, as if the crash had
+ * come before it. Version 1 files (a snapshot only) are read too. A file
+ * that does not belong to the device or cannot be read is never deleted: it
+ * is renamed to IFNAME.state.bad-YYYYMMDDTHHMMSSZ (plus -N if that exists). */
 #ifndef WGRS_STATEFILE_H
 #define WGRS_STATEFILE_H
 
@@ -23,7 +35,7 @@
 #include "model.h"
 #include "wgkey.h"
 
-#define STATEFILE_VERSION 1
+#define STATEFILE_VERSION 2
 /* statefile_load's result when the file was bad and has been set aside. */
 #define STATEFILE_SET_ASIDE 1
 /* Enough room for any message these functions write. */
@@ -41,6 +53,14 @@ int statefile_path(const char *state_dir, const char *ifname, char *buf, size_t 
 int statefile_save(const char *state_dir, const char *ifname, const struct wg_key *device,
 		   const struct own_entry *v, size_t n, char *msg, size_t msglen);
 
+/* Appends the changes of one round to the file statefile_save wrote, as one
+ * block (count: the number of entries after them), and syncs it. -ENOENT
+ * when there is no file to append to; on any failure the caller writes the
+ * whole file with statefile_save instead. *bytes (may be NULL) gets the
+ * size of the block. */
+int statefile_append(const char *state_dir, const char *ifname, const struct own_change *v,
+		     size_t n, size_t count, size_t *bytes, char *msg, size_t msglen);
+
 /* Reads the file for the device. Returns
  *   0: *out holds *n entries (none for a missing file; caller frees *out);
  *   STATEFILE_SET_ASIDE: the file was for another key, of another version,
@@ -56,6 +76,9 @@ int statefile_load(const char *state_dir, const char *ifname, const struct wg_ke
 /* The text of a file, in a malloc'd buffer (*text, *len). 0 or -ENOMEM. */
 int statefile_format(const struct wg_key *device, const struct own_entry *v, size_t n,
 		     char **text, size_t *len);
+/* The text of one appended block. 0 or -ENOMEM. */
+int statefile_format_changes(const struct own_change *v, size_t n, size_t count,
+			     char **text, size_t *len);
 /* Parses len bytes of text (need not be NUL-terminated). Returns 0 with the
  * entries, -ESTALE when the file is for another device key, -EINVAL when it
  * is malformed or of another version, -ENOMEM; why gets one line. */

@@ -13,6 +13,11 @@
 #include "wg_backend.h"
 
 #define CHANGE_LINE 256
+/* The state file is rewritten in full once the changes appended to it
+ * outweigh twice what a rewrite would write (about this much per entry),
+ * so that a round costs O(its changes) and the file stays small. */
+#define STATE_ENTRY_BYTES 80
+#define STATE_APPEND_MIN  (64 * 1024)
 
 static double now_unix(void)
 {
@@ -124,16 +129,57 @@ static void save_ownership(struct iface *ifc)
 	char msg[STATEFILE_MSG_LEN];
 	struct own_entry *own = NULL;
 	size_t n = 0;
-	int r = rec_own_export(ifc->rec, &own, &n);
+	int r;
 
+	rec_own_take_dirty(ifc->rec); /* all of it goes into this file */
+	r = rec_own_export(ifc->rec, &own, &n);
 	if (!r)
 		r = statefile_save(ifc->s.state_dir, ifc->name, &ifc->pubkey, own, n, msg,
 				   sizeof(msg));
 	else
 		snprintf(msg, sizeof(msg), "%s", strerror(-r));
 	free(own);
+	ifc->state_written = r == 0;
+	ifc->state_appended = 0;
 	if (r)
 		iface_error(ifc, "state file not written: %s", msg);
+}
+
+/* After a round: the ownership changes appended to the state file, or the
+ * whole file written when there is none yet, when appending failed or when
+ * the appended changes have grown larger than a rewrite. */
+static void update_ownership(struct iface *ifc)
+{
+	char msg[STATEFILE_MSG_LEN];
+	struct own_change *ch = NULL;
+	struct rec_stats st;
+	size_t n = 0, bytes = 0;
+	int r;
+
+	if (!ifc->state_written) {
+		if (rec_own_take_dirty(ifc->rec))
+			save_ownership(ifc);
+		return;
+	}
+	r = rec_own_take_changes(ifc->rec, &ch, &n);
+	if (!r && !n)
+		return;
+	rec_get_stats(ifc->rec, &st);
+	if (!r && ifc->state_appended > STATE_APPEND_MIN &&
+	    ifc->state_appended > 2 * STATE_ENTRY_BYTES * st.learned)
+		r = -EFBIG;
+	if (!r) {
+		r = statefile_append(ifc->s.state_dir, ifc->name, ch, n, st.learned, &bytes,
+				     msg, sizeof(msg));
+		if (r)
+			log_debug("%s: %s; writing the whole file instead", ifc->name, msg);
+	}
+	free(ch);
+	if (r) {
+		save_ownership(ifc);
+		return;
+	}
+	ifc->state_appended += bytes;
 }
 
 static int cmp_peer_key(const void *a, const void *b)
@@ -426,8 +472,10 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 			       "%zu of %zu changes failed (first: %s); retrying on the next pass",
 			       res.failed, res.planned, strerror(r < 0 ? -r : r));
 	/* Also cleared in a dry run, where nothing is written. */
-	if (rec_own_take_dirty(ifc->rec) && !env->dry_run)
-		save_ownership(ifc);
+	if (env->dry_run)
+		rec_own_take_dirty(ifc->rec);
+	else
+		update_ownership(ifc);
 	return r;
 }
 

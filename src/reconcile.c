@@ -47,6 +47,12 @@ struct rec {
 	struct own_entry *pending_own;
 	size_t n_pending_own;
 	bool own_dirty;
+	/* Destinations whose ownership changed since rec_own_take_changes,
+	 * so that the state file is updated in O(changes); own_lost: one
+	 * could not be recorded (then the whole file is written). */
+	struct prefix *own_changed;
+	size_t n_own_changed, cap_own_changed;
+	bool own_lost;
 
 	size_t n_held, n_learned, n_routes, n_ours, n_conflicts, n_filtered, n_over;
 	rec_warn_fn warn;
@@ -146,6 +152,27 @@ void rec_mark_all(struct rec *r)
 	r->all_dirty = true;
 }
 
+/* ---- ownership changes ---- */
+
+static void own_note(struct rec *r, const struct prefix *dst)
+{
+	r->own_dirty = true;
+	if (r->own_lost)
+		return;
+	if (r->n_own_changed == r->cap_own_changed) {
+		size_t cap = r->cap_own_changed ? r->cap_own_changed * 2 : 64;
+		struct prefix *v = realloc(r->own_changed, cap * sizeof(*v));
+
+		if (!v) {
+			r->own_lost = true;
+			return;
+		}
+		r->own_changed = v;
+		r->cap_own_changed = cap;
+	}
+	r->own_changed[r->n_own_changed++] = *dst;
+}
+
 /* ---- destination records ---- */
 
 static struct dest *dest_get(struct rec *r, const struct prefix *p, bool create)
@@ -211,6 +238,7 @@ static int displaced_set(struct rec *r, struct dest *d, const struct wg_key *k)
 		}
 	}
 	*v = *k;
+	own_note(r, &d->dst);
 	if (!(d->flags & DF_DISPLACED)) {
 		d->flags |= DF_DISPLACED;
 		mark_gw_users_within(r, &d->dst); /* cryptokey owners, see below */
@@ -224,6 +252,7 @@ static void displaced_clear(struct rec *r, struct dest *d)
 		return;
 	free(ptrie_del(r->displaced, &d->dst));
 	d->flags &= ~DF_DISPLACED;
+	own_note(r, &d->dst);
 	mark_gw_users_within(r, &d->dst);
 }
 
@@ -242,12 +271,12 @@ static void set_holding(struct rec *r, struct dest *d, uint32_t holder, bool lea
 	if (was_learned) {
 		peers_get(&r->peers, old)->n_learned--;
 		r->n_learned--;
-		r->own_dirty = true;
+		own_note(r, &d->dst);
 	}
 	if (learned) {
 		peers_get(&r->peers, holder)->n_learned++;
 		r->n_learned++;
-		r->own_dirty = true;
+		own_note(r, &d->dst);
 		d->flags |= DF_LEARNED;
 	} else {
 		d->flags &= ~DF_LEARNED;
@@ -676,6 +705,7 @@ void rec_free(struct rec *r)
 	free(r->dirty);
 	free(r->addrs);
 	free(r->pending_own);
+	free(r->own_changed);
 	settings_free(&r->s);
 	free(r);
 }
@@ -849,7 +879,7 @@ static void apply_own(struct rec *r, const struct own_entry *e)
 
 	if (!p || !d || d->holder != p->id) {
 		/* Gone while we were away: the file must forget it. */
-		r->own_dirty = true;
+		own_note(r, &e->dst);
 		return;
 	}
 	set_holding(r, d, p->id, true);
@@ -1012,22 +1042,26 @@ struct own_walk {
 	size_t n;
 };
 
+static void own_entry_of(const struct rec *r, const struct dest *d, struct own_entry *e)
+{
+	const struct wg_key *disp = displaced_get(r, d);
+
+	e->peer = peers_get(&r->peers, d->holder)->key;
+	e->dst = d->dst;
+	memset(&e->displaced, 0, sizeof(e->displaced));
+	if (disp)
+		e->displaced = *disp;
+}
+
 static int export_own(const struct prefix *key, void *value, void *ctx)
 {
 	struct own_walk *w = ctx;
 	struct dest *d = value;
-	const struct wg_key *disp;
 
 	(void)key;
 	if (!(d->flags & DF_LEARNED))
 		return 0;
-	w->v[w->n].peer = peers_get(&w->r->peers, d->holder)->key;
-	w->v[w->n].dst = d->dst;
-	disp = displaced_get(w->r, d);
-	memset(&w->v[w->n].displaced, 0, sizeof(w->v[w->n].displaced));
-	if (disp)
-		w->v[w->n].displaced = *disp;
-	w->n++;
+	own_entry_of(w->r, d, &w->v[w->n++]);
 	return 0;
 }
 
@@ -1053,12 +1087,68 @@ int rec_own_export(const struct rec *r, struct own_entry **out, size_t *n)
 	return 0;
 }
 
+static void own_changes_clear(struct rec *r)
+{
+	r->own_dirty = false;
+	r->own_lost = false;
+	r->n_own_changed = 0;
+	/* A storm's list can be large: do not keep it for the quiet times. */
+	if (r->cap_own_changed > 4096) {
+		free(r->own_changed);
+		r->own_changed = NULL;
+		r->cap_own_changed = 0;
+	}
+}
+
 bool rec_own_take_dirty(struct rec *r)
 {
 	bool d = r->own_dirty;
 
-	r->own_dirty = false;
+	own_changes_clear(r);
 	return d;
+}
+
+static int cmp_prefix_qsort(const void *a, const void *b)
+{
+	return prefix_cmp(a, b);
+}
+
+int rec_own_take_changes(struct rec *r, struct own_change **out, size_t *n)
+{
+	struct own_change *v;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (r->own_lost)
+		return -ENOBUFS;
+	if (!r->n_own_changed) {
+		own_changes_clear(r);
+		return 0;
+	}
+	v = malloc(r->n_own_changed * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	qsort(r->own_changed, r->n_own_changed, sizeof(*r->own_changed), cmp_prefix_qsort);
+	for (size_t i = 0; i < r->n_own_changed; i++) {
+		const struct prefix *p = &r->own_changed[i];
+		struct dest *d;
+
+		if (i && prefix_equal(p, &r->own_changed[i - 1]))
+			continue;
+		d = dest_get(r, p, false);
+		memset(&v[k], 0, sizeof(v[k]));
+		v[k].owned = d && (d->flags & DF_LEARNED);
+		if (v[k].owned)
+			own_entry_of(r, d, &v[k].e);
+		else
+			v[k].e.dst = *p;
+		k++;
+	}
+	own_changes_clear(r);
+	*out = v;
+	*n = k;
+	return 0;
 }
 
 /* ---- route events ---- */

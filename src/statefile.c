@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prefix_trie.h"
 #include "statefile.h"
 
 #define MAGIC "wg-rtsync-state"
@@ -68,6 +70,39 @@ struct textbuf {
 	bool failed;
 };
 
+static bool tb_reserve(struct textbuf *t, size_t more)
+{
+	char *p;
+	size_t cap;
+
+	if (t->failed)
+		return false;
+	if (t->cap - t->len > more)
+		return true;
+	cap = t->cap * 2 + more + 1;
+	p = realloc(t->p, cap);
+	if (!p) {
+		t->failed = true;
+		return false;
+	}
+	t->p = p;
+	t->cap = cap;
+	return true;
+}
+
+static void tb_put(struct textbuf *t, const char *s, size_t len)
+{
+	if (!tb_reserve(t, len))
+		return;
+	memcpy(t->p + t->len, s, len);
+	t->len += len;
+}
+
+static void tb_puts(struct textbuf *t, const char *s)
+{
+	tb_put(t, s, strlen(s));
+}
+
 static void tb_printf(struct textbuf *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -76,7 +111,7 @@ static void tb_printf(struct textbuf *t, const char *fmt, ...)
 	va_list ap;
 	int w;
 
-	if (t->failed)
+	if (!tb_reserve(t, 64))
 		return;
 	for (;;) {
 		va_start(ap, fmt);
@@ -90,39 +125,89 @@ static void tb_printf(struct textbuf *t, const char *fmt, ...)
 			t->len += (size_t)w;
 			return;
 		}
-		size_t cap = t->cap * 2 + (size_t)w + 1;
-		char *p = realloc(t->p, cap);
-		if (!p) {
-			t->failed = true;
+		if (!tb_reserve(t, (size_t)w + 1))
 			return;
-		}
-		t->p = p;
-		t->cap = cap;
 	}
+}
+
+/* Entries come grouped by peer: the base64 of the last key is reused. */
+struct key_cache {
+	struct wg_key key;
+	char b64[WG_KEY_B64_LEN];
+	bool valid;
+};
+
+static void tb_key(struct textbuf *t, struct key_cache *c, const struct wg_key *k)
+{
+	if (!c->valid || wg_key_cmp(&c->key, k)) {
+		c->key = *k;
+		wg_key_to_base64(k, c->b64);
+		c->valid = true;
+	}
+	tb_put(t, c->b64, WG_KEY_B64_LEN - 1);
+}
+
+/* "PEER PREFIX [DISPLACED]\n" */
+static void tb_entry(struct textbuf *t, struct key_cache *c, const struct own_entry *e)
+{
+	char pfx[PREFIX_STRLEN], disp[WG_KEY_B64_LEN];
+
+	tb_key(t, c, &e->peer);
+	tb_put(t, " ", 1);
+	tb_puts(t, prefix_format(&e->dst, pfx));
+	if (!wg_key_is_zero(&e->displaced)) {
+		tb_put(t, " ", 1);
+		tb_puts(t, wg_key_to_base64(&e->displaced, disp));
+	}
+	tb_put(t, "\n", 1);
 }
 
 int statefile_format(const struct wg_key *device, const struct own_entry *v, size_t n,
 		     char **text, size_t *len)
 {
-	struct textbuf t = {.cap = 256 + n * 144};
-	char key[WG_KEY_B64_LEN], disp[WG_KEY_B64_LEN], pfx[PREFIX_STRLEN];
+	struct textbuf t = {.cap = 256 + n * 80};
+	struct key_cache cache = {.valid = false};
+	char key[WG_KEY_B64_LEN];
 
 	t.p = malloc(t.cap);
 	if (!t.p)
 		return -ENOMEM;
 	tb_printf(&t, MAGIC " %d %s\n", STATEFILE_VERSION, wg_key_to_base64(device, key));
-	tb_printf(&t, "# peer, prefix it learned from a route, peer it displaced "
-		      "(learned-wins); written by wg-rtsync, do not edit\n");
-	for (size_t i = 0; i < n; i++) {
-		wg_key_to_base64(&v[i].peer, key);
-		prefix_format(&v[i].dst, pfx);
-		if (wg_key_is_zero(&v[i].displaced))
-			tb_printf(&t, "%s %s\n", key, pfx);
-		else
-			tb_printf(&t, "%s %s %s\n", key, pfx,
-				  wg_key_to_base64(&v[i].displaced, disp));
-	}
+	tb_puts(&t, "# peer, prefix it learned from a route, peer it displaced "
+		    "(learned-wins); written by wg-rtsync, do not edit\n");
+	for (size_t i = 0; i < n; i++)
+		tb_entry(&t, &cache, &v[i]);
 	tb_printf(&t, "end %zu\n", n);
+	if (t.failed) {
+		free(t.p);
+		return -ENOMEM;
+	}
+	*text = t.p;
+	*len = t.len;
+	return 0;
+}
+
+int statefile_format_changes(const struct own_change *v, size_t n, size_t count,
+			     char **text, size_t *len)
+{
+	struct textbuf t = {.cap = 64 + n * 82};
+	struct key_cache cache = {.valid = false};
+	char pfx[PREFIX_STRLEN];
+
+	t.p = malloc(t.cap);
+	if (!t.p)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].owned) {
+			tb_put(&t, "+ ", 2);
+			tb_entry(&t, &cache, &v[i].e);
+		} else {
+			tb_put(&t, "- ", 2);
+			tb_puts(&t, prefix_format(&v[i].e.dst, pfx));
+			tb_put(&t, "\n", 1);
+		}
+	}
+	tb_printf(&t, "end %zu\n", count);
 	if (t.failed) {
 		free(t.p);
 		return -ENOMEM;
@@ -164,12 +249,23 @@ static bool dst_parse(const char *s, struct prefix *out)
 	return memcmp(norm.addr, out->addr, sizeof(norm.addr)) == 0;
 }
 
+/* A line of the change block being read, applied once its end line is. */
+struct span {
+	size_t at, len;
+	unsigned lineno;
+};
+
 struct parser {
 	const struct wg_key *device;
-	struct own_entry *v;
-	size_t n, cap;
+	const char *text;
+	struct own_entry *v; /* removed entries have dst.family 0 */
+	size_t n, cap, live;
 	bool have_header, ended;
+	int version;
 	unsigned long end_count;
+	struct span *block;
+	size_t n_block, cap_block;
+	struct ptrie *index; /* prefix -> entry index + 1, from the first block */
 	char *why;
 	size_t whylen;
 };
@@ -183,11 +279,13 @@ static int parse_header(struct parser *ps, char **tok, int ntok, unsigned lineno
 		say(ps->why, ps->whylen, "line %u: not a wg-rtsync state file", lineno);
 		return -EINVAL;
 	}
-	if (ntok < 2 || strcmp(tok[1], "1") != 0) {
-		say(ps->why, ps->whylen, "line %u: format version %.16s, this build reads %d",
-		    lineno, ntok < 2 ? "(none)" : tok[1], STATEFILE_VERSION);
+	if (ntok < 2 || (strcmp(tok[1], "1") != 0 && strcmp(tok[1], "2") != 0)) {
+		say(ps->why, ps->whylen,
+		    "line %u: format version %.16s, this build reads 1 to %d", lineno,
+		    ntok < 2 ? "(none)" : tok[1], STATEFILE_VERSION);
 		return -EINVAL;
 	}
+	ps->version = tok[1][0] - '0';
 	if (ntok != 3 || !key_parse(tok[2], &key)) {
 		say(ps->why, ps->whylen, "line %u: bad device key in the header", lineno);
 		return -EINVAL;
@@ -201,7 +299,7 @@ static int parse_header(struct parser *ps, char **tok, int ntok, unsigned lineno
 	return 0;
 }
 
-static int parse_end(struct parser *ps, char **tok, int ntok, unsigned lineno)
+static int parse_count(struct parser *ps, char **tok, int ntok, unsigned lineno)
 {
 	char *endp;
 
@@ -211,70 +309,12 @@ static int parse_end(struct parser *ps, char **tok, int ntok, unsigned lineno)
 		say(ps->why, ps->whylen, "line %u: bad end line", lineno);
 		return -EINVAL;
 	}
-	if (ps->end_count != ps->n) {
+	if (ps->end_count != ps->live) {
 		say(ps->why, ps->whylen, "line %u: end says %lu entries, the file has %zu",
-		    lineno, ps->end_count, ps->n);
+		    lineno, ps->end_count, ps->live);
 		return -EINVAL;
 	}
-	ps->ended = true;
 	return 0;
-}
-
-static int parse_entry(struct parser *ps, char **tok, int ntok, unsigned lineno)
-{
-	struct own_entry e;
-
-	memset(&e, 0, sizeof(e));
-	if (ntok < 2 || ntok > 3) {
-		say(ps->why, ps->whylen, "line %u: expected PEER PREFIX [DISPLACED]", lineno);
-		return -EINVAL;
-	}
-	if (!key_parse(tok[0], &e.peer)) {
-		say(ps->why, ps->whylen, "line %u: bad peer key", lineno);
-		return -EINVAL;
-	}
-	if (!dst_parse(tok[1], &e.dst)) {
-		say(ps->why, ps->whylen, "line %u: bad prefix \"%.60s\"", lineno, tok[1]);
-		return -EINVAL;
-	}
-	if (ntok == 3 && (!key_parse(tok[2], &e.displaced) ||
-			  wg_key_cmp(&e.displaced, &e.peer) == 0)) {
-		say(ps->why, ps->whylen, "line %u: bad displaced peer key", lineno);
-		return -EINVAL;
-	}
-	if (ps->n == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 64;
-		struct own_entry *v = realloc(ps->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		ps->v = v;
-		ps->cap = cap;
-	}
-	ps->v[ps->n++] = e;
-	return 0;
-}
-
-static int parse_line(struct parser *ps, char *line, unsigned lineno)
-{
-	char *tok[MAX_TOKENS];
-	int ntok;
-
-	if (ps->ended) {
-		say(ps->why, ps->whylen, "line %u: data after the end line", lineno);
-		return -EINVAL;
-	}
-	if (ps->have_header && line[0] == '#')
-		return 0;
-	ntok = tokenise(line, tok);
-	if (!ps->have_header)
-		return parse_header(ps, tok, ntok, lineno);
-	if (ntok == 0) {
-		say(ps->why, ps->whylen, "line %u: empty line", lineno);
-		return -EINVAL;
-	}
-	if (strcmp(tok[0], "end") == 0)
-		return parse_end(ps, tok, ntok, lineno);
-	return parse_entry(ps, tok, ntok, lineno);
 }
 
 static int dst_cmp(const void *a, const void *b)
@@ -309,6 +349,196 @@ static int check_duplicates(struct parser *ps)
 	return r;
 }
 
+static int parse_end(struct parser *ps, char **tok, int ntok, unsigned lineno)
+{
+	int r = parse_count(ps, tok, ntok, lineno);
+
+	if (!r)
+		r = check_duplicates(ps);
+	ps->ended = !r;
+	return r;
+}
+
+/* PEER PREFIX [DISPLACED] into e. */
+static int parse_fields(struct parser *ps, char **tok, int ntok, unsigned lineno,
+			struct own_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (ntok < 2 || ntok > 3) {
+		say(ps->why, ps->whylen, "line %u: expected PEER PREFIX [DISPLACED]", lineno);
+		return -EINVAL;
+	}
+	if (!key_parse(tok[0], &e->peer)) {
+		say(ps->why, ps->whylen, "line %u: bad peer key", lineno);
+		return -EINVAL;
+	}
+	if (!dst_parse(tok[1], &e->dst)) {
+		say(ps->why, ps->whylen, "line %u: bad prefix \"%.60s\"", lineno, tok[1]);
+		return -EINVAL;
+	}
+	if (ntok == 3 && (!key_parse(tok[2], &e->displaced) ||
+			  wg_key_cmp(&e->displaced, &e->peer) == 0)) {
+		say(ps->why, ps->whylen, "line %u: bad displaced peer key", lineno);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int push_entry(struct parser *ps, const struct own_entry *e)
+{
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 64;
+		struct own_entry *v = realloc(ps->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ps->v = v;
+		ps->cap = cap;
+	}
+	ps->v[ps->n++] = *e;
+	ps->live++;
+	return 0;
+}
+
+static int parse_entry(struct parser *ps, char **tok, int ntok, unsigned lineno)
+{
+	struct own_entry e;
+	int r = parse_fields(ps, tok, ntok, lineno, &e);
+
+	return r ? r : push_entry(ps, &e);
+}
+
+static int parse_line(struct parser *ps, char *line, unsigned lineno)
+{
+	char *tok[MAX_TOKENS];
+	int ntok;
+
+	if (ps->have_header && line[0] == '#')
+		return 0;
+	ntok = tokenise(line, tok);
+	if (!ps->have_header)
+		return parse_header(ps, tok, ntok, lineno);
+	if (ntok == 0) {
+		say(ps->why, ps->whylen, "line %u: empty line", lineno);
+		return -EINVAL;
+	}
+	if (strcmp(tok[0], "end") == 0)
+		return parse_end(ps, tok, ntok, lineno);
+	return parse_entry(ps, tok, ntok, lineno);
+}
+
+/* Copies one line of text into line (LINE_MAX_LEN + 1 bytes), refusing
+ * what no writer of ours makes. */
+static int copy_line(struct parser *ps, const char *start, size_t l, unsigned lineno,
+		     char *line)
+{
+	if (l > LINE_MAX_LEN) {
+		say(ps->why, ps->whylen, "line %u: too long", lineno);
+		return -EINVAL;
+	}
+	if (memchr(start, '\0', l)) {
+		say(ps->why, ps->whylen, "line %u: contains a NUL byte", lineno);
+		return -EINVAL;
+	}
+	memcpy(line, start, l);
+	line[l] = '\0';
+	return 0;
+}
+
+static int build_index(struct parser *ps)
+{
+	ps->index = ptrie_new();
+	if (!ps->index)
+		return -ENOMEM;
+	for (size_t i = 0; i < ps->n; i++)
+		if (ptrie_set(ps->index, &ps->v[i].dst, (void *)(uintptr_t)(i + 1)) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static int apply_change(struct parser *ps, char **tok, int ntok, unsigned lineno)
+{
+	struct own_entry e;
+	uintptr_t at;
+	int r;
+
+	if (!strcmp(tok[0], "-")) {
+		if (ntok != 2 || !dst_parse(tok[1], &e.dst)) {
+			say(ps->why, ps->whylen, "line %u: expected - PREFIX", lineno);
+			return -EINVAL;
+		}
+		at = (uintptr_t)ptrie_del(ps->index, &e.dst);
+		if (at) {
+			ps->v[at - 1].dst.family = 0;
+			ps->live--;
+		}
+		return 0;
+	}
+	r = parse_fields(ps, tok + 1, ntok - 1, lineno, &e);
+	if (r)
+		return r;
+	at = (uintptr_t)ptrie_get(ps->index, &e.dst);
+	if (at) {
+		ps->v[at - 1] = e;
+		return 0;
+	}
+	r = push_entry(ps, &e);
+	if (!r && ptrie_set(ps->index, &e.dst, (void *)(uintptr_t)ps->n) < 0)
+		r = -ENOMEM;
+	return r;
+}
+
+/* The end line of a block of changes: the block is whole, apply it. */
+static int apply_block(struct parser *ps, char *end_line, unsigned lineno)
+{
+	char line[LINE_MAX_LEN + 1], *tok[MAX_TOKENS];
+	int ntok, r = 0;
+
+	if (!ps->index)
+		r = build_index(ps);
+	for (size_t i = 0; !r && i < ps->n_block; i++) {
+		const struct span *sp = &ps->block[i];
+
+		r = copy_line(ps, ps->text + sp->at, sp->len, sp->lineno, line);
+		if (!r) {
+			ntok = tokenise(line, tok);
+			r = apply_change(ps, tok, ntok, sp->lineno);
+		}
+	}
+	ps->n_block = 0;
+	if (r)
+		return r;
+	ntok = tokenise(end_line, tok);
+	return parse_count(ps, tok, ntok, lineno);
+}
+
+/* A line after the snapshot: a change, kept until its block's end line, or
+ * that end line. */
+static int parse_change_line(struct parser *ps, size_t at, size_t l, unsigned lineno)
+{
+	const char *p = ps->text + at;
+	char line[LINE_MAX_LEN + 1];
+	int r;
+
+	if (ps->version >= 2 && l >= 2 && (p[0] == '+' || p[0] == '-') && p[1] == ' ') {
+		if (ps->n_block == ps->cap_block) {
+			size_t cap = ps->cap_block ? ps->cap_block * 2 : 64;
+			struct span *v = realloc(ps->block, cap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			ps->block = v;
+			ps->cap_block = cap;
+		}
+		ps->block[ps->n_block++] = (struct span){at, l, lineno};
+		return 0;
+	}
+	if (ps->n_block && l > 4 && !memcmp(p, "end ", 4)) {
+		r = copy_line(ps, p, l, lineno, line);
+		return r ? r : apply_block(ps, line, lineno);
+	}
+	say(ps->why, ps->whylen, "line %u: data after the end line", lineno);
+	return -EINVAL;
+}
+
 static int parse_all(struct parser *ps, const char *text, size_t len)
 {
 	char line[LINE_MAX_LEN + 1];
@@ -316,28 +546,24 @@ static int parse_all(struct parser *ps, const char *text, size_t len)
 	unsigned lineno = 0;
 	int r;
 
+	ps->text = text;
 	while (pos < len) {
 		const char *start = text + pos;
 		const char *nl = memchr(start, '\n', len - pos);
 		size_t l;
 
 		lineno++;
+		if (!nl && ps->ended)
+			break; /* the torn end of a block that was being appended */
 		if (!nl) {
 			say(ps->why, ps->whylen, "line %u: truncated (no line end)", lineno);
 			return -EINVAL;
 		}
 		l = (size_t)(nl - start);
-		if (l > LINE_MAX_LEN) {
-			say(ps->why, ps->whylen, "line %u: too long", lineno);
-			return -EINVAL;
-		}
-		if (memchr(start, '\0', l)) {
-			say(ps->why, ps->whylen, "line %u: contains a NUL byte", lineno);
-			return -EINVAL;
-		}
-		memcpy(line, start, l);
-		line[l] = '\0';
-		r = parse_line(ps, line, lineno);
+		if (ps->ended)
+			r = parse_change_line(ps, pos, l, lineno);
+		else
+			r = copy_line(ps, start, l, lineno, line) ?: parse_line(ps, line, lineno);
 		if (r)
 			return r;
 		pos += l + 1;
@@ -350,7 +576,19 @@ static int parse_all(struct parser *ps, const char *text, size_t len)
 		say(ps->why, ps->whylen, "truncated: no end line after line %u", lineno);
 		return -EINVAL;
 	}
-	return check_duplicates(ps);
+	/* A block without its end line (ps->n_block) was never completed. */
+	return 0;
+}
+
+/* Drops the entries the changes removed. */
+static void compact(struct parser *ps)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->v[i].dst.family)
+			ps->v[k++] = ps->v[i];
+	ps->n = k;
 }
 
 int statefile_parse(const char *text, size_t len, const struct wg_key *device,
@@ -363,12 +601,15 @@ int statefile_parse(const char *text, size_t len, const struct wg_key *device,
 	*n = 0;
 	say(why, whylen, "%s", "");
 	r = parse_all(&ps, text, len);
+	free(ps.block);
+	ptrie_free(ps.index, NULL);
 	if (r) {
 		if (r == -ENOMEM)
 			say(why, whylen, "out of memory");
 		free(ps.v);
 		return r;
 	}
+	compact(&ps);
 	*out = ps.v;
 	*n = ps.n;
 	return 0;
@@ -504,6 +745,50 @@ int statefile_save(const char *state_dir, const char *ifname, const struct wg_ke
 		say(msg, msglen, "state file %s written, but syncing %s failed: %s", path,
 		    state_dir, strerror(-r));
 	return r;
+}
+
+int statefile_append(const char *state_dir, const char *ifname, const struct own_change *v,
+		     size_t n, size_t count, size_t *bytes, char *msg, size_t msglen)
+{
+	char path[PATH_MAX];
+	char *text = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	say(msg, msglen, "%s", "");
+	if (bytes)
+		*bytes = 0;
+	r = statefile_path(state_dir, ifname, path, sizeof(path));
+	if (r) {
+		say(msg, msglen, "state file for interface \"%.32s\" in \"%.200s\": %s",
+		    ifname ? ifname : "", state_dir ? state_dir : "", strerror(-r));
+		return r;
+	}
+	r = statefile_format_changes(v, n, count, &text, &len);
+	if (r) {
+		say(msg, msglen, "state file %s: out of memory", path);
+		return r;
+	}
+	/* No O_CREAT: only a file statefile_save made gets changes. */
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+	} else {
+		r = write_all(fd, text, len);
+		if (!r && fdatasync(fd) != 0)
+			r = -errno;
+		if (close(fd) != 0 && !r)
+			r = -errno;
+	}
+	free(text);
+	if (r) {
+		say(msg, msglen, "state file %s: appending the changes: %s", path,
+		    strerror(-r));
+		return r;
+	}
+	if (bytes)
+		*bytes = len;
+	return 0;
 }
 
 /* ---- reading ---- */

@@ -81,6 +81,9 @@ struct sim {
 	/* Peers added or removed in this batch: a peer removed and added back
 	 * between two polls is invisible, so a batch does one or the other. */
 	unsigned peers_flipped;
+	/* Ownership as the state file's appended changes rebuild it. */
+	struct own_entry *journal;
+	size_t n_journal;
 };
 
 /* ---- settings ---- */
@@ -533,6 +536,51 @@ static void converge_checked(struct sim *m, unsigned step)
 	fail_msg("seq %u step %u: no convergence in 8 rounds", m->seq, step);
 }
 
+static int cmp_own_dst(const void *a, const void *b)
+{
+	return prefix_cmp(&((const struct own_entry *)a)->dst,
+			  &((const struct own_entry *)b)->dst);
+}
+
+/* The changes rec_own_take_changes hands out, applied to the ownership as
+ * it was, give the ownership as it is (what the state file relies on). */
+static void check_own_journal(struct sim *m)
+{
+	struct own_change *ch;
+	struct own_entry *own;
+	size_t n, n_own;
+
+	assert_int_equal(rec_own_take_changes(m->rec, &ch, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+
+		for (size_t j = 0; j < m->n_journal; j++)
+			if (!prefix_equal(&m->journal[j].dst, &ch[i].e.dst))
+				m->journal[k++] = m->journal[j];
+		m->n_journal = k;
+		if (ch[i].owned) {
+			m->journal = realloc(m->journal, (k + 1) * sizeof(*m->journal));
+			assert_non_null(m->journal);
+			m->journal[m->n_journal++] = ch[i].e;
+		}
+	}
+	free(ch);
+	assert_int_equal(rec_own_export(m->rec, &own, &n_own), 0);
+	qsort(own, n_own, sizeof(*own), cmp_own_dst);
+	qsort(m->journal, m->n_journal, sizeof(*m->journal), cmp_own_dst);
+	if (n_own != m->n_journal)
+		fail_msg("seq %u: %zu owned, the changes rebuild %zu", m->seq, n_own,
+			 m->n_journal);
+	for (size_t i = 0; i < n_own; i++)
+		if (memcmp(&own[i], &m->journal[i], sizeof(own[i])))
+			fail_msg("seq %u: the changes rebuild another ownership", m->seq);
+	free(own);
+	/* Nothing new: nothing handed out. */
+	assert_int_equal(rec_own_take_changes(m->rec, &ch, &n), 0);
+	assert_int_equal(n, 0);
+	free(ch);
+}
+
 static void expect_no_plan(struct sim *m, struct rec *rec, const char *what)
 {
 	struct change_list l = {0};
@@ -735,6 +783,7 @@ static void run_sequence(unsigned seq)
 			feed_wg(m.w, m.rec);
 		converge_checked(&m, step);
 		expect_no_plan(&m, m.rec, "a second pass");
+		check_own_journal(&m);
 	}
 
 	assert_int_equal(rec_own_export(m.rec, &own, &n_own), 0);
@@ -745,6 +794,7 @@ static void run_sequence(unsigned seq)
 	check_fresh_inputs(&m);
 
 	rec_free(m.rec);
+	free(m.journal);
 	m.wgb->destroy(m.wgb);
 	m.rtb->destroy(m.rtb);
 	fake_world_free(m.w);

@@ -257,7 +257,7 @@ static void test_readable_text(void **state)
 	save_ok(f, v, 2);
 	text = slurp(f->path, NULL);
 	wg_key_to_base64(&dev, key);
-	snprintf(want, sizeof(want), "wg-rtsync-state 1 %s\n", key);
+	snprintf(want, sizeof(want), "wg-rtsync-state 2 %s\n", key);
 	assert_memory_equal(text, want, strlen(want));
 	snprintf(want, sizeof(want), "\n%s 2001:db8:1::/48\n%s 192.0.2.0/24 %s\nend 2\n",
 		 wg_key_to_base64(&v[0].peer, peer), wg_key_to_base64(&v[1].peer, key),
@@ -414,7 +414,7 @@ static void test_malformed_set_aside(void **state)
 		const char *fmt; /* @D: the device key, @P: a peer key */
 		const char *reason;
 	} cases[] = {
-		{0, "wg-rtsync-state 2 @D", "format version 2"},
+		{0, "wg-rtsync-state 3 @D", "format version 3"},
 		{0, "wg-rtsync-state @D", "format version"},
 		{0, "wg-rtsync-state 1", "bad device key"},
 		{0, "wg-rtsync-state 1 @D extra", "bad device key"},
@@ -749,6 +749,221 @@ static void test_large(void **state)
 	free(v);
 }
 
+
+/* ---- appended changes ---- */
+
+static struct own_change owned(const struct own_entry *e)
+{
+	struct own_change c = {.e = *e, .owned = true};
+
+	return c;
+}
+
+static struct own_change gone(const char *dst)
+{
+	struct own_change c = {.owned = false};
+
+	c.e.dst = P(dst);
+	return c;
+}
+
+static void append_ok(struct fixture *f, const struct own_change *v, size_t n, size_t count)
+{
+	char msg[STATEFILE_MSG_LEN];
+	size_t bytes = 0;
+
+	assert_int_equal(statefile_append(f->state, ifname, v, n, count, &bytes, msg,
+					  sizeof(msg)),
+			 0);
+	assert_string_equal(msg, "");
+	assert_true(bytes > 0);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return prefix_cmp(&((const struct own_entry *)a)->dst,
+			  &((const struct own_entry *)b)->dst);
+}
+
+/* The entries as a set: order in the file after changes is not kept. */
+static void assert_same_set(struct own_entry *a, size_t na, struct own_entry *b, size_t nb)
+{
+	qsort(a, na, sizeof(*a), cmp_entry);
+	qsort(b, nb, sizeof(*b), cmp_entry);
+	assert_entries_equal(a, na, b, nb);
+}
+
+static struct own_entry *load_ok(struct fixture *f, size_t *n)
+{
+	struct wg_key dev = device_key();
+	struct own_entry *got = NULL;
+	char msg[STATEFILE_MSG_LEN];
+
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, n, msg, sizeof(msg)), 0);
+	assert_string_equal(msg, "");
+	return got;
+}
+
+/* Changes appended after a full write: added, removed, moved to another
+ * peer, given a displaced peer, removed and added again, and a removal of
+ * a prefix the file never had. */
+static void test_append_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct own_entry *v = make_entries(10), *got, want[12];
+	struct own_entry extra[2];
+	struct own_change c1[4], c2[3];
+	size_t n, nw = 0;
+
+	save_ok(f, v, 10);
+	memset(extra, 0, sizeof(extra));
+	extra[0].peer = key_n(3);
+	extra[0].dst = P("2001:db8:ffff::/48");
+	extra[1].peer = key_n(4);
+	extra[1].dst = P("203.0.113.0/24");
+	extra[1].displaced = key_n(5);
+	c1[0] = owned(&extra[0]);
+	c1[1] = gone("198.51.0.0/32"); /* v[0] */
+	c1[2] = owned(&extra[1]);
+	v[1].peer = key_n(6); /* moved */
+	c1[3] = owned(&v[1]);
+	append_ok(f, c1, 4, 11);
+	c2[0] = gone("2001:db8:ffff::/48");
+	c2[1] = owned(&extra[0]); /* back again */
+	c2[2] = gone("192.0.2.99/32");
+	append_ok(f, c2, 3, 11);
+	for (size_t i = 1; i < 10; i++)
+		want[nw++] = v[i];
+	want[nw++] = extra[0];
+	want[nw++] = extra[1];
+	got = load_ok(f, &n);
+	assert_same_set(want, nw, got, n);
+	free(got);
+	free(v);
+}
+
+static void test_append_needs_a_file(void **state)
+{
+	struct fixture *f = *state;
+	struct own_change c = gone("192.0.2.0/24");
+	char msg[STATEFILE_MSG_LEN];
+
+	assert_int_equal(statefile_append(f->state, ifname, &c, 1, 0, NULL, msg, sizeof(msg)),
+			 -ENOENT);
+	assert_non_null(strstr(msg, "appending"));
+	assert_int_equal(access(f->path, F_OK), -1);
+}
+
+/* A crash while a block was being appended: every cut of the file after
+ * the snapshot gives the state of the last whole block before it; every
+ * cut inside the snapshot is refused. */
+static void test_append_cut_anywhere(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *v = make_entries(6), *got = NULL, added;
+	struct own_change c1[2], c2[1];
+	size_t len, snap_len, block1_end, n;
+	char *text, why[256];
+
+	save_ok(f, v, 6);
+	free(slurp(f->path, &snap_len));
+	memset(&added, 0, sizeof(added));
+	added.peer = key_n(2);
+	added.dst = P("2001:db8:abcd::/48");
+	c1[0] = owned(&added);
+	c1[1] = gone("198.51.0.0/32");
+	append_ok(f, c1, 2, 6);
+	free(slurp(f->path, &block1_end));
+	c2[0] = gone("2001:db8:abcd::/48");
+	append_ok(f, c2, 1, 5);
+	text = slurp(f->path, &len);
+	for (size_t cut = 0; cut <= len; cut++) {
+		int r = statefile_parse(text, cut, &dev, &got, &n, why, sizeof(why));
+
+		if (cut < snap_len) {
+			assert_int_equal(r, -EINVAL);
+			continue;
+		}
+		assert_int_equal(r, 0);
+		if (cut < block1_end)
+			assert_int_equal(n, 6); /* the snapshot */
+		else if (cut < len)
+			assert_int_equal(n, 6); /* after block 1: one out, one in */
+		else
+			assert_int_equal(n, 5);
+		if (cut >= block1_end) {
+			bool has = false;
+			for (size_t i = 0; i < n; i++)
+				has |= prefix_equal(&got[i].dst, &added.dst);
+			assert_int_equal(has, cut < len);
+		}
+		free(got);
+	}
+	free(text);
+	free(v);
+}
+
+/* A whole block that is wrong is not a torn write: the file is set aside. */
+static void test_append_bad_blocks_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	struct own_entry *v = make_entries(2);
+	char *good, key[WG_KEY_B64_LEN], text[1024];
+	size_t len;
+	const struct {
+		const char *block;
+		const char *reason;
+	} cases[] = {
+		{"+ @P 192.0.2.1/24\nend 3\n", "bad prefix"},
+		{"- 2001:db8::/33x\nend 2\n", "expected - PREFIX"},
+		{"- \nend 2\n", "expected - PREFIX"},
+		{"+ @P\nend 3\n", "expected PEER PREFIX"},
+		{"+ @P 203.0.113.0/24\nend 2\n", "end says 2 entries, the file has 3"},
+		{"+ @P 203.0.113.0/24\nend x\n", "bad end line"},
+		{"end 2\n", "data after the end line"},
+		{"* @P 203.0.113.0/24\nend 3\n", "data after the end line"},
+		{"+ @P 203.0.113.0/24\n# comment\nend 3\n", "data after the end line"},
+	};
+
+	save_ok(f, v, 2);
+	good = slurp(f->path, &len);
+	wg_key_to_base64(&v[0].peer, key);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char block[256];
+
+		expand(block, sizeof(block), cases[i].block, key, key);
+		snprintf(text, sizeof(text), "%s%s", good, block);
+		assert_set_aside(f, text, strlen(text), cases[i].reason);
+	}
+	free(good);
+	free(v);
+}
+
+/* A version 1 file (a snapshot only) is read; changes after it are not. */
+static void test_version_1(void **state)
+{
+	struct fixture *f = *state;
+	struct own_entry *v = make_entries(3), *got;
+	char *text, *one, key[WG_KEY_B64_LEN], with[2048];
+	size_t len, n;
+
+	save_ok(f, v, 3);
+	text = slurp(f->path, &len);
+	one = strstr(text, "state 2 ");
+	assert_non_null(one);
+	one[6] = '1';
+	spit(f->path, text, len);
+	got = load_ok(f, &n);
+	assert_entries_equal(v, 3, got, n);
+	free(got);
+	wg_key_to_base64(&v[0].peer, key);
+	snprintf(with, sizeof(with), "%s- 198.51.0.0/32\nend 2\n", text);
+	assert_set_aside(f, with, strlen(with), "data after the end line");
+	free(text);
+	free(v);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -772,6 +987,11 @@ int main(void)
 		cmocka_unit_test(test_fuzz_random),
 		T(test_fuzz_files),
 		T(test_large),
+		T(test_append_changes),
+		T(test_append_needs_a_file),
+		T(test_append_cut_anywhere),
+		T(test_append_bad_blocks_set_aside),
+		T(test_version_1),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
