@@ -48,17 +48,19 @@ static void log_result(struct backend_log *bl, const struct change *c, int err)
 	char line[CHANGE_LINE], failure[CHANGE_LINE + 64];
 	uint64_t h;
 
-	change_format(c, line, sizeof(line));
 	if (!err || (c->op == CHANGE_ROUTE_DEL && err == -ESRCH)) {
-		if (bl->shown < ROUND_LINES) {
-			bl->shown++;
-			log_info("%s: %s", bl->ifname, line);
-		} else {
-			bl->hidden++;
-			log_debug("%s: %s", bl->ifname, line);
-		}
+		bool show = bl->shown < ROUND_LINES;
+
+		bl->shown += show;
+		bl->hidden += !show;
+		/* A storm's lines are mostly not printed: not formatted either. */
+		if (log_get_level() < (show ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG))
+			return;
+		change_format(c, line, sizeof(line));
+		log_msg(show ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "%s: %s", bl->ifname, line);
 		return;
 	}
+	change_format(c, line, sizeof(line));
 	snprintf(failure, sizeof(failure), "%s: failed: %s", line, strerror(-err));
 	h = hash_line(failure);
 	remember(bl, h);
