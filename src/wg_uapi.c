@@ -503,7 +503,7 @@ struct uapi_iface {
 
 struct uapi_backend {
 	struct wg_backend base;
-	char *sockdir;
+	struct socket_transport *sockets; /* the real transport, or NULL */
 	wg_uapi_exchange_fn exchange;
 	void *ctx;
 	struct wg_buf req, reply;
@@ -525,17 +525,70 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int socket_exchange(void *ctx, const char *ifname, const char *req, size_t len,
-			   struct wg_buf *reply)
+/* The real transport keeps one connection per interface open: wireguard-go
+ * serves any number of requests on one connection, and a new connection
+ * costs it an accept and a goroutine, more than a small request itself.
+ * A server that answers one request per connection (boringtun) closes it:
+ * then every request gets a fresh one. */
+struct uapi_conn {
+	char name[IFNAMSIZ];
+	int fd;
+	unsigned stale;	  /* kept connections found closed, in a row */
+	bool single_shot; /* the server closes after each reply */
+	struct uapi_conn *next;
+};
+
+struct socket_transport {
+	char *dir;
+	struct uapi_conn *conns;
+};
+
+static struct uapi_conn *conn_of(struct socket_transport *t, const char *ifname)
 {
-	const char *dir = ctx;
+	struct uapi_conn *c;
+
+	for (c = t->conns; c; c = c->next)
+		if (!strncmp(c->name, ifname, sizeof(c->name)))
+			return c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	snprintf(c->name, sizeof(c->name), "%s", ifname);
+	c->fd = -1;
+	c->next = t->conns;
+	t->conns = c;
+	return c;
+}
+
+static void conn_close(struct uapi_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* The device went away: a new server under that name starts afresh. */
+static void conn_forget(struct socket_transport *t, struct uapi_conn *c)
+{
+	for (struct uapi_conn **pp = &t->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			conn_close(c);
+			free(c);
+			return;
+		}
+	}
+}
+
+static int conn_open(const struct socket_transport *t, struct uapi_conn *c)
+{
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct timeval tv = {.tv_sec = UAPI_TIMEOUT_SEC};
 	int fd, r;
 
-	if (!ifname[0] || strchr(ifname, '/') ||
-	    (size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.sock", dir, ifname) >=
-		    sizeof(sun.sun_path))
+	if (!c->name[0] || strchr(c->name, '/') ||
+	    (size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.sock", t->dir,
+			     c->name) >= sizeof(sun.sun_path))
 		return -EINVAL;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -547,33 +600,93 @@ static int socket_exchange(void *ctx, const char *ifname, const char *req, size_
 		close(fd);
 		return r;
 	}
-	r = write_all(fd, req, len);
+	c->fd = fd;
+	return 0;
+}
+
+/* One request on c's connection. *got tells whether any byte of a reply
+ * came back (a request that got none may not have been read at all). */
+static int conn_request(struct uapi_conn *c, const char *req, size_t len,
+			struct wg_buf *reply, bool *got)
+{
+	int r = write_all(c->fd, req, len);
+
+	*got = false;
 	reply->len = 0;
 	while (!r) {
-		ssize_t got;
+		ssize_t n;
 		if (wg_buf_reserve(reply, UAPI_READ_CHUNK)) {
 			r = -ENOMEM;
 			break;
 		}
-		got = read(fd, reply->data + reply->len, reply->cap - reply->len - 1);
-		if (got < 0 && errno == EINTR)
+		n = read(c->fd, reply->data + reply->len, reply->cap - reply->len - 1);
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (got < 0) {
+		if (n < 0) {
 			r = errno == EAGAIN ? -ETIMEDOUT : -errno;
 			break;
 		}
-		if (got == 0) {
+		if (n == 0) {
 			r = -EPIPE; /* closed before the blank line */
 			break;
 		}
-		reply->len += (size_t)got;
+		*got = true;
+		reply->len += (size_t)n;
 		reply->data[reply->len] = '\0';
 		/* No blank line occurs before the end of a reply. */
 		if (wg_uapi_reply_complete(reply->data, reply->len))
 			break;
 	}
-	close(fd);
 	return r;
+}
+
+static int socket_exchange(void *ctx, const char *ifname, const char *req, size_t len,
+			   struct wg_buf *reply)
+{
+	struct socket_transport *t = ctx;
+	struct uapi_conn *c = conn_of(t, ifname);
+	bool reused, got;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	reused = c->fd >= 0;
+	if (!reused && (r = conn_open(t, c)))
+		goto out;
+	r = conn_request(c, req, len, reply, &got);
+	if (r && reused && !got && (r == -EPIPE || r == -ECONNRESET)) {
+		/* The server had closed the connection we kept: the request was
+		 * never read. Once more, on a fresh one; a server that does this
+		 * twice in a row answers one request per connection. */
+		conn_close(c);
+		if ((r = conn_open(t, c)))
+			goto out;
+		r = conn_request(c, req, len, reply, &got);
+		if (!r && ++c->stale >= 2)
+			c->single_shot = true;
+	} else if (!r && reused) {
+		c->stale = 0;
+	}
+out:
+	if (r == -ENODEV)
+		conn_forget(t, c);
+	else if (r || c->single_shot)
+		conn_close(c);
+	return r;
+}
+
+static void socket_transport_free(struct socket_transport *t)
+{
+	if (!t)
+		return;
+	while (t->conns) {
+		struct uapi_conn *next = t->conns->next;
+		conn_close(t->conns);
+		free(t->conns);
+		t->conns = next;
+	}
+	free(t->dir);
+	free(t);
 }
 
 static struct uapi_iface *iface_of(struct uapi_backend *u, const char *ifname)
@@ -794,7 +907,7 @@ static void uapi_destroy(struct wg_backend *b)
 	}
 	wg_buf_free(&u->req);
 	wg_buf_free(&u->reply);
-	free(u->sockdir);
+	socket_transport_free(u->sockets);
 	free(u);
 }
 
@@ -819,17 +932,19 @@ struct wg_backend *wg_uapi_backend_new_exchange(wg_uapi_exchange_fn fn, void *ct
 
 struct wg_backend *wg_uapi_backend_new(const char *sockdir)
 {
-	char *dir = strdup(sockdir ? sockdir : WG_UAPI_SOCKDIR);
+	struct socket_transport *t = calloc(1, sizeof(*t));
 	struct wg_backend *b;
 
-	if (!dir)
-		return NULL;
-	b = wg_uapi_backend_new_exchange(socket_exchange, dir);
-	if (!b) {
-		free(dir);
+	if (!t || !(t->dir = strdup(sockdir ? sockdir : WG_UAPI_SOCKDIR))) {
+		free(t);
 		return NULL;
 	}
-	((struct uapi_backend *)b)->sockdir = dir;
+	b = wg_uapi_backend_new_exchange(socket_exchange, t);
+	if (!b) {
+		socket_transport_free(t);
+		return NULL;
+	}
+	((struct uapi_backend *)b)->sockets = t;
 	return b;
 }
 

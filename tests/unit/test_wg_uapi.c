@@ -8,12 +8,18 @@
  * - wg_rounds_plan, and the temporary peer's key (SPEC section 7);
  * - the backend's removal ordering (SPEC section 7) over a small model of
  *   wireguard-go's set=1 handling, with and without allowed_ip=-PREFIX;
- * - the automatic kernel/UAPI choice over stub backends.
+ * - the automatic kernel/UAPI choice over stub backends;
+ * - the socket transport's kept connection, against stand-in servers that
+ *   serve many requests per connection (wireguard-go) or one (boringtun).
  * No privileges needed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "wg_backend.h"
@@ -1259,6 +1265,102 @@ static void test_auto_without_kernel(void **state)
 	assert_null(wg_backend_auto_new_with(NULL, NULL));
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* The socket transport                                                    */
+
+/* A stand-in UAPI server: answers `total` requests with "errno=0", keeping
+ * each connection for more (keep) or closing it after one reply, then
+ * reports how many connections it accepted. */
+static void serve(int lfd, int total, bool keep, int report)
+{
+	int accepted = 0, done = 0;
+
+	while (done < total) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0)
+			_exit(1);
+		accepted++;
+		for (;;) {
+			char buf[4096];
+			size_t len = 0;
+			bool whole = false;
+
+			while (!whole && len < sizeof(buf)) {
+				ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+				if (n <= 0)
+					break;
+				len += (size_t)n;
+				whole = len >= 2 && buf[len - 1] == '\n' && buf[len - 2] == '\n';
+			}
+			if (!whole || write(fd, "errno=0\n\n", 9) != 9)
+				break;
+			if (!keep || ++done == total)
+				break;
+		}
+		if (!keep)
+			done++;
+		close(fd);
+	}
+	if (write(report, &accepted, sizeof(accepted)) != sizeof(accepted))
+		_exit(1);
+	_exit(0);
+}
+
+static int connections_for(const char *dir, int total, bool keep)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct wg_backend *b = wg_uapi_backend_new(dir);
+	struct wg_device dev;
+	int lfd, fds[2], accepted = -1, status;
+	pid_t pid;
+
+	assert_non_null(b);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/wgt0.sock", dir);
+	unlink(sun.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		serve(lfd, total, keep, fds[1]);
+	}
+	close(fds[1]);
+	close(lfd);
+	for (int i = 0; i < total; i++) {
+		assert_int_equal(b->get(b, "wgt0", &dev), 0);
+		wg_device_free(&dev);
+	}
+	assert_int_equal(read(fds[0], &accepted, sizeof(accepted)), sizeof(accepted));
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The server is gone and so is its socket: no such device. */
+	unlink(sun.sun_path);
+	assert_int_equal(b->get(b, "wgt0", &dev), -ENODEV);
+	b->destroy(b);
+	return accepted;
+}
+
+static void test_socket_connection_kept(void **state)
+{
+	char dir[] = "/tmp/wgrs-uapi-XXXXXX";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* wireguard-go: one connection serves them all. */
+	assert_int_equal(connections_for(dir, 20, true), 1);
+	/* boringtun: a closed connection is noticed, the request sent again on
+	 * a fresh one, and after twice every request gets a fresh one. */
+	assert_int_equal(connections_for(dir, 20, false), 20);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1287,6 +1389,7 @@ int main(void)
 		cmocka_unit_test(test_backend_rounds),
 		cmocka_unit_test(test_auto_choice),
 		cmocka_unit_test(test_auto_without_kernel),
+		cmocka_unit_test(test_socket_connection_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
