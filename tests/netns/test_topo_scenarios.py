@@ -165,7 +165,7 @@ def test_conflict_static_wins_then_learned_wins(scenario, build):
 
 def test_ambiguous_gateway_is_ignored_until_resolved(scenario, build):
     t = build(HUB, gateways="explicit")
-    h, s1, s2 = t["h"], t["s1"], t["s2"]
+    h, s2 = t["h"], t["s2"]
     t.wait_full_reachability()
     gw = "fe80::99"
     h.rtsync.extra_gateways = {"s1": [gw], "s2": [gw]}

@@ -36,7 +36,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from datetime import datetime
@@ -858,7 +857,7 @@ class Topology:
                                      name="tcpcheck-" + node.name)
                 procs.append(proc)
                 self.wait(lambda: _listening(node, port, proc),
-                          "the TCP server on %s" % node.name, timeout=15)
+                          "the TCP server on %s" % node.name)
             src = client.addr6 if ":" in dst else client.addr4
             res = client.ns.run(["python3", TCPCHECK, "client", dst, str(port), str(nbytes),
                                  src], check=False, timeout=60)
