@@ -33,11 +33,6 @@ struct iface {
 	struct rec *rec;
 	struct backend_log bl; /* the env's backends, logging each change */
 	struct wg_key pubkey;
-	/* The device as the reconciler last took it in, peers sorted by key;
-	 * a poll that reads the same is not diffed again (the idle poll's
-	 * cost). Invalid after any change was applied. */
-	struct wg_device last;
-	bool last_valid;
 	size_t n_addrs, cap_addrs;
 	struct prefix *addrs;
 	/* The state file on disk is a full write of ours plus state_appended

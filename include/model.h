@@ -29,6 +29,16 @@ struct wg_device {
 };
 void wg_device_free(struct wg_device *dev); /* frees the arrays, not dev */
 
+/* A fingerprint of what a device holds: the sum of a 64-bit hash of each
+ * peer's key and of each (peer, AllowedIP) pair, so independent of order
+ * and kept up to date one term at a time (the reconciler keeps the same sum
+ * for its model: a poll that reads what the model says costs a hash of
+ * what it read, not a diff). Two different devices give the same value
+ * with a chance of about 2^-64. */
+uint64_t wg_fp_peer(const struct wg_key *key);
+uint64_t wg_fp_entry(uint64_t peer_fp, const struct prefix *allowed);
+uint64_t wg_device_fingerprint(const struct wg_device *dev);
+
 /* One next hop of a kernel route: gateway (family 0 when none; its family
  * may differ from the destination's: RTA_VIA) and output interface. */
 struct knexthop {

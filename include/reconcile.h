@@ -40,6 +40,10 @@ int rec_set_addresses(struct rec *r, const struct prefix *addrs, size_t n);
 
 /* A full snapshot of the device, diffed against the model. */
 int rec_set_wg(struct rec *r, const struct wg_device *dev);
+/* True when dev holds what the model says the device holds (same peers,
+ * same AllowedIPs each; by wg_device_fingerprint): then rec_set_wg would
+ * change nothing. O(size of dev), without lookups. */
+bool rec_wg_unchanged(const struct rec *r, const struct wg_device *dev);
 
 /* Route events. Routes of other tables are ignored. upsert replaces the route
  * with the same identity (dst, tos, metric). */

@@ -182,40 +182,15 @@ static void update_ownership(struct iface *ifc)
 	ifc->state_appended += bytes;
 }
 
-static int cmp_peer_key(const void *a, const void *b)
-{
-	return wg_key_cmp(&((const struct wg_peer *)a)->key, &((const struct wg_peer *)b)->key);
-}
-
-static bool same_device(const struct wg_device *a, const struct wg_device *b)
-{
-	if (wg_key_cmp(&a->pubkey, &b->pubkey) || a->n_peers != b->n_peers)
-		return false;
-	for (size_t i = 0; i < a->n_peers; i++) {
-		const struct wg_peer *p = &a->peers[i], *q = &b->peers[i];
-
-		if (wg_key_cmp(&p->key, &q->key) || p->n_allowed != q->n_allowed ||
-		    (p->n_allowed &&
-		     memcmp(p->allowed, q->allowed, p->n_allowed * sizeof(*p->allowed))))
-			return false;
-	}
-	return true;
-}
-
-/* Hands dev to the reconciler, unless it reads as the last one did; keeps
- * it as the last one. Takes dev's arrays. */
+/* Hands dev to the reconciler, unless it holds what the model says (the
+ * idle poll's case, and the poll after our own changes); frees it. */
 static int take_device(struct iface *ifc, struct wg_device *dev, bool force)
 {
 	int r = 0;
 
-	if (dev->n_peers > 1)
-		qsort(dev->peers, dev->n_peers, sizeof(*dev->peers), cmp_peer_key);
-	if (force || !ifc->last_valid || !same_device(dev, &ifc->last))
+	if (force || !rec_wg_unchanged(ifc->rec, dev))
 		r = rec_set_wg(ifc->rec, dev);
-	wg_device_free(&ifc->last);
-	ifc->last = *dev;
-	ifc->last_valid = r == 0;
-	memset(dev, 0, sizeof(*dev));
+	wg_device_free(dev);
 	return r;
 }
 
@@ -274,7 +249,6 @@ void iface_free(struct iface *ifc)
 	if (!ifc)
 		return;
 	rec_free(ifc->rec);
-	wg_device_free(&ifc->last);
 	backend_log_free(&ifc->bl);
 	settings_free(&ifc->s);
 	free(ifc->addrs);
@@ -456,9 +430,6 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	if (env->dry_run)
 		print_plan(ifc, &plan);
 	change_list_free(&plan);
-	/* What the device holds now is what the model says, not the last read. */
-	if (res.applied || res.failed)
-		ifc->last_valid = false;
 	ifc->touched = false;
 	ifc->need_full = false;
 	ifc->status.rounds++;
@@ -504,7 +475,6 @@ int iface_teardown(const struct iface_env *env, struct iface *ifc)
 		goto out;
 	}
 	/* Each change logged as in a round. */
-	ifc->last_valid = false;
 	backend_log_round_begin(&ifc->bl);
 	ifc->bl.wg.apply(&ifc->bl.wg, ifc->name, cl.v, cl.n, wg_err);
 	ifc->bl.rt.apply(&ifc->bl.rt, cl.v, cl.n, rt_err);

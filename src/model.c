@@ -18,6 +18,53 @@ void wg_device_free(struct wg_device *dev)
 	dev->n_peers = 0;
 }
 
+/* The 64-bit finaliser of MurmurHash3: every input bit moves every output
+ * bit. */
+static uint64_t fp_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+uint64_t wg_fp_peer(const struct wg_key *key)
+{
+	uint64_t w[4], h = 0x7767727473796e63ULL; /* "wgrtsync" */
+
+	memcpy(w, key->b, sizeof(w));
+	for (int i = 0; i < 4; i++)
+		h = fp_mix(h ^ w[i]);
+	return h;
+}
+
+uint64_t wg_fp_entry(uint64_t peer_fp, const struct prefix *allowed)
+{
+	uint64_t a, b;
+
+	memcpy(&a, allowed->addr, sizeof(a));
+	memcpy(&b, allowed->addr + 8, sizeof(b));
+	return fp_mix(peer_fp ^ fp_mix(a ^ fp_mix(b ^ ((uint64_t)allowed->family << 8 |
+						       allowed->len))));
+}
+
+uint64_t wg_device_fingerprint(const struct wg_device *dev)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		const struct wg_peer *p = &dev->peers[i];
+		uint64_t k = wg_fp_peer(&p->key);
+
+		sum += k;
+		for (size_t j = 0; j < p->n_allowed; j++)
+			sum += wg_fp_entry(k, &p->allowed[j]);
+	}
+	return sum;
+}
+
 int change_list_push(struct change_list *l, const struct change *c)
 {
 	if (l->n == l->cap) {

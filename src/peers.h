@@ -15,6 +15,7 @@
 
 struct peer {
 	struct wg_key key;
+	uint64_t fp; /* wg_fp_peer(&key) */
 	uint32_t id;
 	bool seen;			   /* in the snapshot being applied */
 	size_t n_learned;		   /* destinations it holds in L */

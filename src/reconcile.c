@@ -41,6 +41,8 @@ struct rec {
 	size_t n_dirty, cap_dirty;
 	bool all_dirty;
 
+	/* wg_device_fingerprint() of the device as the model holds it. */
+	uint64_t wg_fp;
 	bool wg_parity;	   /* DF_SEEN value of the last WireGuard snapshot */
 	bool route_parity; /* RN_SEEN value of the last route dump */
 	bool have_wg;
@@ -267,6 +269,12 @@ static void set_holding(struct rec *r, struct dest *d, uint32_t holder, bool lea
 
 	if (old == holder && was_learned == learned)
 		return;
+	if (old != holder) {
+		if (old)
+			r->wg_fp -= wg_fp_entry(peers_get(&r->peers, old)->fp, &d->dst);
+		if (holder)
+			r->wg_fp += wg_fp_entry(peers_get(&r->peers, holder)->fp, &d->dst);
+	}
 	r->n_held += (holder != 0) - (old != 0);
 	if (was_learned) {
 		peers_get(&r->peers, old)->n_learned--;
@@ -648,6 +656,7 @@ static void peer_remove(struct rec *r, struct peer *p)
 	forget_displaced(r, &p->key);
 	unclaim_gateways(r, p);
 	drop_cands(r, p);
+	r->wg_fp -= p->fp;
 	peers_del(&r->peers, p);
 }
 
@@ -936,7 +945,11 @@ static int snapshot_peers(struct rec *r, const struct wg_device *dev, struct pee
 
 		if (!p) {
 			p = peers_add(&r->peers, &dev->peers[i].key);
-			if (!p || claim_gateways(r, p) < 0)
+			if (!p)
+				return -ENOMEM;
+			p->fp = wg_fp_peer(&p->key);
+			r->wg_fp += p->fp;
+			if (claim_gateways(r, p) < 0)
 				return -ENOMEM;
 		}
 		p->seen = true;
@@ -1011,6 +1024,11 @@ out:
 	if (ret < 0)
 		r->all_dirty = true;
 	return ret;
+}
+
+bool rec_wg_unchanged(const struct rec *r, const struct wg_device *dev)
+{
+	return r->have_wg && wg_device_fingerprint(dev) == r->wg_fp;
 }
 
 /* ---- ownership ---- */

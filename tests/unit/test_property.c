@@ -581,6 +581,18 @@ static void check_own_journal(struct sim *m)
 	free(ch);
 }
 
+/* After convergence the device holds what the model says: a poll may skip
+ * its diff (rec_wg_unchanged), and a diff would indeed change nothing. */
+static void check_fingerprint(struct sim *m)
+{
+	struct wg_device dev;
+
+	assert_int_equal(fake_wg_get(m->w, IFNAME, &dev), 0);
+	if (!rec_wg_unchanged(m->rec, &dev))
+		fail_msg("seq %u: the model's fingerprint differs from the device", m->seq);
+	wg_device_free(&dev);
+}
+
 static void expect_no_plan(struct sim *m, struct rec *rec, const char *what)
 {
 	struct change_list l = {0};
@@ -784,6 +796,7 @@ static void run_sequence(unsigned seq)
 		converge_checked(&m, step);
 		expect_no_plan(&m, m.rec, "a second pass");
 		check_own_journal(&m);
+		check_fingerprint(&m);
 	}
 
 	assert_int_equal(rec_own_export(m.rec, &own, &n_own), 0);

@@ -432,6 +432,61 @@ static void test_ownership_load_and_dirty_flag(void **state)
 	env_free(e);
 }
 
+static bool device_unchanged(struct env *e)
+{
+	struct wg_device d;
+	bool same;
+
+	assert_int_equal(fake_wg_get(e->w, IF, &d), 0);
+	same = rec_wg_unchanged(e->rec, &d);
+	wg_device_free(&d);
+	return same;
+}
+
+/* The poll's shortcut: the model's fingerprint of the device follows every
+ * way the device changes, ours (commits) and the operator's (snapshots). */
+static void test_device_fingerprint_follows_the_model(void **state)
+{
+	struct env *e = env_new();
+	struct prefix p = P("2001:db8:7::/48");
+	struct wg_key c = key_n(3);
+
+	(void)state;
+	assert_true(device_unchanged(e));
+	/* Our changes: a learned prefix, a route installed for a static one. */
+	add_route(e, "2001:db8:1::/48", "fe80::a", 4);
+	allow(e, &e->b, "2001:db8:2::/48");
+	round_(e, false);
+	assert_true(device_unchanged(e));
+	/* A learned prefix moved to the other peer by its route, and withdrawn. */
+	add_route(e, "2001:db8:1::/48", "fe80::b", 4);
+	round_(e, false);
+	assert_true(device_unchanged(e));
+	del_route(e, "2001:db8:1::/48");
+	round_(e, false);
+	assert_true(device_unchanged(e));
+	/* The operator's: added, moved, removed, a peer added and removed. */
+	assert_int_equal(fake_wg_allow(e->w, IF, &e->a, &p), 0);
+	assert_false(device_unchanged(e));
+	poll_wg(e);
+	assert_true(device_unchanged(e));
+	assert_int_equal(fake_wg_allow(e->w, IF, &e->b, &p), 0);
+	assert_false(device_unchanged(e));
+	poll_wg(e);
+	assert_int_equal(fake_wg_disallow(e->w, IF, &e->b, &p), 0);
+	assert_false(device_unchanged(e));
+	poll_wg(e);
+	assert_int_equal(fake_wg_add_peer(e->w, IF, &c), 0);
+	assert_false(device_unchanged(e));
+	poll_wg(e);
+	assert_true(device_unchanged(e));
+	assert_int_equal(fake_wg_del_peer(e->w, IF, &c), 0);
+	assert_false(device_unchanged(e));
+	poll_wg(e);
+	assert_true(device_unchanged(e));
+	env_free(e);
+}
+
 static void test_new_interface_index_forgets_routes(void **state)
 {
 	struct env *e = env_new();
@@ -453,6 +508,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_teardown_undoes_our_work_only),
+		cmocka_unit_test(test_device_fingerprint_follows_the_model),
 		cmocka_unit_test(test_stats_count_what_the_model_holds),
 		cmocka_unit_test(test_conflict_warned_once),
 		cmocka_unit_test(test_ambiguous_gateway_warned_and_counted),
