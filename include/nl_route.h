@@ -116,7 +116,7 @@ struct nl_route_handlers {
 
 /* Opens the non-blocking event socket, subscribed to LINK, IPV4_ROUTE,
  * IPV6_ROUTE, NEXTHOP, IPV4_IFADDR, IPV6_IFADDR, with a receive buffer of
- * rcvbuf bytes (0: 32 MiB; SO_RCVBUFFORCE, else SO_RCVBUF). */
+ * rcvbuf bytes (0: 256 MiB; SO_RCVBUFFORCE, else SO_RCVBUF). */
 int nl_route_events_open(struct nl_route *nr, int rcvbuf);
 /* The fd to poll for POLLIN, or -1 when not open. */
 int nl_route_events_fd(const struct nl_route *nr);

@@ -32,7 +32,11 @@
 #define BATCH_LIMIT (16 * 1024)
 #define ROUTE_MSG_MAX 256
 #define REQ_RCVBUF (4 * 1024 * 1024)
-#define EVENT_RCVBUF (32 * 1024 * 1024)
+/* Each route notification takes about 1 KiB of it: 256 MiB holds the events
+ * of several seconds of a 1 000 000-route storm, so that the daemon reading
+ * a large device (about a second at that size) loses none. Memory is only
+ * taken while events wait. */
+#define EVENT_RCVBUF (256 * 1024 * 1024)
 #define ACK_TIMEOUT_MS 5000
 #define DUMP_RETRIES 3
 
