@@ -20,7 +20,17 @@ struct wg_backend {
 	void (*destroy)(struct wg_backend *b);
 	/* A dry run: get() leaves even a leftover temporary peer alone. */
 	bool read_only;
+	/* Optional (wg_backend_get_changed() does without): reads the device
+	 * and, when it holds what known (a wg_device_fingerprint) says, sets
+	 * *same and fills only dev->pubkey, building no snapshot of the peers;
+	 * else fills dev as get() does. */
+	int (*get_changed)(struct wg_backend *b, const char *ifname, uint64_t known,
+			   struct wg_device *dev, bool *same);
 };
+
+/* b->get_changed, or get() and a comparison of fingerprints. */
+int wg_backend_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
+			   struct wg_device *dev, bool *same);
 
 typedef int (*kroute_fn)(const struct kroute *rt, void *ctx);
 

@@ -44,6 +44,8 @@ int rec_set_wg(struct rec *r, const struct wg_device *dev);
  * same AllowedIPs each; by wg_device_fingerprint): then rec_set_wg would
  * change nothing. O(size of dev), without lookups. */
 bool rec_wg_unchanged(const struct rec *r, const struct wg_device *dev);
+/* The fingerprint itself (false before the first snapshot). */
+bool rec_wg_fingerprint(const struct rec *r, uint64_t *fp);
 
 /* Route events. Routes of other tables are ignored. upsert replaces the route
  * with the same identity (dst, tos, metric). */

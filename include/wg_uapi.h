@@ -29,6 +29,10 @@ void wg_buf_free(struct wg_buf *b);
  * -EBADMSG on malformed or truncated text (dev is then empty). */
 int wg_uapi_parse_get(const char *text, size_t len, struct wg_device *dev,
 		      bool *temp_found);
+/* The same, for the device's public key and wg_device_fingerprint() only,
+ * without building the snapshot (the temporary peer is left out as well). */
+int wg_uapi_parse_fingerprint(const char *text, size_t len, struct wg_key *pubkey,
+			      uint64_t *fp, bool *temp_found);
 /* Parses a `set=1` reply ("errno=N\n\n"): 0, the negative errno, or -EBADMSG. */
 int wg_uapi_parse_errno(const char *text, size_t len);
 /* True when buf holds a complete reply (it ends with a blank line). */

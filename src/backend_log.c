@@ -86,6 +86,14 @@ static int wg_get(struct wg_backend *b, const char *ifname, struct wg_device *de
 	return bl->inner_wg->get(bl->inner_wg, ifname, dev);
 }
 
+static int wg_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
+			  struct wg_device *dev, bool *same)
+{
+	struct backend_log *bl = (struct backend_log *)b;
+
+	return wg_backend_get_changed(bl->inner_wg, ifname, known, dev, same);
+}
+
 static int wg_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
 		    size_t n, int *err)
 {
@@ -132,7 +140,8 @@ void backend_log_init(struct backend_log *bl, struct wg_backend *wg,
 		      struct route_backend *rt, const char *ifname)
 {
 	memset(bl, 0, sizeof(*bl));
-	bl->wg = (struct wg_backend){.name = wg->name, .get = wg_get, .apply = wg_apply,
+	bl->wg = (struct wg_backend){.name = wg->name, .get = wg_get,
+				     .get_changed = wg_get_changed, .apply = wg_apply,
 				     .destroy = wg_destroy};
 	bl->rt = (struct route_backend){
 		.name = rt->name, .dump = rt_dump, .apply = rt_apply, .destroy = rt_destroy};

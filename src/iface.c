@@ -258,8 +258,15 @@ void iface_free(struct iface *ifc)
 int iface_poll(const struct iface_env *env, struct iface *ifc, bool force)
 {
 	struct wg_device dev;
-	int r = env->wg->get(env->wg, ifc->name, &dev);
+	uint64_t known;
+	bool same = false;
+	int r;
 
+	/* The usual poll finds what the model holds: no snapshot is built. */
+	if (!force && rec_wg_fingerprint(ifc->rec, &known))
+		r = wg_backend_get_changed(env->wg, ifc->name, known, &dev, &same);
+	else
+		r = env->wg->get(env->wg, ifc->name, &dev);
 	if (r)
 		return r;
 	if (wg_key_cmp(&dev.pubkey, &ifc->pubkey)) {
@@ -269,6 +276,10 @@ int iface_poll(const struct iface_env *env, struct iface *ifc, bool force)
 		ifc->pubkey = dev.pubkey;
 		if (!env->dry_run)
 			save_ownership(ifc);
+	}
+	if (same) {
+		wg_device_free(&dev);
+		return 0;
 	}
 	return take_device(ifc, &dev, force);
 }

@@ -1031,6 +1031,12 @@ bool rec_wg_unchanged(const struct rec *r, const struct wg_device *dev)
 	return r->have_wg && wg_device_fingerprint(dev) == r->wg_fp;
 }
 
+bool rec_wg_fingerprint(const struct rec *r, uint64_t *fp)
+{
+	*fp = r->wg_fp;
+	return r->have_wg;
+}
+
 /* ---- ownership ---- */
 
 int rec_own_load(struct rec *r, const struct own_entry *e, size_t n)

@@ -204,6 +204,32 @@ static int auto_get(struct wg_backend *b, const char *ifname, struct wg_device *
 	return r == -ENODEV && kernel != -ENODEV ? kernel : r;
 }
 
+static int auto_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
+			    struct wg_device *dev, bool *same)
+{
+	struct auto_backend *a = (struct auto_backend *)b;
+	struct auto_iface *known_if = *auto_find(a, ifname);
+	int r;
+
+	*same = false;
+	if (known_if) {
+		known_if->use->read_only = b->read_only;
+		r = wg_backend_get_changed(known_if->use, ifname, known, dev, same);
+		if (r != -ENODEV)
+			return r;
+	}
+	/* Not read yet, or gone: the choice is made again. */
+	r = auto_get(b, ifname, dev);
+	if (!r && wg_device_fingerprint(dev) == known) {
+		struct wg_key pubkey = dev->pubkey;
+
+		wg_device_free(dev);
+		dev->pubkey = pubkey;
+		*same = true;
+	}
+	return r;
+}
+
 static int auto_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
 		      size_t n, int *err)
 {
@@ -258,6 +284,7 @@ struct wg_backend *wg_backend_auto_new_with(struct wg_backend *genl,
 	}
 	a->base.name = "auto";
 	a->base.get = auto_get;
+	a->base.get_changed = auto_get_changed;
 	a->base.apply = auto_apply;
 	a->base.destroy = auto_destroy;
 	a->genl = genl;

@@ -18,6 +18,9 @@
 
 #define UAPI_TIMEOUT_SEC 5
 #define UAPI_READ_CHUNK 65536
+/* A device's text is about 32 bytes per AllowedIP: buffers grown past this
+ * by a large device are given back after each request rather than kept. */
+#define UAPI_KEEP_BUFFER (1024 * 1024)
 
 /* ---- buffers ---- */
 
@@ -249,6 +252,9 @@ struct get_parser {
 	struct wg_peer *cur; /* NULL before the first peer, or in the temp peer */
 	bool in_peer, temp_found, have_errno;
 	int err;
+	/* Fingerprint only: no peers are stored, fp sums what they hold. */
+	bool fp_only;
+	uint64_t fp, peer_fp;
 };
 
 static int start_peer(struct get_parser *ps, const char *v, size_t vlen)
@@ -263,6 +269,12 @@ static int start_peer(struct get_parser *ps, const char *v, size_t vlen)
 	if (wg_is_temp_peer(&k)) {
 		ps->temp_found = true;
 		ps->cur = NULL;
+		ps->peer_fp = 0;
+		return 0;
+	}
+	if (ps->fp_only) {
+		ps->peer_fp = wg_fp_peer(&k);
+		ps->fp += ps->peer_fp;
 		return 0;
 	}
 	if (dev->n_peers == ps->peers_cap) {
@@ -295,6 +307,10 @@ static int parse_line(struct get_parser *ps, const char *line, size_t len)
 		struct prefix a;
 		if (!ps->in_peer || wg_uapi_parse_prefix(v, vlen, &a))
 			return -EBADMSG;
+		if (ps->fp_only) {
+			ps->fp += ps->peer_fp ? wg_fp_entry(ps->peer_fp, &a) : 0;
+			return 0;
+		}
 		return ps->cur ? peer_push_allowed(ps->cur, &ps->allowed_cap, &a) : 0;
 	}
 	if (klen == 10 && !memcmp(line, "public_key", 10))
@@ -318,10 +334,10 @@ static int parse_line(struct get_parser *ps, const char *line, size_t len)
 	return 0; /* other keys (endpoint, counters, ...) are not needed */
 }
 
-int wg_uapi_parse_get(const char *text, size_t len, struct wg_device *dev,
-		      bool *temp_found)
+static int parse_get(const char *text, size_t len, struct wg_device *dev,
+		     bool *temp_found, uint64_t *fp)
 {
-	struct get_parser ps = {.dev = dev};
+	struct get_parser ps = {.dev = dev, .fp_only = fp != NULL};
 	const char *p = text, *end = text + len;
 	int r = 0;
 
@@ -353,7 +369,26 @@ int wg_uapi_parse_get(const char *text, size_t len, struct wg_device *dev,
 	}
 	if (temp_found)
 		*temp_found = ps.temp_found;
+	if (fp)
+		*fp = ps.fp;
 	return 0;
+}
+
+int wg_uapi_parse_get(const char *text, size_t len, struct wg_device *dev,
+		      bool *temp_found)
+{
+	return parse_get(text, len, dev, temp_found, NULL);
+}
+
+int wg_uapi_parse_fingerprint(const char *text, size_t len, struct wg_key *pubkey,
+			      uint64_t *fp, bool *temp_found)
+{
+	struct wg_device dev;
+	int r = parse_get(text, len, &dev, temp_found, fp);
+
+	*pubkey = dev.pubkey;
+	wg_device_free(&dev);
+	return r;
 }
 
 int wg_uapi_parse_errno(const char *text, size_t len)
@@ -717,6 +752,14 @@ static void iface_forget(struct uapi_backend *u, const char *ifname)
 	}
 }
 
+static void shrink_buffers(struct uapi_backend *u)
+{
+	if (u->reply.cap > UAPI_KEEP_BUFFER)
+		wg_buf_free(&u->reply);
+	if (u->req.cap > UAPI_KEEP_BUFFER)
+		wg_buf_free(&u->req);
+}
+
 /* Sends u->req; returns a transport error (and sets *replied false) or the
  * reply's errno. */
 static int transact(struct uapi_backend *u, const char *ifname, bool *replied)
@@ -799,14 +842,13 @@ static int uapi_get_raw(struct uapi_backend *u, const char *ifname, struct wg_de
 	return wg_uapi_parse_get(u->reply.data, u->reply.len, dev, temp_found);
 }
 
-static int uapi_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
+/* After a read that found the temporary peer. */
+static int temp_peer_found(struct wg_backend *b, const char *ifname)
 {
 	struct uapi_backend *u = (struct uapi_backend *)b;
-	bool temp_found, replied;
-	int r = uapi_get_raw(u, ifname, dev, &temp_found);
+	bool replied;
+	int r;
 
-	if (r || !temp_found)
-		return r;
 	if (b->read_only) {
 		log_warn("%s: wg-rtsync's temporary peer is left from an earlier run "
 			 "(dry run: left in place)",
@@ -821,6 +863,49 @@ static int uapi_get(struct wg_backend *b, const char *ifname, struct wg_device *
 	if (r)
 		log_warn("%s: cannot remove the temporary peer: %s", ifname, strerror(-r));
 	return 0;
+}
+
+static int uapi_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
+{
+	struct uapi_backend *u = (struct uapi_backend *)b;
+	bool temp_found;
+	int r = uapi_get_raw(u, ifname, dev, &temp_found);
+
+	shrink_buffers(u);
+	if (r || !temp_found)
+		return r;
+	return temp_peer_found(b, ifname);
+}
+
+/* The idle poll: the device's text is hashed as it is parsed, and turned
+ * into a snapshot only when it differs from what the model holds (then it
+ * is parsed again, from the same text). */
+static int uapi_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
+			    struct wg_device *dev, bool *same)
+{
+	struct uapi_backend *u = (struct uapi_backend *)b;
+	bool temp_found = false;
+	uint64_t fp = 0;
+	int r = set_text(u, "get=1\n\n");
+
+	*same = false;
+	memset(dev, 0, sizeof(*dev));
+	if (!r)
+		r = u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
+	if (r == -ENODEV)
+		iface_forget(u, ifname);
+	if (!r)
+		r = wg_uapi_parse_fingerprint(u->reply.data, u->reply.len, &dev->pubkey, &fp,
+					      &temp_found);
+	if (!r && !temp_found && fp == known) {
+		*same = true;
+	} else if (!r) {
+		r = wg_uapi_parse_get(u->reply.data, u->reply.len, dev, &temp_found);
+		if (!r && temp_found)
+			r = temp_peer_found(b, ifname);
+	}
+	shrink_buffers(u);
+	return r;
 }
 
 static int apply_phase(struct uapi_backend *u, struct uapi_iface *ifc, const char *ifname,
@@ -891,6 +976,7 @@ static int uapi_apply(struct wg_backend *b, const char *ifname, const struct cha
 	}
 	free(members);
 	wg_rounds_free(&rounds);
+	shrink_buffers(u);
 	return first;
 }
 
@@ -923,6 +1009,7 @@ struct wg_backend *wg_uapi_backend_new_exchange(wg_uapi_exchange_fn fn, void *ct
 	}
 	u->base.name = "uapi";
 	u->base.get = uapi_get;
+	u->base.get_changed = uapi_get_changed;
 	u->base.apply = uapi_apply;
 	u->base.destroy = uapi_destroy;
 	u->exchange = fn;

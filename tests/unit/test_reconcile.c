@@ -484,6 +484,22 @@ static void test_device_fingerprint_follows_the_model(void **state)
 	assert_false(device_unchanged(e));
 	poll_wg(e);
 	assert_true(device_unchanged(e));
+
+	/* A backend without its own get_changed (the fake): the same answer,
+	 * the snapshot given back only when it differs. */
+	uint64_t fp;
+	struct wg_device d;
+	bool same = false;
+
+	assert_true(rec_wg_fingerprint(e->rec, &fp));
+	assert_int_equal(wg_backend_get_changed(e->wg, IF, fp, &d, &same), 0);
+	assert_true(same);
+	assert_int_equal(d.n_peers, 0);
+	assert_int_equal(fake_wg_allow(e->w, IF, &e->a, &p), 0);
+	assert_int_equal(wg_backend_get_changed(e->wg, IF, fp, &d, &same), 0);
+	assert_false(same);
+	assert_int_equal(d.n_peers, 2);
+	wg_device_free(&d);
 	env_free(e);
 }
 

@@ -1182,8 +1182,8 @@ static void test_auto_choice(void **state)
 {
 	static const char *kernel_devs[] = {"wgk", NULL, NULL};
 	static const char *uapi_devs[] = {"wgu", NULL, NULL};
-	struct stub genl = {{"genl", stub_get, stub_apply, stub_destroy, false}, kernel_devs, 0, 0, 0};
-	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false}, uapi_devs, 0, 0, 0};
+	struct stub genl = {{"genl", stub_get, stub_apply, stub_destroy, false, NULL}, kernel_devs, 0, 0, 0};
+	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false, NULL}, uapi_devs, 0, 0, 0};
 	struct wg_backend *a = wg_backend_auto_new_with(&genl.base, &uapi.base);
 	struct change ch[] = {allowed(true, KEY_A, "192.0.2.0/24")};
 	struct wg_device dev;
@@ -1251,7 +1251,7 @@ static void test_auto_choice(void **state)
 static void test_auto_without_kernel(void **state)
 {
 	static const char *uapi_devs[] = {"wgu", NULL};
-	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false}, uapi_devs, 0, 0, 0};
+	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false, NULL}, uapi_devs, 0, 0, 0};
 	struct wg_backend *a = wg_backend_auto_new_with(NULL, &uapi.base);
 	struct wg_device dev;
 
@@ -1265,6 +1265,78 @@ static void test_auto_without_kernel(void **state)
 	assert_null(wg_backend_auto_new_with(NULL, NULL));
 }
 
+
+
+/* ---------------------------------------------------------------------- */
+/* The idle poll's read: fingerprint first, snapshot only when it differs  */
+
+static void test_parse_fingerprint_matches_snapshot(void **state)
+{
+	static const char *const names[] = {"get-one-peer.txt", "get-multi-peer.txt",
+					    "get-many-allowed.txt", "get-temp-peer.txt",
+					    "get-nopeers.txt"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct text t = load(names[i]);
+		struct wg_device dev;
+		struct wg_key pub;
+		uint64_t fp = 1;
+		bool temp1, temp2;
+
+		assert_int_equal(wg_uapi_parse_get(t.data, t.len, &dev, &temp1), 0);
+		assert_int_equal(wg_uapi_parse_fingerprint(t.data, t.len, &pub, &fp, &temp2), 0);
+		assert_true(fp == wg_device_fingerprint(&dev));
+		assert_int_equal(wg_key_cmp(&pub, &dev.pubkey), 0);
+		assert_int_equal(temp1, temp2);
+		wg_device_free(&dev);
+		/* What the snapshot parser refuses, so does this one. */
+		assert_int_equal(wg_uapi_parse_fingerprint(t.data, t.len - 1, &pub, &fp, &temp2),
+				 -EBADMSG);
+		free(t.data);
+	}
+}
+
+static void test_backend_get_changed(void **state)
+{
+	struct sim s;
+	struct wg_backend *b;
+	struct wg_device dev, again;
+	struct change ch[] = {allowed(true, KEY_B, "203.0.113.0/24")};
+	uint64_t fp;
+	bool same = true;
+	int err[1];
+
+	(void)state;
+	sim_setup(&s);
+	b = wg_uapi_backend_new_exchange(sim_exchange, &s);
+	assert_non_null(b);
+	assert_int_equal(b->get(b, "wgsim", &dev), 0);
+	fp = wg_device_fingerprint(&dev);
+	/* Unchanged: only the public key, no peers. */
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same), 0);
+	assert_true(same);
+	assert_int_equal(again.n_peers, 0);
+	assert_null(again.peers);
+	assert_int_equal(wg_key_cmp(&again.pubkey, &dev.pubkey), 0);
+	/* Changed: the whole snapshot. */
+	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), 0);
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same), 0);
+	assert_false(same);
+	assert_int_equal(again.n_peers, dev.n_peers);
+	assert_true(wg_device_fingerprint(&again) != fp);
+	fp = wg_device_fingerprint(&again);
+	wg_device_free(&again);
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same), 0);
+	assert_true(same);
+	/* A transport error is passed on. */
+	s.transport = -ETIMEDOUT;
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same), -ETIMEDOUT);
+	assert_false(same);
+	wg_device_free(&dev);
+	b->destroy(b);
+	sim_free(&s);
+}
 
 /* ---------------------------------------------------------------------- */
 /* The socket transport                                                    */
@@ -1390,6 +1462,8 @@ int main(void)
 		cmocka_unit_test(test_auto_choice),
 		cmocka_unit_test(test_auto_without_kernel),
 		cmocka_unit_test(test_socket_connection_kept),
+		cmocka_unit_test(test_parse_fingerprint_matches_snapshot),
+		cmocka_unit_test(test_backend_get_changed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
