@@ -6,6 +6,7 @@
  * interface. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@
 
 #define ONESHOT_EXTRA_ROUNDS 3
 #define MAX_EVENTS 32
+#define MMAP_THRESHOLD (256 * 1024)
+#define TRIM_THRESHOLD (1024 * 1024)
 
 struct daemon {
 	const struct daemon_options *opt;
@@ -765,6 +768,11 @@ int daemon_run(const struct daemon_options *o)
 		return EXIT_FAILURE;
 	}
 	apply_log_level(&d);
+	/* Bursts (a route storm, the read of a large device) allocate big
+	 * buffers for a moment; with glibc's adaptive thresholds those stay in
+	 * the heap after being freed. Fixed ones give them back. */
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+	mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
 	d.started = now_unix();
 	d.env.dry_run = o->dry_run;
 	d.env.nr = nl_route_new();
