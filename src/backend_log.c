@@ -4,13 +4,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend_log.h"
 #include "log.h"
 
-/* Lines per round; a large burst (a routing daemon starting) is summarised. */
-#define ROUND_LINES 100
 #define CHANGE_LINE 256
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Whether the line budget of the current second allows one more line. */
+static bool may_say(struct backend_log *bl)
+{
+	uint64_t now = bl->clock_ms();
+
+	if (now - bl->window_start >= BACKEND_LOG_WINDOW_MS) {
+		bl->window_start = now;
+		bl->window_shown = 0;
+	}
+	if (bl->window_shown >= BACKEND_LOG_LINES)
+		return false;
+	bl->window_shown++;
+	return true;
+}
 
 static uint64_t hash_line(const char *s)
 {
@@ -49,9 +71,8 @@ static void log_result(struct backend_log *bl, const struct change *c, int err)
 	uint64_t h;
 
 	if (!err || (c->op == CHANGE_ROUTE_DEL && err == -ESRCH)) {
-		bool show = bl->shown < ROUND_LINES;
+		bool show = may_say(bl);
 
-		bl->shown += show;
 		bl->hidden += !show;
 		/* A storm's lines are mostly not printed: not formatted either. */
 		if (log_get_level() < (show ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG))
@@ -65,12 +86,11 @@ static void log_result(struct backend_log *bl, const struct change *c, int err)
 	h = hash_line(failure);
 	remember(bl, h);
 	bl->new_failures += !said_before(bl, h);
-	if (said_before(bl, h) || bl->shown >= ROUND_LINES) {
+	if (said_before(bl, h) || !may_say(bl)) {
 		bl->hidden += !said_before(bl, h);
 		log_debug("%s: %s (again)", bl->ifname, failure);
 		return;
 	}
-	bl->shown++;
 	log_err("%s: %s; retrying on the next pass", bl->ifname, failure);
 }
 
@@ -147,6 +167,7 @@ void backend_log_init(struct backend_log *bl, struct wg_backend *wg,
 		.name = rt->name, .dump = rt_dump, .apply = rt_apply, .destroy = rt_destroy};
 	bl->inner_wg = wg;
 	bl->inner_rt = rt;
+	bl->clock_ms = mono_ms;
 	snprintf(bl->ifname, sizeof(bl->ifname), "%s", ifname);
 }
 
@@ -162,14 +183,19 @@ void backend_log_round_begin(struct backend_log *bl)
 	bl->cur = buf;
 	bl->cap_cur = cap;
 	bl->n_cur = 0;
-	bl->shown = bl->hidden = bl->new_failures = 0;
+	bl->new_failures = 0;
 }
 
 size_t backend_log_round_end(struct backend_log *bl)
 {
-	if (bl->hidden)
+	uint64_t now = bl->clock_ms();
+
+	if (bl->hidden && now - bl->last_summary >= BACKEND_LOG_WINDOW_MS) {
 		log_info("%s: and %zu more changes or failures (the debug level lists them)",
 			 bl->ifname, bl->hidden);
+		bl->hidden = 0;
+		bl->last_summary = now;
+	}
 	return bl->new_failures;
 }
 

@@ -1,0 +1,156 @@
+/* test_backend_log.c: the logging backends say every change, but no more
+ * than BACKEND_LOG_LINES lines a second per interface, and summarise the
+ * rest at most once a second, whatever the size of the rounds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend_fake.h"
+#include "backend_log.h"
+#include "testutil.h"
+
+#define IF "wg0"
+
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+struct env {
+	struct fake_world *w;
+	struct wg_backend *wg;
+	struct route_backend *rt;
+	struct backend_log bl;
+	struct wg_key peer;
+	FILE *log;
+	int saved_stderr;
+	unsigned next;
+};
+
+static void env_init(struct env *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->w = fake_world_new();
+	assert_non_null(e->w);
+	assert_int_equal(fake_wg_add_device(e->w, IF, NULL), 0);
+	e->peer = key_n(1);
+	assert_int_equal(fake_wg_add_peer(e->w, IF, &e->peer), 0);
+	e->wg = fake_wg_backend(e->w);
+	e->rt = fake_route_backend(e->w);
+	backend_log_init(&e->bl, e->wg, e->rt, IF);
+	e->bl.clock_ms = fake_clock;
+	/* The log goes to stderr: catch it in a file. */
+	e->log = tmpfile();
+	assert_non_null(e->log);
+	fflush(stderr);
+	e->saved_stderr = dup(STDERR_FILENO);
+	assert_int_equal(dup2(fileno(e->log), STDERR_FILENO), STDERR_FILENO);
+}
+
+static void env_free(struct env *e)
+{
+	fflush(stderr);
+	dup2(e->saved_stderr, STDERR_FILENO);
+	close(e->saved_stderr);
+	fclose(e->log);
+	backend_log_free(&e->bl);
+	e->wg->destroy(e->wg);
+	e->rt->destroy(e->rt);
+	fake_world_free(e->w);
+}
+
+/* One round of n AllowedIP additions, all applied. */
+static void round_of(struct env *e, size_t n)
+{
+	struct change *ch = calloc(n, sizeof(*ch));
+	int *err = calloc(n, sizeof(*err));
+	char text[PREFIX_STRLEN];
+
+	assert_true(ch && err);
+	for (size_t i = 0; i < n; i++) {
+		unsigned k = e->next++;
+
+		snprintf(text, sizeof(text), "2001:db8:%x:%x::/64", k >> 16, k & 0xffff);
+		ch[i].op = CHANGE_ALLOWED_ADD;
+		ch[i].dst = P(text);
+		ch[i].peer = e->peer;
+		ch[i].learned = true;
+	}
+	backend_log_round_begin(&e->bl);
+	assert_int_equal(e->bl.wg.apply(&e->bl.wg, IF, ch, n, err), 0);
+	backend_log_round_end(&e->bl);
+	free(ch);
+	free(err);
+}
+
+/* Lines of the log so far that contain what; the log is then emptied. */
+static void count_lines(struct env *e, size_t *changes, size_t *summaries,
+			size_t *summarised)
+{
+	char line[512];
+
+	fflush(stderr);
+	rewind(e->log);
+	*changes = *summaries = *summarised = 0;
+	while (fgets(line, sizeof(line), e->log)) {
+		const char *more = strstr(line, ": and ");
+
+		if (strstr(line, "allowed-ip add"))
+			(*changes)++;
+		if (more) {
+			(*summaries)++;
+			*summarised += strtoul(more + 6, NULL, 10);
+		}
+	}
+	assert_int_equal(ftruncate(fileno(e->log), 0), 0);
+	rewind(e->log);
+}
+
+static void test_lines_per_second(void **state)
+{
+	struct env e;
+	size_t changes, summaries, summarised;
+
+	(void)state;
+	env_init(&e);
+	fake_now = 100000;
+	/* A big round: the budget, then one summary. */
+	round_of(&e, 150);
+	count_lines(&e, &changes, &summaries, &summarised);
+	assert_int_equal(changes, BACKEND_LOG_LINES);
+	assert_int_equal(summaries, 1);
+	assert_int_equal(summarised, 50);
+	/* Many small rounds within the same second: nothing more is said. */
+	for (int i = 0; i < 40; i++) {
+		fake_now += 10;
+		round_of(&e, 5);
+	}
+	count_lines(&e, &changes, &summaries, &summarised);
+	assert_int_equal(changes, 0);
+	assert_int_equal(summaries, 0);
+	/* The next second: its budget, and the summary of what was held. */
+	fake_now += BACKEND_LOG_WINDOW_MS;
+	round_of(&e, 3);
+	count_lines(&e, &changes, &summaries, &summarised);
+	assert_int_equal(changes, 3);
+	assert_int_equal(summaries, 1);
+	assert_int_equal(summarised, 200);
+	/* Quiet rounds say nothing; every change was said or counted once. */
+	fake_now += BACKEND_LOG_WINDOW_MS;
+	round_of(&e, 0);
+	count_lines(&e, &changes, &summaries, &summarised);
+	assert_int_equal(changes + summaries, 0);
+	env_free(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lines_per_second),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
