@@ -39,6 +39,7 @@ struct iface {
 	 * bytes of changes; false: write it whole next time. */
 	bool state_written;
 	size_t state_appended;
+	int state_fd; /* open for appending; -1: not yet, or the file was replaced */
 
 	/* Set by events, cleared by the round that serves them. */
 	bool touched;	 /* a sync round is due */

@@ -60,6 +60,13 @@ int statefile_save(const char *state_dir, const char *ifname, const struct wg_ke
  * size of the block. */
 int statefile_append(const char *state_dir, const char *ifname, const struct own_change *v,
 		     size_t n, size_t count, size_t *bytes, char *msg, size_t msglen);
+/* The same in two steps, for a caller that appends every round: the file
+ * opened once (-ENOENT: none; close the fd after the next statefile_save,
+ * which replaces the file), then each block appended and synced. */
+int statefile_open_append(const char *state_dir, const char *ifname, int *fd, char *msg,
+			  size_t msglen);
+int statefile_append_to(int fd, const struct own_change *v, size_t n, size_t count,
+			size_t *bytes, char *msg, size_t msglen);
 
 /* Reads the file for the device. Returns
  *   0: *out holds *n entries (none for a missing file; caller frees *out);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "iface.h"
 #include "log.h"
@@ -139,6 +140,10 @@ static void save_ownership(struct iface *ifc)
 	else
 		snprintf(msg, sizeof(msg), "%s", strerror(-r));
 	free(own);
+	/* The file was replaced: an open one is the old one. */
+	if (ifc->state_fd >= 0)
+		close(ifc->state_fd);
+	ifc->state_fd = -1;
 	ifc->state_written = r == 0;
 	ifc->state_appended = 0;
 	if (r)
@@ -168,12 +173,14 @@ static void update_ownership(struct iface *ifc)
 	if (!r && ifc->state_appended > STATE_APPEND_MIN &&
 	    ifc->state_appended > 2 * STATE_ENTRY_BYTES * st.learned)
 		r = -EFBIG;
-	if (!r) {
-		r = statefile_append(ifc->s.state_dir, ifc->name, ch, n, st.learned, &bytes,
-				     msg, sizeof(msg));
-		if (r)
-			log_debug("%s: %s; writing the whole file instead", ifc->name, msg);
-	}
+	if (!r && ifc->state_fd < 0)
+		r = statefile_open_append(ifc->s.state_dir, ifc->name, &ifc->state_fd, msg,
+					  sizeof(msg));
+	if (!r)
+		r = statefile_append_to(ifc->state_fd, ch, n, st.learned, &bytes, msg,
+					sizeof(msg));
+	if (r && r != -EFBIG)
+		log_debug("%s: %s; writing the whole file instead", ifc->name, msg);
 	free(ch);
 	if (r) {
 		save_ownership(ifc);
@@ -218,6 +225,7 @@ int iface_start(const struct iface_env *env, const char *name, int ifindex, bool
 		return -ENOMEM;
 	}
 	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	ifc->state_fd = -1;
 	backend_log_init(&ifc->bl, env->wg, env->rt, name);
 	ifc->ifindex = ifindex;
 	ifc->up = up;
@@ -249,6 +257,8 @@ void iface_free(struct iface *ifc)
 	if (!ifc)
 		return;
 	rec_free(ifc->rec);
+	if (ifc->state_fd >= 0)
+		close(ifc->state_fd);
 	backend_log_free(&ifc->bl);
 	settings_free(&ifc->s);
 	free(ifc->addrs);
@@ -298,6 +308,11 @@ int iface_set_settings(struct iface *ifc, const struct settings *s)
 	}
 	settings_free(&ifc->s);
 	ifc->s = copy;
+	/* state_dir may be another one: the next write is a whole file. */
+	if (ifc->state_fd >= 0)
+		close(ifc->state_fd);
+	ifc->state_fd = -1;
+	ifc->state_written = false;
 	ifc->need_dump = true; /* the table may be another one */
 	ifc->touched = true;
 	return 0;

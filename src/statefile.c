@@ -747,48 +747,75 @@ int statefile_save(const char *state_dir, const char *ifname, const struct wg_ke
 	return r;
 }
 
-int statefile_append(const char *state_dir, const char *ifname, const struct own_change *v,
-		     size_t n, size_t count, size_t *bytes, char *msg, size_t msglen)
+int statefile_open_append(const char *state_dir, const char *ifname, int *fd, char *msg,
+			  size_t msglen)
 {
 	char path[PATH_MAX];
-	char *text = NULL;
-	size_t len = 0;
-	int fd, r;
+	int r;
 
 	say(msg, msglen, "%s", "");
-	if (bytes)
-		*bytes = 0;
+	*fd = -1;
 	r = statefile_path(state_dir, ifname, path, sizeof(path));
 	if (r) {
 		say(msg, msglen, "state file for interface \"%.32s\" in \"%.200s\": %s",
 		    ifname ? ifname : "", state_dir ? state_dir : "", strerror(-r));
 		return r;
 	}
-	r = statefile_format_changes(v, n, count, &text, &len);
-	if (r) {
-		say(msg, msglen, "state file %s: out of memory", path);
+	/* No O_CREAT: only a file statefile_save made gets changes. */
+	*fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (*fd < 0) {
+		r = -errno;
+		say(msg, msglen, "state file %s: opening it to append: %s", path,
+		    strerror(-r));
 		return r;
 	}
-	/* No O_CREAT: only a file statefile_save made gets changes. */
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-	} else {
-		r = write_all(fd, text, len);
-		if (!r && fdatasync(fd) != 0)
-			r = -errno;
-		if (close(fd) != 0 && !r)
-			r = -errno;
+	return 0;
+}
+
+int statefile_append_to(int fd, const struct own_change *v, size_t n, size_t count,
+			size_t *bytes, char *msg, size_t msglen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	say(msg, msglen, "%s", "");
+	if (bytes)
+		*bytes = 0;
+	r = statefile_format_changes(v, n, count, &text, &len);
+	if (r) {
+		say(msg, msglen, "state file: out of memory");
+		return r;
 	}
+	/* One write: a crash leaves the block whole or without its end line. */
+	r = write_all(fd, text, len);
+	if (!r && fdatasync(fd) != 0)
+		r = -errno;
 	free(text);
 	if (r) {
-		say(msg, msglen, "state file %s: appending the changes: %s", path,
-		    strerror(-r));
+		say(msg, msglen, "state file: appending the changes: %s", strerror(-r));
 		return r;
 	}
 	if (bytes)
 		*bytes = len;
 	return 0;
+}
+
+int statefile_append(const char *state_dir, const char *ifname, const struct own_change *v,
+		     size_t n, size_t count, size_t *bytes, char *msg, size_t msglen)
+{
+	int fd, r = statefile_open_append(state_dir, ifname, &fd, msg, msglen);
+
+	if (bytes)
+		*bytes = 0;
+	if (r)
+		return r;
+	r = statefile_append_to(fd, v, n, count, bytes, msg, msglen);
+	if (close(fd) != 0 && !r) {
+		r = -errno;
+		say(msg, msglen, "state file: closing it: %s", strerror(-r));
+	}
+	return r;
 }
 
 /* ---- reading ---- */

@@ -36,11 +36,19 @@ static void cancel_dependents(const struct change *ch, size_t n, int *err)
 static int apply_routes(struct route_backend *rt, const struct change *ch, size_t n,
 			int *err)
 {
-	struct change *sel = malloc((n + 1) * sizeof(*sel));
-	size_t *idx = malloc((n + 1) * sizeof(*idx));
-	int *sel_err = calloc(n + 1, sizeof(*sel_err));
-	size_t k = 0;
-	int ret = 0;
+	struct change *sel;
+	size_t *idx, k = 0;
+	int *sel_err, ret = 0;
+	bool any = false;
+
+	/* A learn storm's rounds have none: no allocations for them. */
+	for (size_t i = 0; i < n && !any; i++)
+		any = !is_allowed(&ch[i]) && !err[i];
+	if (!any)
+		return 0;
+	sel = malloc((n + 1) * sizeof(*sel));
+	idx = malloc((n + 1) * sizeof(*idx));
+	sel_err = calloc(n + 1, sizeof(*sel_err));
 
 	if (!sel || !idx || !sel_err) {
 		ret = -ENOMEM;

@@ -842,6 +842,38 @@ static void test_append_changes(void **state)
 	free(v);
 }
 
+/* The file kept open across rounds: blocks go after each other. */
+static void test_append_to_open_file(void **state)
+{
+	struct fixture *f = *state;
+	struct own_entry *v = make_entries(4), *got, added;
+	struct own_change c;
+	char msg[STATEFILE_MSG_LEN];
+	size_t n, bytes;
+	int fd;
+
+	save_ok(f, v, 4);
+	assert_int_equal(statefile_open_append(f->state, ifname, &fd, msg, sizeof(msg)), 0);
+	memset(&added, 0, sizeof(added));
+	added.peer = key_n(3);
+	for (int i = 0; i < 3; i++) {
+		char text[PREFIX_STRLEN];
+
+		snprintf(text, sizeof(text), "2001:db8:feed:%d::/64", i);
+		added.dst = P(text);
+		c = owned(&added);
+		assert_int_equal(statefile_append_to(fd, &c, 1, 5 + (size_t)i, &bytes, msg,
+						     sizeof(msg)),
+				 0);
+		assert_true(bytes > 0);
+	}
+	assert_int_equal(close(fd), 0);
+	got = load_ok(f, &n);
+	assert_int_equal(n, 7);
+	free(got);
+	free(v);
+}
+
 static void test_append_needs_a_file(void **state)
 {
 	struct fixture *f = *state;
@@ -850,7 +882,7 @@ static void test_append_needs_a_file(void **state)
 
 	assert_int_equal(statefile_append(f->state, ifname, &c, 1, 0, NULL, msg, sizeof(msg)),
 			 -ENOENT);
-	assert_non_null(strstr(msg, "appending"));
+	assert_non_null(strstr(msg, "append"));
 	assert_int_equal(access(f->path, F_OK), -1);
 }
 
@@ -989,6 +1021,7 @@ int main(void)
 		T(test_large),
 		T(test_append_changes),
 		T(test_append_needs_a_file),
+		T(test_append_to_open_file),
 		T(test_append_cut_anywhere),
 		T(test_append_bad_blocks_set_aside),
 		T(test_version_1),
