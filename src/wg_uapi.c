@@ -374,6 +374,48 @@ static int parse_get(const char *text, size_t len, struct wg_device *dev,
 	return 0;
 }
 
+/* The same parser, fed a reply as it arrives (the idle poll's fingerprint,
+ * without keeping a large device's text). No line of a reply is longer. */
+#define STREAM_LINE_MAX 256
+
+struct get_stream {
+	struct get_parser ps;
+	char line[STREAM_LINE_MAX];
+	size_t len; /* of a line begun in an earlier chunk */
+};
+
+static int get_stream_feed(void *ctx, const char *data, size_t n)
+{
+	struct get_stream *s = ctx;
+	const char *p = data, *end = data + n;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t seg = (size_t)((nl ? nl : end) - p);
+		const char *line = p;
+		int r;
+
+		if (s->len || !nl) { /* a line split over reads */
+			if (s->len + seg > sizeof(s->line))
+				return -EBADMSG;
+			memcpy(s->line + s->len, p, seg);
+			s->len += seg;
+			if (!nl)
+				return 0;
+			line = s->line;
+			seg = s->len;
+			s->len = 0;
+		}
+		p = nl + 1;
+		if (seg == 0) /* the blank line: the end, and nothing after it */
+			return p == end ? 1 : -EBADMSG;
+		r = parse_line(&s->ps, line, seg);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int wg_uapi_parse_get(const char *text, size_t len, struct wg_device *dev,
 		      bool *temp_found)
 {
@@ -576,6 +618,17 @@ struct uapi_conn {
 struct socket_transport {
 	char *dir;
 	struct uapi_conn *conns;
+	char *chunk; /* UAPI_READ_CHUNK bytes: a reply read as it comes */
+};
+
+/* Where a reply goes: whole into buf, or through feed as it comes (feed
+ * returns 1 once the reply is complete, 0 for more, or a negative errno),
+ * so that nothing of a large device's text is kept. */
+struct reply_dest {
+	struct wg_buf *buf;
+	int (*feed)(void *ctx, const char *data, size_t len);
+	void *ctx;
+	char *chunk;
 };
 
 static struct uapi_conn *conn_of(struct socket_transport *t, const char *ifname)
@@ -642,19 +695,28 @@ static int conn_open(const struct socket_transport *t, struct uapi_conn *c)
 /* One request on c's connection. *got tells whether any byte of a reply
  * came back (a request that got none may not have been read at all). */
 static int conn_request(struct uapi_conn *c, const char *req, size_t len,
-			struct wg_buf *reply, bool *got)
+			const struct reply_dest *to, bool *got)
 {
+	struct wg_buf *reply = to->buf;
 	int r = write_all(c->fd, req, len);
 
 	*got = false;
-	reply->len = 0;
+	if (reply)
+		reply->len = 0;
 	while (!r) {
+		char *at = to->chunk;
+		size_t room = UAPI_READ_CHUNK;
 		ssize_t n;
-		if (wg_buf_reserve(reply, UAPI_READ_CHUNK)) {
-			r = -ENOMEM;
-			break;
+
+		if (reply) {
+			if (wg_buf_reserve(reply, UAPI_READ_CHUNK)) {
+				r = -ENOMEM;
+				break;
+			}
+			at = reply->data + reply->len;
+			room = reply->cap - reply->len - 1;
 		}
-		n = read(c->fd, reply->data + reply->len, reply->cap - reply->len - 1);
+		n = read(c->fd, at, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -666,6 +728,14 @@ static int conn_request(struct uapi_conn *c, const char *req, size_t len,
 			break;
 		}
 		*got = true;
+		if (!reply) {
+			r = to->feed(to->ctx, at, (size_t)n);
+			if (r > 0)
+				r = 0;
+			else if (r == 0)
+				continue;
+			break;
+		}
 		reply->len += (size_t)n;
 		reply->data[reply->len] = '\0';
 		/* No blank line occurs before the end of a reply. */
@@ -675,10 +745,9 @@ static int conn_request(struct uapi_conn *c, const char *req, size_t len,
 	return r;
 }
 
-static int socket_exchange(void *ctx, const char *ifname, const char *req, size_t len,
-			   struct wg_buf *reply)
+static int socket_request(struct socket_transport *t, const char *ifname, const char *req,
+			  size_t len, const struct reply_dest *to)
 {
-	struct socket_transport *t = ctx;
 	struct uapi_conn *c = conn_of(t, ifname);
 	bool reused, got;
 	int r;
@@ -688,7 +757,7 @@ static int socket_exchange(void *ctx, const char *ifname, const char *req, size_
 	reused = c->fd >= 0;
 	if (!reused && (r = conn_open(t, c)))
 		goto out;
-	r = conn_request(c, req, len, reply, &got);
+	r = conn_request(c, req, len, to, &got);
 	if (r && reused && !got && (r == -EPIPE || r == -ECONNRESET)) {
 		/* The server had closed the connection we kept: the request was
 		 * never read. Once more, on a fresh one; a server that does this
@@ -696,7 +765,7 @@ static int socket_exchange(void *ctx, const char *ifname, const char *req, size_
 		conn_close(c);
 		if ((r = conn_open(t, c)))
 			goto out;
-		r = conn_request(c, req, len, reply, &got);
+		r = conn_request(c, req, len, to, &got);
 		if (!r && ++c->stale >= 2)
 			c->single_shot = true;
 	} else if (!r && reused) {
@@ -706,8 +775,16 @@ out:
 	if (r == -ENODEV)
 		conn_forget(t, c);
 	else if (r || c->single_shot)
-		conn_close(c);
+		conn_close(c); /* an error may leave a reply half read */
 	return r;
+}
+
+static int socket_exchange(void *ctx, const char *ifname, const char *req, size_t len,
+			   struct wg_buf *reply)
+{
+	struct reply_dest to = {.buf = reply};
+
+	return socket_request(ctx, ifname, req, len, &to);
 }
 
 static void socket_transport_free(struct socket_transport *t)
@@ -720,6 +797,7 @@ static void socket_transport_free(struct socket_transport *t)
 		free(t->conns);
 		t->conns = next;
 	}
+	free(t->chunk);
 	free(t->dir);
 	free(t);
 }
@@ -890,6 +968,27 @@ static int uapi_get_changed(struct wg_backend *b, const char *ifname, uint64_t k
 
 	*same = false;
 	memset(dev, 0, sizeof(*dev));
+	if (u->sockets && !r) {
+		/* Hashed as it arrives; read again for a snapshot if it differs. */
+		struct get_stream gs = {.ps = {.dev = dev, .fp_only = true}};
+		struct reply_dest to = {
+			.feed = get_stream_feed, .ctx = &gs, .chunk = u->sockets->chunk};
+
+		r = socket_request(u->sockets, ifname, u->req.data, u->req.len, &to);
+		if (!r)
+			r = gs.ps.have_errno ? gs.ps.err : -EBADMSG;
+		if (r == -ENODEV)
+			iface_forget(u, ifname);
+		if (r) {
+			memset(dev, 0, sizeof(*dev));
+			return r;
+		}
+		if (!gs.ps.temp_found && gs.ps.fp == known) {
+			*same = true;
+			return 0;
+		}
+		return uapi_get(b, ifname, dev);
+	}
 	if (!r)
 		r = u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
 	if (r == -ENODEV)
@@ -1022,7 +1121,10 @@ struct wg_backend *wg_uapi_backend_new(const char *sockdir)
 	struct socket_transport *t = calloc(1, sizeof(*t));
 	struct wg_backend *b;
 
-	if (!t || !(t->dir = strdup(sockdir ? sockdir : WG_UAPI_SOCKDIR))) {
+	if (!t || !(t->dir = strdup(sockdir ? sockdir : WG_UAPI_SOCKDIR)) ||
+	    !(t->chunk = malloc(UAPI_READ_CHUNK))) {
+		if (t)
+			free(t->dir);
 		free(t);
 		return NULL;
 	}

@@ -1341,9 +1341,29 @@ static void test_backend_get_changed(void **state)
 /* ---------------------------------------------------------------------- */
 /* The socket transport                                                    */
 
-/* A stand-in UAPI server: answers `total` requests with "errno=0", keeping
- * each connection for more (keep) or closing it after one reply, then
- * reports how many connections it accepted. */
+/* What the stand-in server answers get=1 with (NULL: "errno=0"); it
+ * writes it in small pieces, so that lines arrive split over reads. */
+static struct text get_reply;
+
+static void send_reply(int fd, bool get)
+{
+	if (!get || !get_reply.data) {
+		if (write(fd, "errno=0\n\n", 9) != 9)
+			_exit(1);
+		return;
+	}
+	for (size_t at = 0; at < get_reply.len; at += 13) {
+		size_t n = get_reply.len - at < 13 ? get_reply.len - at : 13;
+
+		if (write(fd, get_reply.data + at, n) != (ssize_t)n)
+			_exit(1);
+		usleep(20);
+	}
+}
+
+/* A stand-in UAPI server: answers `total` requests, keeping each
+ * connection for more (keep) or closing it after one reply, then reports
+ * how many connections it accepted. */
 static void serve(int lfd, int total, bool keep, int report)
 {
 	int accepted = 0, done = 0;
@@ -1366,8 +1386,9 @@ static void serve(int lfd, int total, bool keep, int report)
 				len += (size_t)n;
 				whole = len >= 2 && buf[len - 1] == '\n' && buf[len - 2] == '\n';
 			}
-			if (!whole || write(fd, "errno=0\n\n", 9) != 9)
+			if (!whole)
 				break;
+			send_reply(fd, !strncmp(buf, "get=1\n", 6));
 			if (!keep || ++done == total)
 				break;
 		}
@@ -1419,6 +1440,63 @@ static int connections_for(const char *dir, int total, bool keep)
 	return accepted;
 }
 
+/* The idle poll over a real socket: hashed as it arrives, read again only
+ * when it differs; one kept connection throughout. */
+static void test_socket_get_changed(void **state)
+{
+	char dir[] = "/tmp/wgrs-uapi-XXXXXX";
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct wg_backend *b;
+	struct wg_device dev, again;
+	int lfd, fds[2], accepted = -1, status;
+	uint64_t fp;
+	bool same = false;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	get_reply = load("get-many-allowed.txt");
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/wgt0.sock", dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		serve(lfd, 4, true, fds[1]);
+	}
+	close(fds[1]);
+	close(lfd);
+	b = wg_uapi_backend_new(dir);
+	assert_non_null(b);
+	assert_int_equal(b->get(b, "wgt0", &dev), 0);
+	assert_true(dev.n_peers > 0);
+	fp = wg_device_fingerprint(&dev);
+	assert_int_equal(wg_backend_get_changed(b, "wgt0", fp, &again, &same), 0);
+	assert_true(same);
+	assert_int_equal(again.n_peers, 0);
+	assert_int_equal(wg_key_cmp(&again.pubkey, &dev.pubkey), 0);
+	/* Another fingerprint: the snapshot, from a second read. */
+	assert_int_equal(wg_backend_get_changed(b, "wgt0", fp ^ 1, &again, &same), 0);
+	assert_false(same);
+	assert_true(wg_device_fingerprint(&again) == fp);
+	wg_device_free(&again);
+	wg_device_free(&dev);
+	assert_int_equal(read(fds[0], &accepted, sizeof(accepted)), sizeof(accepted));
+	assert_int_equal(accepted, 1);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	b->destroy(b);
+	free(get_reply.data);
+	get_reply.data = NULL;
+	unlink(sun.sun_path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_socket_connection_kept(void **state)
 {
 	char dir[] = "/tmp/wgrs-uapi-XXXXXX";
@@ -1462,6 +1540,7 @@ int main(void)
 		cmocka_unit_test(test_auto_choice),
 		cmocka_unit_test(test_auto_without_kernel),
 		cmocka_unit_test(test_socket_connection_kept),
+		cmocka_unit_test(test_socket_get_changed),
 		cmocka_unit_test(test_parse_fingerprint_matches_snapshot),
 		cmocka_unit_test(test_backend_get_changed),
 	};
