@@ -25,6 +25,8 @@ NETNS_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tools wir
 # The VM tier (ci/vm): qemu, the initramfs tools, and depmod/modprobe for
 # the kernel package it unpacks.
 VM_PACKAGES=(qemu-system-x86 busybox-static kmod xz-utils cpio)
+# bench/run: gnuplot draws the plot of docs/benchmarks.md.
+BENCH_PACKAGES=(gnuplot-nox)
 
 # step NAME CMD...: runs a step, prints one line with its result and duration.
 STEPS_PASSED=0

@@ -1,0 +1,864 @@
+#!/usr/bin/env python3
+"""End-to-end benchmarks of the wg-rtsync daemon (issue 5), in network
+namespaces made here, with documentation and link-local addresses only.
+`bench/run` runs this (on the host with wireguard-go, in the VM with kernel
+WireGuard) and then bench/e2e_report.py, which writes docs/benchmarks.md.
+
+Scenarios, for each N:
+  B1 learn storm: N routes (IPv4 via IPv6 next hops and IPv6) over 16 peers,
+     inserted with one `ip -batch`; time from the start of the insert until
+     all N are in the AllowedIPs.
+  B2 withdraw storm: the N routes deleted with one `ip -batch`; time until
+     only the static AllowedIPs are left.
+  B3 install storm: N static AllowedIPs set with one `wg addconf`; time until
+     the N routes of protocol 98 exist; and back (B3 back).
+  floor: the raw operations alone, timed one after the other: the same
+     `ip -batch`, one route dump (e2e_probe dump), one `wg addconf` of the
+     same prefixes (B1, B2); for B3 the `wg addconf`, one `ip -batch` of the
+     N protocol-98 routes, one device dump (`wg showconf`).
+  baseline (bench/baseline.py): a per-event tool, capped in time.
+Once: B4 event latency (single changes with 100 000 routes learned), B5 idle
+CPU (60 s, 100 000 learned), B6 daemon RSS per learned prefix.
+
+How convergence is seen, without a poll of the device dominating it: see
+the docstring of bench/e2e_probe.c and docs/benchmarks.md. In short, the
+batch ends with a marker change, and the marker becomes visible to traffic
+only after everything before it has been applied; the probe sees the
+marker through the data plane (a WireGuard handshake to a UDP socket of
+ours) or through the route notification (B3), for microseconds of work.
+Each run is then checked in full, untimed, against the device or the table.
+
+usage: e2e.py --flavour uapi|kernel --build DIR --out FILE.json [options]
+"""
+
+import argparse
+import base64
+import ipaddress
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "netns"))
+import netns  # noqa: E402
+
+PEERS = 16
+# The marker peers' endpoint (on lo) and the probe's source address.
+PROBE_ADDR = "2001:db8:ff00::1"
+# Marker endpoints: MARKER_PORT_BASE + (kind & 0xf) * 1500 + index, below
+# wireguard-go's listen ports (51820 and up).
+MARKER_PORT_BASE = 20000
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def log(*args):
+    print("e2e:", *args, file=sys.stderr, flush=True)
+
+
+def now():
+    return time.monotonic()
+
+
+# ---------------------------------------------------------------------------
+# Addresses. Everything lies in 2001:db8::/32 and the IPv4 documentation
+# ranges (learned and static prefixes), fe80::/10 (gateways).
+
+def v6_prefix(i):
+    """The i-th IPv6 test prefix, 2001:db8:H:L::/64 with H <= 15 for
+    i < 1 000 000, in the form wg(8) prints (L is never 0)."""
+    return "2001:db8:%x:%x::/64" % (i // 65535, i % 65535 + 1)
+
+
+def v4_prefixes():
+    """Every prefix of length 24 to 32 inside the three IPv4 documentation
+    /24s: 1533 of them. The documentation ranges hold no more, so the IPv4
+    share of a workload stops there."""
+    out = []
+    for base in ("192.0.2.0", "198.51.100.0", "203.0.113.0"):
+        net = ipaddress.ip_network(base + "/24")
+        for plen in range(24, 33):
+            out.extend(str(n) for n in net.subnets(new_prefix=plen))
+    return out
+
+
+V4 = v4_prefixes()
+
+
+def workload(n):
+    """N destinations: as many IPv4 ones as half of N or the documentation
+    ranges allow, the rest IPv6, interleaved evenly."""
+    n4 = min(n // 2, len(V4))
+    n6 = n - n4
+    out = []
+    i4 = 0
+    for i in range(n6):
+        out.append(v6_prefix(i))
+        # Spread the IPv4 ones through the batch.
+        while i4 < n4 and i4 * n6 <= i * n4:
+            out.append(V4[i4])
+            i4 += 1
+    out.extend(V4[i4:n4])
+    return out, n4
+
+
+def gw_of(k):
+    return "fe80::%x" % (0x100 + k)
+
+
+def canon(prefix):
+    """prefix as wg(8) prints it."""
+    return str(ipaddress.ip_network(prefix))
+
+
+def host(prefix):
+    """An address inside prefix (the probe's target)."""
+    net = ipaddress.ip_network(prefix)
+    return str(net.network_address + 1)
+
+
+def random_key(marker):
+    """A public key; markers begin with 0xff, so that wg-rtsync, which writes
+    peers in key order, writes a marker's change after the others of the
+    same request. Any 32 bytes do as a peer's public key."""
+    while True:
+        b = os.urandom(32)
+        if marker:
+            b = b"\xff" + b[1:]
+        if marker or b[0] != 0xff:
+            return base64.b64encode(b).decode()
+
+
+# ---------------------------------------------------------------------------
+# Processes
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def mem_kib(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0])
+    return out
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+class Probe:
+    """An e2e_probe process in the namespace, started and ready."""
+
+    def __init__(self, world, *args):
+        self.argv = ["ip", "netns", "exec", world.ns.name, world.probe_bin] + list(args)
+        self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
+        first = self.p.stdout.readline().strip()
+        if first != "ready":
+            self.p.kill()
+            raise RuntimeError("probe %s: %r" % (" ".join(args), first))
+
+    def result(self):
+        """The detection time (monotonic), or None (timeout, lost events)."""
+        line = self.p.stdout.readline().strip()
+        self.p.wait()
+        if line.startswith("detected "):
+            return float(line.split()[1])
+        log("probe:", line or "no answer")
+        return None
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+# ---------------------------------------------------------------------------
+# The world: one namespace, one WireGuard device, 16 peers, marker peers
+
+class Marker:
+    def __init__(self, kind, index):
+        self.key = random_key(True)
+        self.kind = kind
+        self.index = index
+        self.gw = "fe80::%x:%x" % (kind, index)
+        self.port = MARKER_PORT_BASE + (kind & 0xf) * 1500 + index
+        self.static = [self.gw + "/128"]
+
+
+class World:
+    def __init__(self, args, flavour, n_markers, tag):
+        self.args = args
+        self.flavour = flavour
+        self.binary = os.path.join(args.build, "wg-rtsync")
+        self.probe_bin = os.path.join(args.build, "bench", "e2e_probe")
+        self.h = netns.Harness()
+        self.work = tempfile.mkdtemp(prefix="wgrs-e2e-")
+        # state_dir defaults to /run/wg-rtsync, a tmpfs on a usual system;
+        # this host's /run is on disk, so take a tmpfs of our own making.
+        self.state = tempfile.mkdtemp(prefix="wgrs-e2e-state-", dir="/dev/shm")
+        self.daemon = None
+        try:
+            self._setup(n_markers, tag)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, n_markers, tag):
+        self.ns = self.h.namespace()
+        self.ns.ip("addr", "add", PROBE_ADDR + "/128", "dev", "lo")
+        if self.flavour == "uapi":
+            self.wg = self.h.wireguard_go(self.ns).start()
+            self.name = self.wg.name
+            self.wggo_pid = self.wg.process.pid
+        else:
+            self.name = netns.unique_name("wk")
+            self.ns.ip("link", "add", self.name, "type", "wireguard")
+            private = netns.genkey()[0]
+            self.ns.run(["wg", "set", self.name, "private-key", "/dev/stdin",
+                         "listen-port", "51820"], input=private + "\n")
+            self.wggo_pid = None
+        self.keys = [random_key(False) for _ in range(PEERS)]
+        # The ordinary peer written last in a request: removal markers live
+        # there, so that a native removal (allowed_ip=-P) also comes last.
+        self.last_peer = max(range(PEERS), key=lambda k: base64.b64decode(self.keys[k]))
+        self.markers = {}
+        self.addconf({self.keys[k]: [gw_of(k) + "/128"] for k in range(PEERS)})
+        self.ns.ip("link", "set", self.name, "addrgenmode", "none")
+        self.ns.link_up(self.name)
+        self.ns.addr_add(self.name, "fe80::1/64")
+        self.ifindex = int(self.ns.run(["cat", "/sys/class/net/%s/ifindex" %
+                                        self.name]).stdout)
+        # The probe's datagrams for a withdrawn prefix must still reach the
+        # device, whoever installed (or not) the markers' static routes.
+        for net in ("2001:db8:f9::/48", "2001:db8:fb::/48", "2001:db8:fd::/48"):
+            self.ns.ip("-6", "route", "add", net, "dev", self.name, "proto", "static")
+        self.add_markers(n_markers)
+        log("%s: namespace %s, %s device %s" % (tag, self.ns.name, self.flavour, self.name))
+
+    def add_markers(self, kinds):
+        """kinds: {kind: count}. Markers are created with their statics and
+        an endpoint on lo; each is used for one detection only (WireGuard
+        sends one handshake per peer per 5 s, then retries for 90 s)."""
+        conf = []
+        for kind, count in kinds.items():
+            for i in range(count):
+                m = Marker(kind, i)
+                if kind in (0xfb, 0xfd):  # withdrawal markers: a covering static
+                    m.static.append(canon("2001:db8:%x:%x::/64" % (kind, i)))
+                if kind == 0xf9:  # calibration: the probe target is static
+                    m.static.append(canon("2001:db8:f9:%x::/64" % i))
+                self.markers.setdefault(kind, []).append(m)
+                conf.append("[Peer]\nPublicKey = %s\nEndpoint = [%s]:%d\nAllowedIPs = %s\n"
+                            % (m.key, PROBE_ADDR, m.port, ", ".join(m.static)))
+        if conf:
+            self.addconf_text("".join(conf))
+
+    def close(self):
+        if self.daemon:
+            self.stop_daemon()
+        try:
+            self.h.cleanup()
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
+            shutil.rmtree(self.state, ignore_errors=True)
+
+    # -- device --
+    def conf_text(self, lists):
+        out = []
+        for key, prefixes in lists.items():
+            out.append("[Peer]\nPublicKey = %s\n" % key)
+            for i in range(0, len(prefixes), 64):
+                out.append("AllowedIPs = %s\n" % ", ".join(prefixes[i:i + 64]))
+        return "".join(out)
+
+    def write(self, name, text):
+        path = os.path.join(self.work, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def addconf_text(self, text):
+        path = self.write("setup.conf", text)
+        self.ns.run(["wg", "addconf", self.name, path], timeout=1200)
+
+    def addconf(self, lists):
+        """Sets each listed peer's AllowedIPs to exactly the list (Debian's
+        wg addconf replaces the list of each peer it names)."""
+        self.addconf_text(self.conf_text(lists))
+
+    def allowed_ips(self):
+        out = self.ns.run(["wg", "show", self.name, "allowed-ips"], timeout=1200).stdout
+        peers = {}
+        for line in out.splitlines():
+            key, *ips = line.split()
+            peers[key] = set() if ips == ["(none)"] else set(ips)
+        return peers
+
+    def statics(self):
+        lists = {self.keys[k]: [gw_of(k) + "/128"] for k in range(PEERS)}
+        for ms in self.markers.values():
+            for m in ms:
+                lists[m.key] = list(m.static)
+        return lists
+
+    def count_routes(self, proto=None):
+        argv = [self.probe_bin, "dump"] + ([str(proto)] if proto else [])
+        return int(self.ns.run(argv, timeout=1200).stdout)
+
+    def batch(self, path, timeout=3600):
+        """ip -batch; returns its wall time."""
+        t0 = now()
+        self.ns.run(["ip", "-batch", path], timeout=timeout)
+        return now() - t0
+
+    def timed(self, argv, timeout=3600):
+        t0 = now()
+        self.ns.run(argv, timeout=timeout)
+        return now() - t0
+
+    # -- daemon --
+    def start_daemon(self):
+        state = os.path.join(self.state, "state")
+        shutil.rmtree(state, ignore_errors=True)
+        cfg = self.write("wg-rtsync.yaml", "state_dir: %s\n" % state)
+        self.control = os.path.join(state, "control.sock")
+        self.daemon = self.ns.start([self.binary, "-c", cfg], name="wg-rtsync")
+        want = sum(len(v) for v in self.statics().values())
+
+        def ready():
+            if not self.daemon.alive():
+                raise RuntimeError("wg-rtsync exited:\n" + self.daemon.log()[-3000:])
+            st = self.status()
+            return st and st["our_routes"] >= want and st["last_failed"] == 0
+
+        netns.wait_until(ready, 600, "wg-rtsync to install the static routes",
+                         interval=0.1)
+        return self.daemon
+
+    def status(self):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(60)
+                s.connect(self.control)
+                s.sendall(b"status json\n")
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+        except OSError:
+            return None
+        ifs = json.loads(data).get("interfaces") or []
+        return ifs[0] if ifs else None
+
+    def stop_daemon(self):
+        d, self.daemon = self.daemon, None
+        rc = d.stop(timeout=60)
+        if rc not in (0, None):
+            log("wg-rtsync exited with %s:\n%s" % (rc, d.log()[-3000:]))
+        return d.log()
+
+    def wait_idle(self, seconds=2.0):
+        """Lets the daemon's last rounds and a WireGuard poll go by."""
+        time.sleep(seconds)
+
+
+# ---------------------------------------------------------------------------
+# Storms
+
+class Storm:
+    """The files and expectations of B1, B2 and B3 at one N in one world."""
+
+    def __init__(self, world, n):
+        self.w = world
+        self.n = n
+        self.dst, self.n4 = workload(n)
+        self.owner = [i % PEERS for i in range(n)]
+        w = world
+        lines_add, lines_del = [], []
+        for i, d in enumerate(self.dst):
+            via = ("via inet6 " if "." in d else "via ") + gw_of(self.owner[i])
+            lines_add.append("route add %s %s dev %s proto static\n" % (d, via, w.name))
+            lines_del.append("route del %s %s dev %s\n" % (d, via, w.name))
+        self.base_add = "".join(lines_add)
+        self.base_del = "".join(lines_del)
+        # B3: the same destinations as static AllowedIPs; the route marker
+        # R sorts after all of them, so wg-rtsync installs it last.
+        self.r_marker = "2001:db8:fc::/64"
+        lists = w.statics()
+        for i, d in enumerate(self.dst):
+            lists[w.keys[self.owner[i]]].append(d)
+        lists[w.keys[PEERS - 1]].append(self.r_marker)
+        self.b3_conf = w.write("b3.conf", w.conf_text(lists))
+        self.static_conf = w.write("static.conf", w.conf_text(w.statics()))
+        routes = ["route add %s dev %s proto 98\n" % (d, w.name)
+                  for d in self.dst + [self.r_marker]]
+        self.b3_add = w.write("b3-add.batch", "".join(routes))
+        self.b3_del = w.write("b3-del.batch", "".join(
+            r.replace("route add", "route del", 1) for r in routes))
+        self.runs_made = 0
+
+    def run_files(self, r):
+        """The batches of run r: the N routes, plus the markers of this run:
+        P (learned by a fresh marker peer, last of the insert) and Q (inside
+        a fresh marker's static, learned by an ordinary peer, last of the
+        delete)."""
+        w = self.w
+        mp = w.markers[0xfe][r]
+        mq = w.markers[0xfd][r]
+        p = canon("2001:db8:fe:%x::/64" % r)
+        q = canon("2001:db8:fd:%x::/80" % r)
+        qgw = gw_of(w.last_peer)
+        add = w.write("b1-%d.batch" % r, self.base_add +
+                      "route add %s via %s dev %s proto static\n" % (q, qgw, w.name) +
+                      "route add %s via %s dev %s proto static\n" % (p, mp.gw, w.name))
+        dele = w.write("b2-%d.batch" % r, self.base_del +
+                       "route del %s via %s dev %s\n" % (p, mp.gw, w.name) +
+                       "route del %s via %s dev %s\n" % (q, qgw, w.name))
+        learned = {w.keys[k]: [] for k in range(PEERS)}
+        for i, d in enumerate(self.dst):
+            learned[w.keys[self.owner[i]]].append(d)
+        learned[w.keys[w.last_peer]].append(q)
+        learned[mp.key] = [p]
+        return {"add": add, "del": dele, "p": p, "q": q, "mp": mp, "mq": mq,
+                "learned": learned}
+
+    def expected(self, learned=None):
+        lists = self.w.statics()
+        for key, extra in (learned or {}).items():
+            lists[key] = lists[key] + extra
+        return {k: set(v) for k, v in lists.items()}
+
+    def floor_conf(self, f):
+        lists = self.w.statics()
+        for key, extra in f["learned"].items():
+            lists[key] = lists[key] + extra
+        return self.w.write("floor-b1.conf", self.w.conf_text(lists))
+
+
+def check_device(world, want, t_detect, deadline_s=600):
+    """Compares the device with want. When it already matches, the probe's
+    time stands; else polls until it matches and returns that later time
+    (the run is flagged). Returns (seconds after t_detect to add, ok)."""
+    got = world.allowed_ips()
+    if got == want:
+        return 0.0, True
+    missing = sum(len(v - got.get(k, set())) for k, v in want.items())
+    extra = sum(len(v - want.get(k, set())) for k, v in got.items())
+    log("device differs from the expectation at detection (missing %d, extra %d); "
+        "waiting" % (missing, extra))
+    deadline = now() + deadline_s
+    while now() < deadline:
+        time.sleep(0.25)
+        if world.allowed_ips() == want:
+            return now() - t_detect, False
+    raise RuntimeError("the device never reached the expected state")
+
+
+def storm_daemon_run(w, s, r, res, extra):
+    """One run of B1, B2, B3 and B3 back with a fresh daemon."""
+    f = s.run_files(r)
+    d = w.start_daemon()
+    w.wait_idle()
+    mem0 = mem_kib(d.pid)
+    out = {"rss0_kib": mem0["VmRSS"], "load": loadavg()}
+
+    # B1
+    probe = Probe(w, "handshake", PROBE_ADDR, str(f["mp"].port), host(f["p"]), "1000",
+                  str(w.args.timeout))
+    c0 = cpu_seconds(d.pid)
+    t0 = now()
+    t_ip = w.batch(f["add"])
+    t = probe.result()
+    if t is None:
+        raise RuntimeError("B1: the marker was never seen")
+    cpu = cpu_seconds(d.pid) - c0
+    late, ok = check_device(w, s.expected(f["learned"]), t)
+    out["b1"] = {"t": t - t0 + late, "ip": t_ip, "exact": ok, "cpu": cpu}
+    w.wait_idle()
+    mem = mem_kib(d.pid)
+    out["rss_kib"], out["hwm_kib"] = mem["VmRSS"], mem["VmHWM"]
+    st = w.status()
+    out["lost_events"] = st and st.get("lost_events")
+    log("N=%d run %d B1 %.3fs (ip %.3fs, daemon cpu %.2fs), RSS %d KiB (empty %d)"
+        % (s.n, r, out["b1"]["t"], t_ip, out["b1"]["cpu"], mem["VmRSS"], mem0["VmRSS"]))
+    if extra:
+        extra(w, d, out)
+
+    # B2
+    probe = Probe(w, "handshake", PROBE_ADDR, str(f["mq"].port), host(f["q"]), "1000",
+                  str(w.args.timeout))
+    c0 = cpu_seconds(d.pid)
+    t0 = now()
+    t_ip = w.batch(f["del"])
+    t = probe.result()
+    if t is None:
+        raise RuntimeError("B2: the marker was never seen")
+    cpu = cpu_seconds(d.pid) - c0
+    late, ok = check_device(w, s.expected(), t)
+    out["b2"] = {"t": t - t0 + late, "ip": t_ip, "exact": ok, "cpu": cpu}
+    log("N=%d run %d B2 %.3fs (ip %.3fs, daemon cpu %.2fs)"
+        % (s.n, r, out["b2"]["t"], t_ip, out["b2"]["cpu"]))
+    w.wait_idle()
+
+    # B3 and back
+    base = w.count_routes(98)
+    for name, conf, kind, want in (("b3", s.b3_conf, "new", base + s.n + 1),
+                                   ("b3back", s.static_conf, "del", base)):
+        probe = Probe(w, "route", kind, s.r_marker, "98", str(w.args.timeout))
+        c0 = cpu_seconds(d.pid)
+        t0 = now()
+        t_wg = w.timed(["wg", "addconf", w.name, conf])
+        t = probe.result()
+        if t is None:
+            raise RuntimeError("%s: the route marker was never seen" % name)
+        cpu = cpu_seconds(d.pid) - c0
+        got = w.count_routes(98)
+        late = 0.0
+        if got != want:
+            log("%s: %d protocol-98 routes at detection, want %d; waiting" % (name, got, want))
+            netns.wait_until(lambda: w.count_routes(98) == want, 600, "the routes")
+            late = now() - t
+        out[name] = {"t": t - t0 + late, "wg": t_wg, "exact": late == 0.0, "cpu": cpu}
+        log("N=%d run %d %s %.3fs" % (s.n, r, name, out[name]["t"]))
+        w.wait_idle()
+    w.stop_daemon()
+    res.append(out)
+
+
+def storm_floor_run(w, s, r, res):
+    f = s.run_files(r)
+    probe_dump = [w.probe_bin, "dump"]
+    out = {"load": loadavg()}
+    b1 = {"ip": w.batch(f["add"]), "dump": w.timed(probe_dump),
+          "wg": w.timed(["wg", "addconf", w.name, s.floor_conf(f)])}
+    b2 = {"ip": w.batch(f["del"]), "dump": w.timed(probe_dump),
+          "wg": w.timed(["wg", "addconf", w.name, s.static_conf])}
+    b3 = {"wg": w.timed(["wg", "addconf", w.name, s.b3_conf]),
+          "ip": w.batch(s.b3_add),
+          "dump": w.timed(["wg", "showconf", w.name])}
+    b3back = {"wg": w.timed(["wg", "addconf", w.name, s.static_conf]),
+              "ip": w.batch(s.b3_del),
+              "dump": w.timed(["wg", "showconf", w.name])}
+    for name, parts in (("b1", b1), ("b2", b2), ("b3", b3), ("b3back", b3back)):
+        parts["t"] = sum(parts.values())
+        out[name] = parts
+    if w.allowed_ips() != s.expected():
+        raise RuntimeError("floor: the device did not return to the static state")
+    log("N=%d floor run %d: B1 %.3fs B2 %.3fs B3 %.3fs back %.3fs" % (
+        s.n, r, b1["t"], b2["t"], b3["t"], b3back["t"]))
+    res.append(out)
+
+
+def baseline_handled(proc):
+    """The last count bench/baseline.py printed (events it handled)."""
+    lines = proc.log().split()
+    for word in reversed(lines):
+        if word.isdigit():
+            return int(word)
+    return 0
+
+
+def storm_baseline(w, s, cap):
+    """bench/baseline.py on B1 and B2, each capped at cap seconds. Its end is
+    read from its own count of handled events (then checked against the
+    device), not with a marker: while it rewrites a peer's whole list, that
+    peer's other prefixes are missing for a moment, and a withdrawal marker
+    would fire early (seen in testing)."""
+    f = s.run_files(w.args.runs)
+    gws = w.write("gateways", "".join(
+        "%s %s\n" % (gw_of(k), w.keys[k]) for k in range(PEERS)) +
+        "%s %s\n" % (f["mp"].gw, f["mp"].key))
+    out = {"cap": cap}
+    n_total = s.n + 2
+    for name, batch, want in (("b1", f["add"], s.expected(f["learned"])),
+                              ("b2", f["del"], s.expected())):
+        if name == "b2" and not out["b1"]["done"]:
+            # Start B2 from the learned state, set in bulk.
+            w.addconf({k: sorted(v) for k, v in s.expected(f["learned"]).items()})
+        proc = w.ns.start([sys.executable, os.path.join(HERE, "baseline.py"), w.name, gws],
+                          name="baseline")
+        netns.wait_until(lambda: "ready" in proc.log(), 60, "the baseline to listen")
+        t0 = now()
+        ip = subprocess.Popen(["ip", "-n", w.ns.name, "-batch", batch])
+        done = False
+        while now() - t0 < cap:
+            if baseline_handled(proc) >= n_total:
+                done = True
+                break
+            time.sleep(0.05)
+        elapsed = now() - t0
+        # The whole group: a `wg set` still running would land later.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.stop()
+        ip.wait()
+        got = w.allowed_ips()
+        learned = {k: got.get(k, set()) - set(v) for k, v in w.statics().items()}
+        n_learned = sum(len(v) for v in learned.values())
+        handled = n_learned if name == "b1" else n_total - n_learned
+        exact = got == want
+        if done and not exact:
+            log("baseline %s: handled every event, but the device differs" % name)
+        out[name] = {"t": elapsed, "done": done and exact, "handled": handled,
+                     "of": n_total}
+        log("N=%d baseline %s: %s, %d of %d in %.1fs" % (
+            s.n, name, "done" if done else "capped", handled, n_total, elapsed))
+    w.addconf(w.statics())
+    return out
+
+
+def storms(args, flavour, results):
+    for n in args.sizes:
+        runs = args.runs
+        w = World(args, flavour, {0xfe: runs + 1, 0xfd: runs + 1}, "N=%d" % n)
+        try:
+            s = Storm(w, n)
+            entry = results["storms"].setdefault(str(n), {})
+            entry["ipv4"] = s.n4
+            daemon_runs, floor_runs = [], []
+            for r in range(runs):
+                extra = None
+                if r == 0 and n == args.idle_n and "b5" not in args.skip:
+                    extra = lambda w_, d, out: results.__setitem__(
+                        "b5", idle_cpu(w_, d, args.idle_seconds))
+                storm_daemon_run(w, s, r, daemon_runs, extra)
+                storm_floor_run(w, s, r, floor_runs)
+            entry["daemon"] = daemon_runs
+            entry["floor"] = floor_runs
+            if "baseline" not in args.skip:
+                entry["baseline"] = storm_baseline(w, s, args.cap)
+            save(args, results)
+        finally:
+            w.close()
+
+
+# ---------------------------------------------------------------------------
+# B5: idle CPU
+
+def idle_cpu(w, d, seconds):
+    w.wait_idle(3)
+    st0 = w.status()
+    c0 = (cpu_seconds(d.pid), cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0, now())
+    time.sleep(seconds)
+    c1 = (cpu_seconds(d.pid), cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0, now())
+    st1 = w.status()
+    wall = c1[2] - c0[2]
+    out = {"seconds": wall, "learned": st1["learned"],
+           "allowed_ips": st1["allowed_ips"],
+           "rounds": st1["rounds"] - st0["rounds"],
+           "daemon_pct": 100.0 * (c1[0] - c0[0]) / wall,
+           "wggo_pct": 100.0 * (c1[1] - c0[1]) / wall if w.wggo_pid else None,
+           "load": loadavg()}
+    log("B5: daemon %.3f%% of a core over %.0fs (%d learned)" % (
+        out["daemon_pct"], wall, out["learned"]))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# B4: event latency
+
+def latency(args, flavour, results):
+    n, events, floor_events = args.latency_n, args.events, args.floor_events
+    w = World(args, flavour, {}, "B4")
+    try:
+        # 0xfa: add markers (a route via the marker's gateway is learned by
+        # it); 0xfb: withdrawal markers (their static /64 covers a /80 an
+        # ordinary peer learned, which falls back to the marker when it is
+        # withdrawn); 0xf9: calibration (the target is static already).
+        w.add_markers({0xfa: events + floor_events, 0xfb: events + floor_events,
+                       0xf9: floor_events})
+        dst, _ = workload(n)
+        lines = []
+        for i, d in enumerate(dst):
+            via = ("via inet6 " if "." in d else "via ") + gw_of(i % PEERS)
+            lines.append("route add %s %s dev %s proto static\n" % (d, via, w.name))
+        withdraw = []
+        for j, m in enumerate(w.markers[0xfb]):
+            d = canon("2001:db8:fb:%x::/80" % j)
+            k = j % PEERS
+            lines.append("route add %s via %s dev %s proto static\n" % (d, gw_of(k), w.name))
+            withdraw.append((d, k, m))
+        adds = []
+        for i, m in enumerate(w.markers[0xfa]):
+            a = canon("2001:db8:fa:%x::/64" % i)
+            adds.append((a, m))
+            if i >= events:  # the floor's adds need a route into the device
+                lines.append("route add %s dev %s proto static\n" % (a, w.name))
+        w.batch(w.write("b4.batch", "".join(lines)))
+        learned = n + len(withdraw)
+        d = w.start_daemon()
+        netns.wait_until(lambda: (w.status() or {}).get("learned") == learned, 900,
+                         "%d routes learned" % learned, interval=0.5)
+        w.wait_idle(3)
+        ev = []
+        for i in range(events):
+            a, m = adds[i]
+            ev.append("route add %s %s %d %s %d\n" % (a, m.gw, w.ifindex, host(a), m.port))
+            dd, k, m = withdraw[i]
+            ev.append("route del %s %s %d %s %d\n" % (dd, gw_of(k), w.ifindex, host(dd),
+                                                       m.port))
+        c0 = cpu_seconds(d.pid)
+        res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR], input="".join(ev),
+                       timeout=3600).stdout
+        cpu = cpu_seconds(d.pid) - c0
+        out = {"n": n, "learned": learned, "daemon": parse_latency(res), "load": loadavg(),
+               "daemon_cpu": cpu}
+        st = w.status()
+        out["rounds"] = st["rounds"]
+        w.stop_daemon()
+        # The floor: the same single changes made directly with wg-rtsync's
+        # WireGuard backend, and the probe alone.
+        fev = []
+        for i in range(events, events + floor_events):
+            a, m = adds[i]
+            fev.append("wg add %s %s %s %s %d\n" % (w.name, m.key, a, host(a), m.port))
+            dd, k, m = withdraw[i]
+            fev.append("wg del %s %s %s %s %d\n" % (w.name, w.keys[k], dd, host(dd), m.port))
+        for c in w.markers[0xf9]:
+            target = host(c.static[1])
+            fev.append("probe %s %d\n" % (target, c.port))
+        res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR], input="".join(fev),
+                       timeout=3600).stdout
+        out["floor"] = parse_latency(res)
+        results["b4"] = out
+        for kind in ("add", "del"):
+            log("B4 %s: p50 %.0f us p99 %.0f us (floor p50 %.0f us)" % (
+                kind, pct(out["daemon"][kind], 50), pct(out["daemon"][kind], 99),
+                pct(out["floor"][kind], 50)))
+        save(args, results)
+    finally:
+        w.close()
+
+
+def parse_latency(text):
+    out = {"add": [], "del": [], "probe": [], "errors": []}
+    for line in text.splitlines():
+        f = line.split()
+        if f and f[0] in out and len(f) == 2:
+            out[f[0]].append(float(f[1]))
+        else:
+            out["errors"].append(line)
+    return out
+
+
+def pct(xs, p):
+    """Nearest rank, as bench/e2e_report.py reports it."""
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    k = max(0, min(len(xs) - 1, int(math.ceil(p / 100.0 * len(xs))) - 1))
+    return xs[k]
+
+
+# ---------------------------------------------------------------------------
+
+def versions(args):
+    def first_line(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True,
+                                  timeout=30).stdout.splitlines()[0].strip()
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return "?"
+
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib_total = int(f.readline().split()[1])
+    os_name = "?"
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    os_name = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "mem_gib": round(mem_kib_total / 1048576, 1),
+        "os": os_name, "kernel": platform.release(),
+        "wg_rtsync": first_line([os.path.join(args.build, "wg-rtsync"), "--version"]),
+        "wireguard_go": first_line(["wireguard-go", "--version"]),
+        "wg": first_line(["wg", "--version"]),
+        "iproute2": first_line(["ip", "-V"]),
+        "compiler": first_line(["cc", "--version"]),
+    }
+
+
+def save(args, results):
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    os.replace(tmp, args.out)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--flavour", choices=("uapi", "kernel"), required=True)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
+                    default=[10000, 100000, 1000000])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--cap", type=float, default=60.0, help="baseline time cap, seconds")
+    ap.add_argument("--timeout", type=float, default=1800.0)
+    ap.add_argument("--latency-n", type=int, default=100000)
+    ap.add_argument("--events", type=int, default=1000)
+    ap.add_argument("--floor-events", type=int, default=200)
+    ap.add_argument("--idle-n", type=int, default=100000)
+    ap.add_argument("--idle-seconds", type=float, default=60.0)
+    ap.add_argument("--skip", type=lambda s: set(s.split(",")) if s else set(), default=set(),
+                    help="comma-separated: storms,baseline,b4,b5")
+    args = ap.parse_args(argv[1:])
+    args.build = os.path.abspath(args.build)
+    if os.geteuid() != 0:
+        print("e2e.py: needs root (network namespaces)", file=sys.stderr)
+        return 2
+    results = {"flavour": flavour_name(args.flavour), "date": time.strftime("%Y-%m-%d"),
+               "versions": versions(args), "load_start": loadavg(),
+               "sizes": args.sizes, "runs": args.runs, "storms": {}}
+    t0 = now()
+    if "b4" not in args.skip:
+        latency(args, args.flavour, results)
+    if "storms" not in args.skip:
+        storms(args, args.flavour, results)
+    results["load_end"] = loadavg()
+    results["wall_s"] = now() - t0
+    save(args, results)
+    log("done in %.0fs, results in %s" % (results["wall_s"], args.out))
+    return 0
+
+
+def flavour_name(f):
+    return "wireguard-go" if f == "uapi" else "kernel WireGuard"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
