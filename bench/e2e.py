@@ -33,6 +33,7 @@ usage: e2e.py --flavour uapi|kernel --build DIR --out FILE.json [options]
 
 import argparse
 import base64
+import re
 import ipaddress
 import json
 import math
@@ -145,6 +146,51 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def cpu_split(pid):
+    """(user, system) CPU seconds of pid."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
+class Perf:
+    """perf record on one process, reduced to where its time went: the
+    functions (user and kernel) with their share of the samples, callees
+    included (the frames every sample has are left out)."""
+
+    GENERIC = {"_start", "main", "__libc_start_main", "__libc_start_call_main",
+               "__libc_start_main_impl", "daemon_run", "loop", "run_daemon",
+               "run_due", "read", "write", "send", "recv", "recvmsg", "sendto"}
+    # System call plumbing: every system call passes through these.
+    PLUMBING = ("entry_SYSCALL", "do_syscall", "__x64_sys_", "__sys_", "___sys_",
+                "____sys_", "ksys_", "vfs_", "sock_", "__libc_", "0x", "syscall",
+                "netlink_rcv_skb", "netlink_unicast", "genl_rcv")
+
+    def __init__(self, pid, path):
+        self.path = path
+        self.p = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph",
+                                   "dwarf,16384", "-p", str(pid), "-o", path],
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        time.sleep(0.5)  # perf attaches; a profile, not a timed run
+
+    def stop(self, top=14):
+        self.p.send_signal(signal.SIGINT)
+        self.p.wait()
+        out = subprocess.run(["perf", "report", "-i", self.path, "--children", "--stdio",
+                              "-g", "none", "--sort", "sym", "--percent-limit", "1"],
+                             capture_output=True, text=True).stdout
+        rows = []
+        for line in out.splitlines():
+            m = re.match(r"\s+([\d.]+)%\s+([\d.]+)%\s+\[(.)\]\s+(\S+)", line)
+            if (m and m.group(4) not in self.GENERIC and float(m.group(1)) < 95 and
+                    not m.group(4).startswith(self.PLUMBING)):
+                rows.append({"sym": m.group(4), "kernel": m.group(3) == "k",
+                             "children": float(m.group(1)), "self": float(m.group(2))})
+        os.unlink(self.path)
+        return rows[:top]
 
 
 def mem_kib(pid):
@@ -476,8 +522,30 @@ def check_device(world, want, t_detect, deadline_s=600):
     raise RuntimeError("the device never reached the expected state")
 
 
-def storm_daemon_run(w, s, r, res, extra):
-    """One run of B1, B2, B3 and B3 back with a fresh daemon."""
+def timed_storm(w, d, batch, marker, port, want, profile):
+    """One learn or withdraw storm: the time from the start of the batch to
+    the marker, checked in full afterwards; the daemon's CPU time."""
+    probe = Probe(w, "handshake", PROBE_ADDR, str(port), host(marker), "1000",
+                  str(w.args.timeout))
+    perf = Perf(d.pid, os.path.join(w.work, "perf.data")) if profile else None
+    u0, s0 = cpu_split(d.pid)
+    t0 = now()
+    t_ip = w.batch(batch)
+    t = probe.result()
+    if t is None:
+        raise RuntimeError("the marker %s was never seen" % marker)
+    u1, s1 = cpu_split(d.pid)
+    out = {"ip": t_ip, "cpu": u1 + s1 - u0 - s0, "cpu_user": u1 - u0, "cpu_sys": s1 - s0}
+    if perf:
+        out["profile"] = perf.stop()
+    late, ok = check_device(w, want, t)
+    out.update({"t": t - t0 + late, "exact": ok})
+    return out
+
+
+def storm_daemon_run(w, s, r, res, extra, profile=False):
+    """One run of B1, B2, B3 and B3 back with a fresh daemon (profile: with
+    perf attached to it during B1 and B2; not one of the timed runs)."""
     f = s.run_files(r)
     d = w.start_daemon()
     w.wait_idle()
@@ -485,17 +553,9 @@ def storm_daemon_run(w, s, r, res, extra):
     out = {"rss0_kib": mem0["VmRSS"], "load": loadavg()}
 
     # B1
-    probe = Probe(w, "handshake", PROBE_ADDR, str(f["mp"].port), host(f["p"]), "1000",
-                  str(w.args.timeout))
-    c0 = cpu_seconds(d.pid)
-    t0 = now()
-    t_ip = w.batch(f["add"])
-    t = probe.result()
-    if t is None:
-        raise RuntimeError("B1: the marker was never seen")
-    cpu = cpu_seconds(d.pid) - c0
-    late, ok = check_device(w, s.expected(f["learned"]), t)
-    out["b1"] = {"t": t - t0 + late, "ip": t_ip, "exact": ok, "cpu": cpu}
+    out["b1"] = timed_storm(w, d, f["add"], f["p"], f["mp"].port,
+                            s.expected(f["learned"]), profile)
+    t_ip = out["b1"]["ip"]
     w.wait_idle()
     mem = mem_kib(d.pid)
     out["rss_kib"], out["hwm_kib"] = mem["VmRSS"], mem["VmHWM"]
@@ -507,40 +567,36 @@ def storm_daemon_run(w, s, r, res, extra):
         extra(w, d, out)
 
     # B2
-    probe = Probe(w, "handshake", PROBE_ADDR, str(f["mq"].port), host(f["q"]), "1000",
-                  str(w.args.timeout))
-    c0 = cpu_seconds(d.pid)
-    t0 = now()
-    t_ip = w.batch(f["del"])
-    t = probe.result()
-    if t is None:
-        raise RuntimeError("B2: the marker was never seen")
-    cpu = cpu_seconds(d.pid) - c0
-    late, ok = check_device(w, s.expected(), t)
-    out["b2"] = {"t": t - t0 + late, "ip": t_ip, "exact": ok, "cpu": cpu}
+    out["b2"] = timed_storm(w, d, f["del"], f["q"], f["mq"].port, s.expected(), profile)
     log("N=%d run %d B2 %.3fs (ip %.3fs, daemon cpu %.2fs)"
-        % (s.n, r, out["b2"]["t"], t_ip, out["b2"]["cpu"]))
+        % (s.n, r, out["b2"]["t"], out["b2"]["ip"], out["b2"]["cpu"]))
     w.wait_idle()
+    if profile:
+        w.stop_daemon()
+        res.append(out)
+        return
 
     # B3 and back
     base = w.count_routes(98)
     for name, conf, kind, want in (("b3", s.b3_conf, "new", base + s.n + 1),
                                    ("b3back", s.static_conf, "del", base)):
         probe = Probe(w, "route", kind, s.r_marker, "98", str(w.args.timeout))
-        c0 = cpu_seconds(d.pid)
+        u0, s0 = cpu_split(d.pid)
         t0 = now()
         t_wg = w.timed(["wg", "addconf", w.name, conf])
         t = probe.result()
         if t is None:
             raise RuntimeError("%s: the route marker was never seen" % name)
-        cpu = cpu_seconds(d.pid) - c0
+        u1, s1 = cpu_split(d.pid)
+        cpu = u1 + s1 - u0 - s0
         got = w.count_routes(98)
         late = 0.0
         if got != want:
             log("%s: %d protocol-98 routes at detection, want %d; waiting" % (name, got, want))
             netns.wait_until(lambda: w.count_routes(98) == want, 600, "the routes")
             late = now() - t
-        out[name] = {"t": t - t0 + late, "wg": t_wg, "exact": late == 0.0, "cpu": cpu}
+        out[name] = {"t": t - t0 + late, "wg": t_wg, "exact": late == 0.0, "cpu": cpu,
+                     "cpu_user": u1 - u0, "cpu_sys": s1 - s0}
         log("N=%d run %d %s %.3fs" % (s.n, r, name, out[name]["t"]))
         w.wait_idle()
     w.stop_daemon()
@@ -634,7 +690,8 @@ def storm_baseline(w, s, cap):
 def storms(args, flavour, results):
     for n in args.sizes:
         runs = args.runs
-        w = World(args, flavour, {0xfe: runs + 1, 0xfd: runs + 1}, "N=%d" % n)
+        # Markers per run, one more for the baseline, one for the profile.
+        w = World(args, flavour, {0xfe: runs + 2, 0xfd: runs + 2}, "N=%d" % n)
         try:
             s = Storm(w, n)
             entry = results["storms"].setdefault(str(n), {})
@@ -649,6 +706,10 @@ def storms(args, flavour, results):
                 storm_floor_run(w, s, r, floor_runs)
             entry["daemon"] = daemon_runs
             entry["floor"] = floor_runs
+            if n == max(args.sizes) and "profile" not in args.skip and shutil.which("perf"):
+                prof = []
+                storm_daemon_run(w, s, runs + 1, prof, None, profile=True)
+                entry["profile"] = {k: prof[0][k].get("profile") for k in ("b1", "b2")}
             if "baseline" not in args.skip:
                 entry["baseline"] = storm_baseline(w, s, args.cap)
             save(args, results)

@@ -75,7 +75,9 @@ def storm_rows(res):
                          "cap": (e.get("baseline") or {}).get("cap"), "exact": exact,
                          "ipv4": e.get("ipv4"),
                          "cpu": med([r[key].get("cpu") for r in e.get("daemon", [])
-                                     if key in r])})
+                                     if key in r]),
+                         "cpu_sys": med([r[key].get("cpu_sys") for r in e.get("daemon", [])
+                                         if key in r])})
     return rows
 
 
@@ -92,17 +94,20 @@ def baseline_text(row):
 
 def storm_table(res):
     out = ["| scenario | N | wg-rtsync s | floor s | × floor | floor: ip / dump / wg s "
-           "| daemon CPU s | per-event baseline |",
+           "| daemon CPU s (in the kernel) | per-event baseline |",
            "|---|---:|---:|---:|---:|---|---:|---|"]
     for row in storm_rows(res):
         ratio = row["daemon"] / row["floor"] if row["daemon"] and row["floor"] else None
         p = row["parts"]
         parts = " / ".join(fmt_s(p[k]) for k in ("ip", "dump", "wg"))
         name = dict(SCENARIOS)[row["key"]]
+        cpu = fmt_s(row["cpu"])
+        if row["cpu_sys"] is not None:
+            cpu += " (%s)" % fmt_s(row["cpu_sys"])
         out.append("| %s | %s | %s%s | %s | %s | %s | %s | %s |" % (
             name, fmt_n(row["n"]), fmt_s(row["daemon"]), "" if row["exact"] else " (†)",
             fmt_s(row["floor"]), "%.2f" % ratio if ratio else "-", parts,
-            fmt_s(row["cpu"]), baseline_text(row)))
+            cpu, baseline_text(row)))
     return "\n".join(out)
 
 
@@ -145,6 +150,32 @@ def targets(res, vm):
         lines.append("- B6 at N = %s: %.0f bytes per learned prefix (target < %.0f): %s" % (
             fmt_n(n), per, TARGET_BYTES, mark(per < TARGET_BYTES)))
     return "\n".join(lines)
+
+
+def profile_table(res):
+    """Where the daemon's time went in the extra, profiled run at the
+    largest N (perf, callees included)."""
+    for n_text in sorted(res.get("storms", {}), key=int, reverse=True):
+        prof = res["storms"][n_text].get("profile")
+        if not prof:
+            continue
+        out = ["Where wg-rtsync's time went at N = %s (perf, 499 Hz, one more run not "
+               "counted above; share of its samples in each function and what it "
+               "calls; [k]: kernel):" % fmt_n(int(n_text)), "",
+               "| B1 learn | % | B2 withdraw | % |", "|---|---:|---|---:|"]
+        b1, b2 = prof.get("b1") or [], prof.get("b2") or []
+        for i in range(max(len(b1), len(b2))):
+            cells = []
+            for rows in (b1, b2):
+                if i < len(rows):
+                    r = rows[i]
+                    cells += ["`%s`%s" % (r["sym"], " [k]" if r["kernel"] else ""),
+                              "%.0f" % r["children"]]
+                else:
+                    cells += ["", ""]
+            out.append("| %s |" % " | ".join(cells))
+        return "\n".join(out)
+    return None
 
 
 def b6(res):
@@ -243,6 +274,10 @@ def flavour_section(res, vm):
     lines.append("")
     lines.append(b6_table(res))
     lines.append("")
+    prof = profile_table(res)
+    if prof:
+        lines.append(prof)
+        lines.append("")
     lines.append("Against the targets:")
     lines.append("")
     lines.append(targets(res, vm))
