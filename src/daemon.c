@@ -818,9 +818,16 @@ int daemon_status_query(const struct daemon_options *o, bool json)
 	struct config *c = load_config(o, name, sizeof(name), err, sizeof(err));
 	int r;
 
+	/* A daemon keeps its old settings when the file turns bad: ask it
+	 * anyway, where the built-in defaults put the socket. */
 	if (!c) {
-		fprintf(stderr, "%s\n", err);
-		return EXIT_CONFIG;
+		fprintf(stderr, "%s\nwg-rtsync: status: asking at the default state_dir\n",
+			err);
+		c = config_default();
+		if (!c) {
+			fprintf(stderr, "wg-rtsync: out of memory\n");
+			return EXIT_FAILURE;
+		}
 	}
 	r = config_settings_top(c, &top);
 	config_free(c);

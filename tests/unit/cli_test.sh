@@ -61,7 +61,10 @@ contains "$err" "status: no daemon answers on $tmpdir/control.sock"
 run 1 -c "$tmpdir/c.yaml" status --json
 run 2 -c "$tmpdir/c.yaml" status --yaml
 contains "$err" "status: unknown argument '--yaml'"
-run 78 -c "$bad" status
+# A bad file: the daemon runs on its old settings, so status still asks.
+run 1 -c "$bad" status
+contains "$err" "instal_routes: unknown key"
+contains "$err" "asking at the default state_dir"
 
 # addr: every vector, one call per key with all its prefixes in order.
 vectors=$src/tests/vectors/derived-addresses.txt
