@@ -9,6 +9,8 @@ import signal
 
 import pytest
 
+import topo
+
 from conftest import CONVERGE, GW1, GW2, Device, converge
 from netns import HarnessError, wait_until
 
@@ -35,6 +37,11 @@ def test_route_is_learned_and_withdrawn(dev, daemon, ns):
              lambda: "2001:db8:1::/48" not in dev.allowed(dev.p1))
     # The static AllowedIP is never removed.
     assert dev.allowed(dev.p1) == {GW1 + "/128"}
+    # The backend the flavour calls for, and a removal mode it detected
+    # (6.12 and Debian's wireguard-go: the temporary peer).
+    st = daemon.iface(dev.name)
+    assert st["backend"] == ("kernel" if topo.flavour() == "kernel" else "uapi")
+    assert st["removal"] == "temporary peer"
 
 
 def test_ipv4_route_via_ipv6_next_hop_is_learned(dev, daemon, ns):
