@@ -383,10 +383,10 @@ class World:
         return now() - t0
 
     # -- daemon --
-    def start_daemon(self):
+    def start_daemon(self, settings=""):
         state = os.path.join(self.state, "state")
         shutil.rmtree(state, ignore_errors=True)
-        cfg = self.write("wg-rtsync.yaml", "state_dir: %s\n" % state)
+        cfg = self.write("wg-rtsync.yaml", "state_dir: %s\n%s" % (state, settings))
         self.control = os.path.join(state, "control.sock")
         self.daemon = self.ns.start([self.binary, "-c", cfg], name="wg-rtsync")
         want = sum(len(v) for v in self.statics().values())
@@ -529,6 +529,7 @@ def timed_storm(w, d, batch, marker, port, want, profile):
                   str(w.args.timeout))
     perf = Perf(d.pid, os.path.join(w.work, "perf.data")) if profile else None
     u0, s0 = cpu_split(d.pid)
+    g0 = cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0
     t0 = now()
     t_ip = w.batch(batch)
     t = probe.result()
@@ -536,6 +537,8 @@ def timed_storm(w, d, batch, marker, port, want, profile):
         raise RuntimeError("the marker %s was never seen" % marker)
     u1, s1 = cpu_split(d.pid)
     out = {"ip": t_ip, "cpu": u1 + s1 - u0 - s0, "cpu_user": u1 - u0, "cpu_sys": s1 - s0}
+    if w.wggo_pid:
+        out["wggo_cpu"] = cpu_seconds(w.wggo_pid) - g0
     if perf:
         out["profile"] = perf.stop()
     late, ok = check_device(w, want, t)
@@ -543,11 +546,13 @@ def timed_storm(w, d, batch, marker, port, want, profile):
     return out
 
 
-def storm_daemon_run(w, s, r, res, extra, profile=False):
-    """One run of B1, B2, B3 and B3 back with a fresh daemon (profile: with
-    perf attached to it during B1 and B2; not one of the timed runs)."""
+def storm_daemon_run(w, s, r, res, extra, profile=False, settings=""):
+    """One run of B1, B2, B3 and B3 back with a fresh daemon. Not one of the
+    timed runs, B1 and B2 only: profile (perf attached to the daemon), or
+    other settings."""
     f = s.run_files(r)
-    d = w.start_daemon()
+    d = w.start_daemon(settings)
+    only_storms = profile or settings
     w.wait_idle()
     mem0 = mem_kib(d.pid)
     out = {"rss0_kib": mem0["VmRSS"], "load": loadavg()}
@@ -571,7 +576,7 @@ def storm_daemon_run(w, s, r, res, extra, profile=False):
     log("N=%d run %d B2 %.3fs (ip %.3fs, daemon cpu %.2fs)"
         % (s.n, r, out["b2"]["t"], out["b2"]["ip"], out["b2"]["cpu"]))
     w.wait_idle()
-    if profile:
+    if only_storms:
         w.stop_daemon()
         res.append(out)
         return
@@ -603,10 +608,23 @@ def storm_daemon_run(w, s, r, res, extra, profile=False):
     res.append(out)
 
 
+def listened_batches(w, f):
+    """The insert and the delete once more, with a process listening to the
+    route notifications and doing nothing else (e2e_probe waiting for a
+    route that never comes): what merely being told costs the inserter."""
+    times = []
+    for batch in (f["add"], f["del"]):
+        p = Probe(w, "route", "new", "2001:db8:ee::/64", "98", str(w.args.timeout))
+        times.append(w.batch(batch))
+        p.stop()
+    return times
+
+
 def storm_floor_run(w, s, r, res):
     f = s.run_files(r)
     probe_dump = [w.probe_bin, "dump"]
     out = {"load": loadavg()}
+    out["ip_listened"] = listened_batches(w, f)
     b1 = {"ip": w.batch(f["add"]), "dump": w.timed(probe_dump),
           "wg": w.timed(["wg", "addconf", w.name, s.floor_conf(f)])}
     b2 = {"ip": w.batch(f["del"]), "dump": w.timed(probe_dump),
@@ -690,8 +708,9 @@ def storm_baseline(w, s, cap):
 def storms(args, flavour, results):
     for n in args.sizes:
         runs = args.runs
-        # Markers per run, one more for the baseline, one for the profile.
-        w = World(args, flavour, {0xfe: runs + 2, 0xfd: runs + 2}, "N=%d" % n)
+        # Markers per run, one more each for the baseline, the profile and
+        # the run with a batch delay.
+        w = World(args, flavour, {0xfe: runs + 3, 0xfd: runs + 3}, "N=%d" % n)
         try:
             s = Storm(w, n)
             entry = results["storms"].setdefault(str(n), {})
@@ -710,6 +729,11 @@ def storms(args, flavour, results):
                 prof = []
                 storm_daemon_run(w, s, runs + 1, prof, None, profile=True)
                 entry["profile"] = {k: prof[0][k].get("profile") for k in ("b1", "b2")}
+            if n == max(args.sizes) and args.delay_ms:
+                delayed = []
+                storm_daemon_run(w, s, runs + 2, delayed, None,
+                                 settings="batch_delay: %dms\n" % args.delay_ms)
+                entry["delayed"] = dict(delayed[0], batch_delay_ms=args.delay_ms)
             if "baseline" not in args.skip:
                 entry["baseline"] = storm_baseline(w, s, args.cap)
             save(args, results)
@@ -895,6 +919,9 @@ def main(argv):
     ap.add_argument("--floor-events", type=int, default=200)
     ap.add_argument("--idle-n", type=int, default=100000)
     ap.add_argument("--idle-seconds", type=float, default=60.0)
+    ap.add_argument("--delay-ms", type=int, default=10,
+                    help="one more B1 and B2 at the largest N with this batch_delay "
+                    "(0: none)")
     ap.add_argument("--skip", type=lambda s: set(s.split(",")) if s else set(), default=set(),
                     help="comma-separated: storms,baseline,b4,b5")
     args = ap.parse_args(argv[1:])

@@ -77,7 +77,12 @@ def storm_rows(res):
                          "cpu": med([r[key].get("cpu") for r in e.get("daemon", [])
                                      if key in r]),
                          "cpu_sys": med([r[key].get("cpu_sys") for r in e.get("daemon", [])
-                                         if key in r])})
+                                         if key in r]),
+                         "wggo_cpu": med([r[key].get("wggo_cpu") for r in e.get("daemon", [])
+                                          if key in r]),
+                         "listened": med([r["ip_listened"][0 if key == "b1" else 1]
+                                          for r in e.get("floor", []) if "ip_listened" in r])
+                         if key in ("b1", "b2") else None})
     return rows
 
 
@@ -94,8 +99,9 @@ def baseline_text(row):
 
 def storm_table(res):
     out = ["| scenario | N | wg-rtsync s | floor s | × floor | floor: ip / dump / wg s "
-           "| daemon CPU s (in the kernel) | per-event baseline |",
-           "|---|---:|---:|---:|---:|---|---:|---|"]
+           "| ip, listened to s | wg-rtsync CPU s (kernel) | wireguard-go CPU s "
+           "| per-event baseline |",
+           "|---|---:|---:|---:|---:|---|---:|---:|---:|---|"]
     for row in storm_rows(res):
         ratio = row["daemon"] / row["floor"] if row["daemon"] and row["floor"] else None
         p = row["parts"]
@@ -104,10 +110,10 @@ def storm_table(res):
         cpu = fmt_s(row["cpu"])
         if row["cpu_sys"] is not None:
             cpu += " (%s)" % fmt_s(row["cpu_sys"])
-        out.append("| %s | %s | %s%s | %s | %s | %s | %s | %s |" % (
+        out.append("| %s | %s | %s%s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, fmt_n(row["n"]), fmt_s(row["daemon"]), "" if row["exact"] else " (†)",
             fmt_s(row["floor"]), "%.2f" % ratio if ratio else "-", parts,
-            cpu, baseline_text(row)))
+            fmt_s(row["listened"]), cpu, fmt_s(row["wggo_cpu"]), baseline_text(row)))
     return "\n".join(out)
 
 
@@ -150,6 +156,25 @@ def targets(res, vm):
         lines.append("- B6 at N = %s: %.0f bytes per learned prefix (target < %.0f): %s" % (
             fmt_n(n), per, TARGET_BYTES, mark(per < TARGET_BYTES)))
     return "\n".join(lines)
+
+
+def delayed_text(res):
+    """The extra run with a batch delay, against the median floor."""
+    for row_n in sorted(res.get("storms", {}), key=int, reverse=True):
+        e = res["storms"][row_n]
+        d = e.get("delayed")
+        if not d:
+            continue
+        parts = []
+        for key in ("b1", "b2"):
+            f = med([r[key]["t"] for r in e.get("floor", []) if key in r])
+            parts.append("%s %s s (%.2f × the floor)" % (
+                dict(SCENARIOS)[key], fmt_s(d[key]["t"]), d[key]["t"] / f if f else 0))
+        return ("With `batch_delay: %dms` (one more run at N = %s, not counted above: a "
+                "touched interface waits that long before its round, so that more events "
+                "join it): %s." % (d["batch_delay_ms"], fmt_n(int(row_n)),
+                                    ", ".join(parts)))
+    return None
 
 
 def profile_table(res):
@@ -274,6 +299,10 @@ def flavour_section(res, vm):
     lines.append("")
     lines.append(b6_table(res))
     lines.append("")
+    delayed = delayed_text(res)
+    if delayed:
+        lines.append(delayed)
+        lines.append("")
     prof = profile_table(res)
     if prof:
         lines.append(prof)
@@ -283,6 +312,86 @@ def flavour_section(res, vm):
     lines.append(targets(res, vm))
     lines.append("")
     return "\n".join(lines)
+
+
+def row_of(res, key, n):
+    for row in storm_rows(res):
+        if row["key"] == key and row["n"] == n:
+            return row
+    return None
+
+
+def profile_share(res, key, names):
+    """{name: share} of the profiled run's entries for names."""
+    for n_text in res.get("storms", {}):
+        prof = (res["storms"][n_text].get("profile") or {}).get(key) or []
+        found = {r["sym"]: r["children"] for r in prof if r["sym"] in names}
+        if found:
+            return found
+    return {}
+
+
+def bounds(results):
+    """What limits each figure, in words, with the figures of this run."""
+    out = ["### What bounds the results", ""]
+    for res, vm in results:
+        where = "kernel WireGuard, VM" if vm else "wireguard-go"
+        sizes = sorted(int(n) for n in res.get("storms", {}))
+        if not sizes:
+            continue
+        small, mid = sizes[0], (100000 if 100000 in sizes else sizes[-1])
+        b3s, b1m = row_of(res, "b3", small), row_of(res, "b1", mid)
+        if b3s and b3s["daemon"] and b3s["floor"]:
+            out.append(
+                "- B3 (%s): wg-rtsync learns of static AllowedIPs only by reading the "
+                "device every `wg_poll_interval` (1 s by default; WireGuard sends no change "
+                "events, SPEC section 5), so half an interval passes on average before the "
+                "poll that sees a `wg addconf`, and a read of the device follows: at N = %s "
+                "that is most of its %s s against the floor's %s s. With many routes it "
+                "installs them faster than the floor's `ip -batch`, which sends one request "
+                "and waits for its ack per line, where wg-rtsync sends them in batches." % (
+                    where, fmt_n(small), fmt_s(b3s["daemon"]), fmt_s(b3s["floor"])))
+        if b1m and b1m["listened"] and b1m["parts"]["ip"]:
+            out.append(
+                "- B1 and B2 (%s): being told costs the inserting process. The kernel builds "
+                "a notification for every route and wakes the listener; the floor's "
+                "`ip -batch` of N = %s routes took %s s alone and %s s with one process "
+                "listening and doing nothing else (column *ip, listened to*). wg-rtsync's "
+                "times include that, and the CPU that it and WireGuard spend on the changes "
+                "takes cores from `ip` (two cores here)." % (
+                    where, fmt_n(mid), fmt_s(b1m["parts"]["ip"]), fmt_s(b1m["listened"])))
+        if vm:
+            share = profile_share(res, "b2", {"wg_set_device", "synchronize_rcu_expedited",
+                                              "wg_peer_create", "wg_peer_remove",
+                                              "curve25519_arch"})
+            b2m = row_of(res, "b2", mid)
+            if b2m and b2m["daemon"] and b2m["floor"]:
+                text = ("- B2 (kernel WireGuard, Linux 6.12): %.1f × the floor at N = %s. Linux "
+                        "6.12 has no `WGALLOWEDIP_F_REMOVE_ME`, so each round of withdrawals "
+                        "moves the prefixes onto wg-rtsync's temporary peer and removes that "
+                        "peer in the same request (SPEC section 7). Making the peer costs the "
+                        "kernel a Curve25519 computation, removing it an RCU grace period, both "
+                        "while holding the RTNL lock that `ip`'s route deletions need too, so "
+                        "the storm and the rounds take turns." % (
+                            b2m["daemon"] / b2m["floor"], fmt_n(mid)))
+                if share:
+                    text += " In the profiled run: %s of wg-rtsync's samples." % ", ".join(
+                        "`%s` %.0f%%" % (k, v) for k, v in sorted(share.items(),
+                                                               key=lambda kv: -kv[1]))
+                text += (" Kernels from 6.16 remove an AllowedIP without a peer, which "
+                         "wg-rtsync detects and uses; on older ones `batch_delay` trades "
+                         "latency for fewer, larger rounds (the line with `batch_delay` "
+                         "above).")
+                out.append(text)
+        b4 = res.get("b4")
+        if b4 and b4["floor"].get("probe"):
+            out.append(
+                "- B4 (%s): a single change costs at least one request to WireGuard and the "
+                "probe's own delay in seeing it (the probe alone: %.0f µs p50: WireGuard "
+                "builds a handshake initiation and the kernel carries it over "
+                "loopback)." % (where, pct(b4["floor"]["probe"], 50)))
+    out.append("")
+    return "\n".join(out)
 
 
 # ---------------------------------------------------------------------------
@@ -468,6 +577,7 @@ def main(argv):
             "![convergence time against N](e2e-convergence.png)", ""]
     for res, vm in results:
         body.append(flavour_section(res, vm))
+    body.append(bounds(results))
     body.append(METHOD)
     text = "\n".join(body)
     subprocess.run([sys.executable, os.path.join(HERE, "update_section.py"), DOC, "e2e"],
