@@ -182,7 +182,7 @@ def profile_table(res):
     largest N (perf, callees included)."""
     for n_text in sorted(res.get("storms", {}), key=int, reverse=True):
         prof = res["storms"][n_text].get("profile")
-        if not prof:
+        if not prof or not any(prof.values()):
             continue
         out = ["Where wg-rtsync's time went at N = %s (perf, 499 Hz, one more run not "
                "counted above; share of its samples in each function and what it "
@@ -346,10 +346,10 @@ def bounds(results):
                 "- B3 (%s): wg-rtsync learns of static AllowedIPs only by reading the "
                 "device every `wg_poll_interval` (1 s by default; WireGuard sends no change "
                 "events, SPEC section 5), so half an interval passes on average before the "
-                "poll that sees a `wg addconf`, and a read of the device follows: at N = %s "
-                "that is most of its %s s against the floor's %s s. With many routes it "
-                "installs them faster than the floor's `ip -batch`, which sends one request "
-                "and waits for its ack per line, where wg-rtsync sends them in batches." % (
+                "poll that sees a `wg addconf`, and a read of the device follows (at N = %s: "
+                "%s s, the floor %s s). With many routes it installs them faster than the "
+                "floor's `ip -batch`, which sends one request and waits for its ack per "
+                "line, where wg-rtsync sends them in batches." % (
                     where, fmt_n(small), fmt_s(b3s["daemon"]), fmt_s(b3s["floor"])))
         if b1m and b1m["listened"] and b1m["parts"]["ip"]:
             out.append(
@@ -378,11 +378,35 @@ def bounds(results):
                     text += " In the profiled run: %s of wg-rtsync's samples." % ", ".join(
                         "`%s` %.0f%%" % (k, v) for k, v in sorted(share.items(),
                                                                key=lambda kv: -kv[1]))
+                b1m_cpu = row_of(res, "b1", mid)
+                if b2m["cpu"] and b2m["cpu_sys"] is not None and b1m_cpu and b1m_cpu["cpu"]:
+                    text += (" wg-rtsync's CPU time in this storm was %s s, %s s of it in "
+                             "the kernel (%.0f%%), against %.0f%% in the learn storm." % (
+                                 fmt_s(b2m["cpu"]), fmt_s(b2m["cpu_sys"]),
+                                 100 * b2m["cpu_sys"] / b2m["cpu"],
+                                 100 * b1m_cpu["cpu_sys"] / b1m_cpu["cpu"]))
                 text += (" Kernels from 6.16 remove an AllowedIP without a peer, which "
                          "wg-rtsync detects and uses; on older ones `batch_delay` trades "
                          "latency for fewer, larger rounds (the line with `batch_delay` "
                          "above).")
                 out.append(text)
+        host = [r for r, v in results if not v]
+        b5 = res.get("b5")
+        if vm and b5 and host:
+            hf, vf = row_of(host[0], "b1", mid), row_of(res, "b1", mid)
+            slow = vf["parts"]["ip"] / hf["parts"]["ip"] if hf and vf and \
+                hf["parts"]["ip"] and vf["parts"]["ip"] else None
+            out.append(
+                "- B5 (kernel WireGuard, VM): %.1f%% of an emulated core. The kernel backend "
+                "reads a whole snapshot on every poll and compares its fingerprint (it does "
+                "not yet hash the dump as it arrives, as the UAPI backend does), and the "
+                "kernel's work of dumping the device counts as wg-rtsync's own time here, "
+                "where wireguard-go's serving of `get=1` is wireguard-go's.%s" % (
+                    b5["daemon_pct"],
+                    " The same `ip -batch` of %s routes took %.1f times as long in the VM as "
+                    "on the host; scaled by that, the figure would be about %.1f%% of a "
+                    "core: likely above the 1%% target on real hardware, not measured." % (
+                        fmt_n(mid), slow, b5["daemon_pct"] / slow) if slow else ""))
         b4 = res.get("b4")
         if b4 and b4["floor"].get("probe"):
             out.append(
@@ -445,6 +469,7 @@ def plot(results):
         "set multiplot layout %d,3 title 'Convergence time against the number of routes "
         "(log-log; lower is better)'" % rows,
         "set logscale xy", "set grid", "set key below vertical maxrows 4", "set format x '10^{%T}'",
+        "set format y '10^{%T}'",
         "set xlabel 'routes (N)'", "set ylabel 'seconds'",
         "set xrange [%g:%g]" % (min(ns) / 2.0, max(ns) * 2.0),
     ]
