@@ -355,10 +355,11 @@ static int opt_u32(struct ctx *c, const char *field, const char *text, uint32_t 
 static int opt_u8(struct ctx *c, const char *field, const char *text, uint8_t dflt,
 		  uint8_t *out)
 {
-	uint32_t v;
+	uint32_t v = dflt;
 	int ret = opt_u32(c, field, text, 255, dflt, &v);
 
-	*out = (uint8_t)v;
+	if (!ret)
+		*out = (uint8_t)v;
 	return ret;
 }
 
