@@ -549,7 +549,7 @@ static yaml_node_t *seq_get(yaml_document_t *d, yaml_node_t *s, size_t i)
 
 static int parse_filter(struct ctx *c, const struct raw_filter *r, struct filter_rule *f)
 {
-	uint32_t ge, le, max;
+	uint32_t ge = 0, le = 0, max;
 
 	if (!strcmp(r->action, "permit"))
 		f->permit = true;
@@ -700,7 +700,7 @@ static int parse_route(struct ctx *c, const struct raw_item *r, struct kroute *r
 		return -ENOMEM;
 	rt->n_nexthops = r->nexthops_count;
 	for (unsigned i = 0; i < r->nexthops_count; i++) {
-		uint32_t oif;
+		uint32_t oif = 0;
 
 		if (parse_addr(c, "nexthops: gw", r->nexthops[i].gw, &rt->nexthops[i].gw) ||
 		    parse_u32(c, "nexthops: oif", r->nexthops[i].oif, INT32_MAX, &oif))
@@ -823,7 +823,7 @@ static int parse_event(struct ctx *c, const struct raw_item *r, yaml_node_t *nod
 
 static int parse_spec(struct ctx *c, const struct raw_item *r, struct route_spec *s)
 {
-	uint32_t oif, metric;
+	uint32_t oif = 0, metric;
 
 	memset(s, 0, sizeof(*s));
 	if (parse_prefix(c, "dst", r->dst, &s->dst))
