@@ -976,7 +976,7 @@ static int convert(struct ctx *c, const struct raw_vector *r, struct vector *v)
 	yaml_node_t *root = yaml_document_get_root_node(&c->doc);
 	yaml_node_t *steps = map_get(&c->doc, root, "steps");
 	struct settings cur;
-	uint32_t ifindex;
+	uint32_t ifindex = 0;
 	int ret;
 
 	v->name = strdup(r->name);
