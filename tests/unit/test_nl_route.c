@@ -36,22 +36,9 @@ static struct fixture load(const char *name)
 {
 	char rel[256];
 	struct fixture f = {0};
-	FILE *in;
-	long size;
 
 	snprintf(rel, sizeof(rel), "tests/fixtures/rtnl/%s", name);
-	in = fopen(src_path(rel), "rb");
-	if (!in)
-		fail_msg("cannot open fixture %s", src_path(rel));
-	fseek(in, 0, SEEK_END);
-	size = ftell(in);
-	rewind(in);
-	assert_true(size > 0);
-	f.len = (size_t)size;
-	f.data = malloc(f.len);
-	assert_non_null(f.data);
-	assert_int_equal(fread(f.data, 1, f.len, in), f.len);
-	fclose(in);
+	f.data = read_source_file(rel, &f.len);
 	return f;
 }
 

@@ -45,22 +45,9 @@ static struct text load(const char *name)
 {
 	char rel[256];
 	struct text t = {0};
-	FILE *in;
-	long size;
 
 	snprintf(rel, sizeof(rel), "tests/fixtures/uapi/%s", name);
-	in = fopen(src_path(rel), "rb");
-	if (!in)
-		fail_msg("cannot open fixture %s", src_path(rel));
-	fseek(in, 0, SEEK_END);
-	size = ftell(in);
-	rewind(in);
-	assert_true(size > 0);
-	t.len = (size_t)size;
-	t.data = malloc(t.len);
-	assert_non_null(t.data);
-	assert_int_equal(fread(t.data, 1, t.len, in), t.len);
-	fclose(in);
+	t.data = read_source_file(rel, &t.len);
 	return t;
 }
 

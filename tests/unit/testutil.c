@@ -47,3 +47,24 @@ const char *src_path(const char *rel)
 	snprintf(buf, sizeof(buf), "%s/%s", root ? root : ".", rel);
 	return buf;
 }
+
+void *read_source_file(const char *rel, size_t *len)
+{
+	const char *path = src_path(rel);
+	FILE *in = fopen(path, "rb");
+	char *data;
+	long size;
+
+	if (!in)
+		fail_msg("cannot open %s", path);
+	fseek(in, 0, SEEK_END);
+	size = ftell(in);
+	rewind(in);
+	assert_true(size > 0);
+	data = malloc((size_t)size);
+	assert_non_null(data);
+	assert_int_equal(fread(data, 1, (size_t)size, in), (size_t)size);
+	fclose(in);
+	*len = (size_t)size;
+	return data;
+}

@@ -19,5 +19,9 @@ struct wg_key K(const char *base64);
 struct wg_key key_n(unsigned n);
 /* Path of a file under the source tree (WGRS_SRCDIR); static buffer. */
 const char *src_path(const char *rel);
+/* The whole of a non-empty file under the source tree, malloc'd to exactly
+ * *len bytes (no NUL after it, so that valgrind sees any read past the end),
+ * or the test fails. */
+void *read_source_file(const char *rel, size_t *len);
 
 #endif
