@@ -46,53 +46,7 @@ static const char *find_ip(void)
 
 /* Runs ip with the words of the formatted command line (no shell); the
  * output goes to out (size bytes, may be NULL). Returns the exit status. */
-static int ip_run(char *out, size_t size, const char *fmt, ...)
-{
-	char line[1024], *argv[64];
-	int argc = 0, pipefd[2], status;
-	va_list ap;
-	pid_t pid;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	argv[argc++] = (char *)ip_path;
-	for (char *tok = strtok(line, " "); tok && argc < 63; tok = strtok(NULL, " "))
-		argv[argc++] = tok;
-	argv[argc] = NULL;
-	assert_int_equal(pipe(pipefd), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		execv(ip_path, argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	size_t got = 0;
-	char sink[512];
-	for (;;) {
-		char *dst = out && got + 1 < size ? out + got : sink;
-		size_t room = out && got + 1 < size ? size - got - 1 : sizeof(sink);
-		ssize_t n = read(pipefd[0], dst, room);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (dst != sink)
-			got += (size_t)n;
-	}
-	if (out && size)
-		out[got] = '\0';
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
+#define ip_run(out, size, ...) run_program(ip_path, out, size, __VA_ARGS__)
 
 #define IP(...)                                                                          \
 	do {                                                                             \

@@ -179,60 +179,10 @@ static void start_wireguard_go(void)
 	}
 }
 
-/* Runs a program with the words of the formatted line (no shell); its
- * output goes to out. Returns the exit status. */
-static int run(const char *prog, char *out, size_t size, const char *fmt, ...)
-{
-	char line[8192], *argv[64];
-	int argc = 0, pipefd[2], status;
-	size_t got = 0;
-	va_list ap;
-	pid_t pid;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	argv[argc++] = (char *)prog;
-	for (char *tok = strtok(line, " "); tok && argc < 63; tok = strtok(NULL, " "))
-		argv[argc++] = tok;
-	argv[argc] = NULL;
-	assert_int_equal(pipe(pipefd), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		execv(prog, argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	for (;;) {
-		char sink[256];
-		bool keep = out && got + 1 < size;
-		ssize_t n = read(pipefd[0], keep ? out + got : sink,
-				 keep ? size - got - 1 : sizeof(sink));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (keep)
-			got += (size_t)n;
-	}
-	if (out && size)
-		out[got] = '\0';
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 #define WG(...)                                                                          \
 	do {                                                                             \
 		char out_[4096];                                                         \
-		if (run(wg_path, out_, sizeof(out_), __VA_ARGS__) != 0)                  \
+		if (run_program(wg_path, out_, sizeof(out_), __VA_ARGS__) != 0)                  \
 			fail_msg("wg failed: %s", out_);                                 \
 	} while (0)
 
@@ -241,7 +191,7 @@ static char *wg_show_allowed(void)
 {
 	static char out[1 << 16];
 
-	if (run(wg_path, out, sizeof(out), "show %s allowed-ips", ifname) != 0)
+	if (run_program(wg_path, out, sizeof(out), "show %s allowed-ips", ifname) != 0)
 		fail_msg("wg show failed: %s", out);
 	return out;
 }

@@ -24,4 +24,10 @@ const char *src_path(const char *rel);
  * or the test fails. */
 void *read_source_file(const char *rel, size_t *len);
 
+/* Runs prog with the words of the formatted line as its arguments (no
+ * shell); its output (stdout and stderr) goes to out (size bytes, NUL
+ * terminated; out may be NULL). Returns the exit status, 128 if killed. */
+int run_program(const char *prog, char *out, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif
