@@ -32,5 +32,5 @@ cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "under 1 s at 1 000 000, under 150 bytes per prefix. The per-prefix figure is"
 	echo "higher at 10 000 routes only because of fixed costs (1000 peers' records,"
 	echo "gateway table, pool slabs) spread over fewer prefixes."
-} | python3 bench/update_section.py docs/benchmarks.md core
+} | /usr/bin/python3 bench/update_section.py docs/benchmarks.md core
 echo "bench/core.sh: docs/benchmarks.md updated"

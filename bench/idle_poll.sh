@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 build=build-bench
 [ -d $build ] || meson setup $build --buildtype=release >/dev/null
 ninja -C $build wg-rtsync >/dev/null
-table=$(/usr/bin/env python3 bench/idle_poll.py $build/wg-rtsync "$@")
+table=$(/usr/bin/python3 bench/idle_poll.py $build/wg-rtsync "$@")
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 {
 	echo "## The idle WireGuard poll (daemon, userspace WireGuard)"
@@ -36,5 +36,5 @@ cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 	echo
 	echo "Target (issue 3): at most 1% of a core for the daemon at 100 000"
 	echo "AllowedIPs and the default interval."
-} | python3 bench/update_section.py docs/benchmarks.md idle-poll
+} | /usr/bin/python3 bench/update_section.py docs/benchmarks.md idle-poll
 echo "bench/idle_poll.sh: docs/benchmarks.md updated"

@@ -36,6 +36,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -853,13 +854,13 @@ class Topology:
         procs = []
         try:
             for node in servers:
-                proc = node.ns.start(["python3", TCPCHECK, "server", str(port), node.name],
+                proc = node.ns.start([sys.executable, TCPCHECK, "server", str(port), node.name],
                                      name="tcpcheck-" + node.name)
                 procs.append(proc)
                 self.wait(lambda: _listening(node, port, proc),
                           "the TCP server on %s" % node.name)
             src = client.addr6 if ":" in dst else client.addr4
-            res = client.ns.run(["python3", TCPCHECK, "client", dst, str(port), str(nbytes),
+            res = client.ns.run([sys.executable, TCPCHECK, "client", dst, str(port), str(nbytes),
                                  src], check=False, timeout=60)
             if res.returncode != 0:
                 raise AssertionError("TCP transfer %s -> %s failed: %s%s\n%s" % (
