@@ -20,9 +20,9 @@ need_packages() {
 
 BUILD_PACKAGES=(gcc clang libc6-dev pkg-config meson ninja-build libmnl-dev libcyaml-dev libyaml-dev
 	libcmocka-dev libsodium-dev valgrind)
-# bird2 and frr: the topology suite (tests/netns/test_topo_*.py) and ci/demo.
 # Debian's python3 (with python3-pytest), not one earlier in PATH such as pyenv's.
 PYTHON=/usr/bin/python3
+# bird2 and frr: the topology suite (tests/netns/test_topo_*.py) and ci/demo.
 NETNS_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tools wireguard-go bird2 frr)
 # The VM tier (ci/vm): qemu, the initramfs tools, and depmod/modprobe for
 # the kernel package it unpacks.
