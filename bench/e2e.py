@@ -531,6 +531,7 @@ def timed_storm(w, d, batch, marker, port, want, profile):
     probe = Probe(w, "handshake", PROBE_ADDR, str(port), host(marker), "1000",
                   str(w.args.timeout))
     perf = Perf(d.pid, os.path.join(w.work, "perf.data"), w.ns) if profile else None
+    rounds0 = (w.status() or {}).get("rounds")
     u0, s0 = cpu_split(d.pid)
     g0 = cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0
     t0 = now()
@@ -540,6 +541,9 @@ def timed_storm(w, d, batch, marker, port, want, profile):
         raise RuntimeError("the marker %s was never seen" % marker)
     u1, s1 = cpu_split(d.pid)
     out = {"ip": t_ip, "cpu": u1 + s1 - u0 - s0, "cpu_user": u1 - u0, "cpu_sys": s1 - s0}
+    rounds1 = (w.status() or {}).get("rounds")
+    if rounds0 is not None and rounds1 is not None:
+        out["rounds"] = rounds1 - rounds0  # sync rounds during the storm (and its check)
     if w.wggo_pid:
         out["wggo_cpu"] = cpu_seconds(w.wggo_pid) - g0
     if perf:
@@ -753,15 +757,17 @@ def storms(args, flavour, results):
 def idle_cpu(w, d, seconds):
     w.wait_idle(3)
     st0 = w.status()
-    c0 = (cpu_seconds(d.pid), cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0, now())
+    c0 = (cpu_split(d.pid), cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0, now())
     time.sleep(seconds)
-    c1 = (cpu_seconds(d.pid), cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0, now())
+    c1 = (cpu_split(d.pid), cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0, now())
     st1 = w.status()
     wall = c1[2] - c0[2]
+    user, system = c1[0][0] - c0[0][0], c1[0][1] - c0[0][1]
     out = {"seconds": wall, "learned": st1["learned"],
            "allowed_ips": st1["allowed_ips"],
            "rounds": st1["rounds"] - st0["rounds"],
-           "daemon_pct": 100.0 * (c1[0] - c0[0]) / wall,
+           "daemon_pct": 100.0 * (user + system) / wall,
+           "daemon_sys_pct": 100.0 * system / wall,
            "wggo_pct": 100.0 * (c1[1] - c0[1]) / wall if w.wggo_pid else None,
            "load": loadavg()}
     log("B5: daemon %.3f%% of a core over %.0fs (%d learned)" % (

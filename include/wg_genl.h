@@ -1,6 +1,8 @@
 /* wg_genl.h: the WireGuard backend over the kernel's generic netlink
  * family "wireguard" (libmnl). get() is one WG_CMD_GET_DEVICE dump, a peer
- * continued over several messages merged as wg(8) does; apply() sends
+ * continued over several messages merged as wg(8) does; get_changed() (the
+ * idle poll) hashes the dump as it arrives and dumps again for a snapshot
+ * only when the device differs from what the caller knows; apply() sends
  * WG_CMD_SET_DEVICE with WGPEER_F_UPDATE_ONLY, long lists split over
  * messages as wg(8) does. Removal: WGALLOWEDIP_F_REMOVE_ME where the kernel
  * has it (policy dump, else a probe on the temporary peer), else the
@@ -68,12 +70,25 @@ struct wg_genl_dump {
 	struct wg_device *dev;
 	size_t peers_cap, allowed_cap;
 	bool in_temp, temp_found, done, interrupted;
+	struct wg_key last; /* the peer begun last: a continuation repeats it */
+	bool have_last;
+	/* Fingerprint only: no peers are stored, fp sums what they hold. */
+	bool fp_only;
+	uint64_t fp, peer_fp;
 };
 void wg_genl_dump_init(struct wg_genl_dump *d, struct wg_device *dev);
+/* The same, for dev->pubkey and the fingerprint (d->fp, as
+ * wg_device_fingerprint() gives it) only: the idle poll builds no snapshot. */
+void wg_genl_dump_init_fingerprint(struct wg_genl_dump *d, struct wg_device *dev);
 /* An mnl callback: feed it every message of the dump (data: the dump). */
 int wg_genl_dump_cb(const struct nlmsghdr *nlh, void *data);
 int wg_genl_parse_dump(const void *buf, size_t len, struct wg_device *dev,
 		       bool *temp_found);
+/* The fingerprint of a dump without building the device; counters,
+ * endpoints and handshake times do not enter it. The temporary peer is
+ * left out and reported. */
+int wg_genl_parse_fingerprint(const void *buf, size_t len, struct wg_key *pubkey,
+			      uint64_t *fp, bool *temp_found);
 int wg_genl_parse_family(const void *buf, size_t len, uint16_t *family);
 /* Whether the kernel's policy for WG_CMD_SET_DEVICE lists
  * WGALLOWEDIP_A_FLAGS: NATIVE (listed), TEMP_PEER (the allowed-IP policy is

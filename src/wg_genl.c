@@ -215,6 +215,12 @@ void wg_genl_dump_init(struct wg_genl_dump *d, struct wg_device *dev)
 	d->dev = dev;
 }
 
+void wg_genl_dump_init_fingerprint(struct wg_genl_dump *d, struct wg_device *dev)
+{
+	wg_genl_dump_init(d, dev);
+	d->fp_only = true;
+}
+
 struct ip_attrs {
 	const struct nlattr *family, *addr, *cidr;
 };
@@ -289,7 +295,13 @@ static int allowedip_entry(const struct nlattr *a, void *data)
 
 	if (decode_ip(a, &p))
 		return -EBADMSG;
-	return d->in_temp ? 0 : push_allowed(d, &p);
+	if (d->in_temp)
+		return 0;
+	if (d->fp_only) {
+		d->fp += wg_fp_entry(d->peer_fp, &p);
+		return 0;
+	}
+	return push_allowed(d, &p);
 }
 
 struct peer_attrs {
@@ -317,8 +329,15 @@ static int start_peer(struct wg_genl_dump *d, const struct wg_key *k)
 		return 0;
 	}
 	/* A peer continued from the previous message: the same key again. */
-	if (dev->n_peers && !memcmp(dev->peers[dev->n_peers - 1].key.b, k->b, WG_KEY_LEN))
+	if (d->have_last && !memcmp(d->last.b, k->b, WG_KEY_LEN))
 		return 0;
+	d->last = *k;
+	d->have_last = true;
+	if (d->fp_only) {
+		d->peer_fp = wg_fp_peer(k);
+		d->fp += d->peer_fp;
+		return 0;
+	}
 	if (dev->n_peers == d->peers_cap) {
 		size_t ncap = d->peers_cap ? d->peers_cap * 2 : 8;
 		struct wg_peer *v = realloc(dev->peers, ncap * sizeof(*v));
@@ -388,6 +407,28 @@ int wg_genl_parse_dump(const void *buf, size_t len, struct wg_device *dev,
 	if (r) {
 		wg_device_free(dev);
 		memset(dev, 0, sizeof(*dev));
+	}
+	if (temp_found)
+		*temp_found = !r && d.temp_found;
+	return r;
+}
+
+int wg_genl_parse_fingerprint(const void *buf, size_t len, struct wg_key *pubkey,
+			      uint64_t *fp, bool *temp_found)
+{
+	struct wg_genl_dump d;
+	struct wg_device dev;
+	int r;
+
+	wg_genl_dump_init_fingerprint(&d, &dev);
+	r = parse_all(buf, len, wg_genl_dump_cb, &d);
+	if (!r && d.interrupted)
+		r = -EAGAIN;
+	memset(pubkey, 0, sizeof(*pubkey));
+	*fp = 0;
+	if (!r) {
+		*pubkey = dev.pubkey;
+		*fp = d.fp;
 	}
 	if (temp_found)
 		*temp_found = !r && d.temp_found;
@@ -873,22 +914,25 @@ static int remove_temp_peer(struct genl_backend *g, const char *ifname)
 	return send_set(g, ifname, &p, 1, NULL, NULL);
 }
 
-static int get_device(struct genl_backend *g, const char *ifname, struct wg_device *dev,
-		      bool *temp_found)
+/* One dump of the device into dev, or with fp_only into dev->pubkey and
+ * d->fp only; d is the dump's state at its end (temp_found, fp). */
+static int dump_device(struct genl_backend *g, const char *ifname, struct wg_device *dev,
+		       bool fp_only, struct wg_genl_dump *d)
 {
 	int r = ensure_family(g);
 
 	memset(dev, 0, sizeof(*dev));
 	for (int attempt = 0; !r && attempt < DUMP_RETRIES; attempt++) {
-		struct wg_genl_dump d;
-
 		g->req.len = 0;
 		r = wg_genl_encode_get(&g->req, g->family, ++g->seq, ifname);
 		if (r)
 			return r;
-		wg_genl_dump_init(&d, dev);
-		r = g->exchange(g->ctx, (struct nlmsghdr *)g->req.data, wg_genl_dump_cb, &d);
-		if (!r && d.interrupted)
+		if (fp_only)
+			wg_genl_dump_init_fingerprint(d, dev);
+		else
+			wg_genl_dump_init(d, dev);
+		r = g->exchange(g->ctx, (struct nlmsghdr *)g->req.data, wg_genl_dump_cb, d);
+		if (!r && d->interrupted)
 			r = -EAGAIN; /* changed while dumping: read again */
 		if (r) {
 			wg_device_free(dev);
@@ -899,7 +943,6 @@ static int get_device(struct genl_backend *g, const char *ifname, struct wg_devi
 			}
 			break;
 		}
-		*temp_found = d.temp_found;
 		return 0;
 	}
 	if (r == -EOPNOTSUPP)
@@ -909,6 +952,16 @@ static int get_device(struct genl_backend *g, const char *ifname, struct wg_devi
 		r = -ENODEV;
 	}
 	return r ? r : -EAGAIN;
+}
+
+static int get_device(struct genl_backend *g, const char *ifname, struct wg_device *dev,
+		      bool *temp_found)
+{
+	struct wg_genl_dump d;
+	int r = dump_device(g, ifname, dev, false, &d);
+
+	*temp_found = !r && d.temp_found;
+	return r;
 }
 
 static struct genl_iface *iface_of(struct genl_backend *g, const char *ifname)
@@ -961,6 +1014,28 @@ static int genl_get(struct wg_backend *b, const char *ifname, struct wg_device *
 	if (r)
 		log_warn("%s: cannot remove the temporary peer: %s", ifname, strerror(-r));
 	return 0;
+}
+
+/* The idle poll: the dump is hashed as it arrives, and read again into a
+ * snapshot only when it differs from what the caller knows (or holds the
+ * temporary peer, which genl_get() removes). */
+static int genl_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
+			    struct wg_device *dev, bool *same)
+{
+	struct genl_backend *g = (struct genl_backend *)b;
+	struct wg_genl_dump d;
+	int r = dump_device(g, ifname, dev, true, &d);
+
+	*same = false;
+	if (r == -ENODEV)
+		iface_forget(g, ifname);
+	if (r)
+		return r;
+	if (!d.temp_found && d.fp == known) {
+		*same = true;
+		return 0;
+	}
+	return genl_get(b, ifname, dev);
 }
 
 /* ---- detecting how to remove ---- */
@@ -1353,6 +1428,7 @@ struct wg_backend *wg_genl_backend_new_exchange(wg_genl_exchange_fn fn, void *ct
 		return NULL;
 	g->base.name = "kernel";
 	g->base.get = genl_get;
+	g->base.get_changed = genl_get_changed;
 	g->base.apply = genl_apply;
 	g->base.destroy = genl_destroy;
 	g->exchange = fn;

@@ -326,6 +326,195 @@ static void test_dump_interrupted(void **state)
 	free(b.data);
 }
 
+/* ---- the fingerprint of a dump ---- */
+
+/* The fingerprint decoder gives what the snapshot's fingerprint is, for
+ * the real captures (the temporary peer left out and reported). */
+static void test_fingerprint_fixtures(void **state)
+{
+	static const char *files[] = {"get-wgc0.bin", "get-wgc0-large.bin",
+				      "get-wgc1-empty.bin"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct blob b = load(files[i]);
+		struct wg_device dev;
+		struct wg_key pubkey;
+		uint64_t fp = 1;
+		bool temp = false, temp_fp = !temp;
+
+		assert_int_equal(wg_genl_parse_dump(b.data, b.len, &dev, &temp), 0);
+		assert_int_equal(wg_genl_parse_fingerprint(b.data, b.len, &pubkey, &fp, &temp_fp),
+				 0);
+		assert_true(fp == wg_device_fingerprint(&dev));
+		assert_memory_equal(pubkey.b, dev.pubkey.b, WG_KEY_LEN);
+		assert_int_equal(temp_fp, temp);
+		assert_int_equal(temp, i < 2);
+		if (i < 2)
+			assert_true(fp != 0);
+		wg_device_free(&dev);
+		free(b.data);
+	}
+}
+
+/* Rewrites, in the messages of a captured dump, every peer attribute
+ * that traffic changes (counters, handshake time, endpoint) and the
+ * keepalive, with bytes derived from seed. Returns how many it changed. */
+static size_t scramble_traffic(struct blob *b, uint8_t seed)
+{
+	size_t n = count_msgs(b), changed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct nlmsghdr *nlh = (struct nlmsghdr *)nth_msg(b, i);
+		struct nlattr *a, *peer, *pa;
+
+		if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+			continue;
+		mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+		{
+			if (mnl_attr_get_type(a) != WGDEVICE_A_PEERS)
+				continue;
+			mnl_attr_for_each_nested(peer, a)
+			{
+				mnl_attr_for_each_nested(pa, peer)
+				{
+					uint8_t *v = mnl_attr_get_payload(pa);
+					size_t len = mnl_attr_get_payload_len(pa);
+
+					switch (mnl_attr_get_type(pa)) {
+					case WGPEER_A_RX_BYTES:
+					case WGPEER_A_TX_BYTES:
+					case WGPEER_A_LAST_HANDSHAKE_TIME:
+					case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
+						for (size_t j = 0; j < len; j++)
+							v[j] = (uint8_t)(seed + j);
+						changed++;
+						break;
+					case WGPEER_A_ENDPOINT:
+						/* the port and address, not the family */
+						for (size_t j = 2; j < len; j++)
+							v[j] = (uint8_t)(seed ^ j);
+						changed++;
+						break;
+					}
+				}
+			}
+		}
+	}
+	return changed;
+}
+
+/* The same peers and allowed IPs with other counters, handshake times and
+ * endpoints: the same fingerprint. */
+static void test_fingerprint_ignores_traffic(void **state)
+{
+	struct blob b = load("get-wgc0.bin");
+	struct wg_key k0, k1;
+	uint64_t fp0, fp1;
+	bool temp;
+
+	(void)state;
+	assert_int_equal(wg_genl_parse_fingerprint(b.data, b.len, &k0, &fp0, &temp), 0);
+	/* every peer has counters and a handshake time; a and d endpoints */
+	assert_true(scramble_traffic(&b, 0x5a) >= 5 * 3 + 2);
+	assert_int_equal(wg_genl_parse_fingerprint(b.data, b.len, &k1, &fp1, &temp), 0);
+	assert_true(fp0 == fp1);
+	assert_memory_equal(k0.b, k1.b, WG_KEY_LEN);
+	scramble_traffic(&b, 0xc3);
+	assert_int_equal(wg_genl_parse_fingerprint(b.data, b.len, &k1, &fp1, &temp), 0);
+	assert_true(fp0 == fp1);
+	free(b.data);
+}
+
+/* A dump of one message: peers 1..n_peers, peer i with the documentation
+ * prefixes nth_prefix(100 * i + j), j < ips[i - 1]; rx counts traffic;
+ * then NLMSG_DONE. Returns its length. */
+static struct prefix nth_prefix(unsigned i);
+
+static size_t make_dump(char *buf, size_t max, const size_t *ips, size_t n_peers,
+			uint64_t rx)
+{
+	struct nlmsghdr *nlh, *done;
+	struct nlattr *peers;
+
+	memset(buf, 0, max);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = 0x23;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	((struct genlmsghdr *)mnl_nlmsg_put_extra_header(nlh, 4))->cmd = WG_CMD_GET_DEVICE;
+	mnl_attr_put(nlh, WGDEVICE_A_PUBLIC_KEY, WG_KEY_LEN, key_n(500).b);
+	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+	for (size_t i = 1; i <= n_peers; i++) {
+		struct nlattr *peer = mnl_attr_nest_start(nlh, 0), *list;
+
+		mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, key_n((unsigned)i).b);
+		mnl_attr_put_u64(nlh, WGPEER_A_RX_BYTES, rx * i);
+		list = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
+		for (size_t j = 0; j < ips[i - 1]; j++) {
+			struct nlattr *ip = mnl_attr_nest_start(nlh, 0);
+			struct prefix p = nth_prefix((unsigned)(100 * i + j));
+
+			mnl_attr_put_u16(nlh, WGALLOWEDIP_A_FAMILY, p.family);
+			mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR, p.family == AF_INET ? 4 : 16,
+				     p.addr);
+			mnl_attr_put_u8(nlh, WGALLOWEDIP_A_CIDR_MASK, p.len);
+			mnl_attr_nest_end(nlh, ip);
+		}
+		mnl_attr_nest_end(nlh, list);
+		mnl_attr_nest_end(nlh, peer);
+	}
+	mnl_attr_nest_end(nlh, peers);
+	assert_true(MNL_ALIGN(nlh->nlmsg_len) + 20 <= max);
+	done = (struct nlmsghdr *)(buf + MNL_ALIGN(nlh->nlmsg_len));
+	done->nlmsg_len = 20;
+	done->nlmsg_type = NLMSG_DONE;
+	return MNL_ALIGN(nlh->nlmsg_len) + 20;
+}
+
+static uint64_t fp_of(const char *buf, size_t len)
+{
+	struct wg_device dev;
+	struct wg_key k;
+	uint64_t fp;
+	bool temp = true;
+
+	assert_int_equal(wg_genl_parse_fingerprint(buf, len, &k, &fp, &temp), 0);
+	assert_false(temp);
+	assert_memory_equal(k.b, key_n(500).b, WG_KEY_LEN);
+	/* and it is the snapshot's */
+	assert_int_equal(wg_genl_parse_dump(buf, len, &dev, NULL), 0);
+	assert_true(fp == wg_device_fingerprint(&dev));
+	wg_device_free(&dev);
+	return fp;
+}
+
+/* What the model compares changes the fingerprint; traffic does not. */
+static void test_fingerprint_content(void **state)
+{
+	char buf[8192];
+	size_t ips[3] = {3, 2, 0};
+	uint64_t base, other;
+
+	(void)state;
+	base = fp_of(buf, make_dump(buf, sizeof(buf), ips, 3, 1000));
+	/* Other counters: the same. */
+	assert_true(fp_of(buf, make_dump(buf, sizeof(buf), ips, 3, 77777)) == base);
+	/* An allowed IP added, or taken away: another one. */
+	ips[2] = 1;
+	other = fp_of(buf, make_dump(buf, sizeof(buf), ips, 3, 1000));
+	assert_true(other != base);
+	ips[2] = 0;
+	ips[0] = 2;
+	assert_true(fp_of(buf, make_dump(buf, sizeof(buf), ips, 3, 1000)) != base);
+	ips[0] = 3;
+	/* A peer more, even without allowed IPs; or one less. */
+	assert_true(fp_of(buf, make_dump(buf, sizeof(buf), (size_t[]){3, 2, 0, 0}, 4,
+					 1000)) != base);
+	assert_true(fp_of(buf, make_dump(buf, sizeof(buf), ips, 2, 1000)) != base);
+	/* Back as it was: the same again. */
+	assert_true(fp_of(buf, make_dump(buf, sizeof(buf), ips, 3, 5)) == base);
+}
+
 static void test_policy_612(void **state)
 {
 	const char *files[] = {"policy.bin", "policy-family.bin"};
@@ -434,6 +623,12 @@ static int decode_all(const void *buf, size_t len)
 		wg_device_free(&dev);
 	else
 		assert_null(dev.peers);
+	struct wg_key pubkey;
+	uint64_t fp;
+	int rf = wg_genl_parse_fingerprint(buf, len, &pubkey, &fp, &temp);
+
+	/* The two decoders of a dump agree on what is well formed. */
+	assert_int_equal(rf, r);
 	wg_genl_parse_family(buf, len, &id);
 	wg_genl_parse_policy(buf, len, &mode);
 	return r;
@@ -1306,6 +1501,77 @@ static void test_backend_get(void **state)
 	fk_free(k);
 }
 
+/* The idle poll: one dump, hashed as it arrives; a snapshot (a second
+ * dump) only when the device holds something else than the caller knows. */
+static void test_backend_get_changed(void **state)
+{
+	struct fake_kernel *k = fk_standard(5);
+	struct wg_backend *b = wg_genl_backend_new_exchange(fake_exchange, k, 0);
+	struct prefix extra = P("203.0.113.64/26");
+	struct wg_device dev;
+	struct fk_peer *t;
+	unsigned gets, sets;
+	uint64_t known;
+	bool same = false;
+
+	(void)state;
+	assert_non_null(b->get_changed);
+	k->dump_max = 200; /* every peer over several messages */
+	assert_int_equal(b->get(b, "wg-fake", &dev), 0);
+	known = wg_device_fingerprint(&dev);
+	wg_device_free(&dev);
+
+	gets = k->n_get;
+	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same), 0);
+	assert_true(same);
+	assert_int_equal(k->n_get, gets + 1);
+	assert_null(dev.peers);
+	assert_int_equal(dev.n_peers, 0);
+	assert_memory_equal(dev.pubkey.b, k->pubkey.b, WG_KEY_LEN);
+
+	/* An allowed IP more: read again, into a snapshot. */
+	fk_insert(k, fk_find(k, &key_b), &extra);
+	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same), 0);
+	assert_false(same);
+	assert_int_equal(k->n_get, gets + 3);
+	assert_int_equal(dev.n_peers, 2);
+	assert_int_equal(find_peer(&dev, &key_b)->n_allowed, 2);
+	assert_int_equal(find_peer(&dev, &key_a)->n_allowed, 7);
+	assert_true(wg_device_fingerprint(&dev) != known);
+	known = wg_device_fingerprint(&dev);
+	wg_device_free(&dev);
+
+	/* The temporary peer (a crash between the steps of a removal): never
+	 * "the same", and removed, though the rest reads as known. */
+	t = fk_add_peer(k, &wg_temp_peer_key);
+	t->ip[t->n++] = P("203.0.113.7/32");
+	sets = k->n_set;
+	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same), 0);
+	assert_false(same);
+	assert_true(wg_device_fingerprint(&dev) == known);
+	assert_null(fk_find(k, &wg_temp_peer_key));
+	assert_int_equal(k->n_set, sets + 1);
+	assert_true(k->log[sets].temp_remove);
+	assert_false(k->log[sets].real_peer);
+	wg_device_free(&dev);
+
+	/* A dump that changed while it ran is read again. */
+	k->intr_dumps = 1;
+	gets = k->n_get;
+	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same), 0);
+	assert_true(same);
+	assert_int_equal(k->n_get, gets + 2);
+
+	/* Gone. */
+	k->no_device = true;
+	same = true;
+	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same), -ENODEV);
+	assert_false(same);
+	assert_null(dev.peers);
+	b->destroy(b);
+	fk_free(k);
+}
+
 static void test_backend_no_device(void **state)
 {
 	struct fake_kernel *k = fk_standard(0);
@@ -1637,6 +1903,9 @@ int main(void)
 		cmocka_unit_test(test_dump_errors),
 		cmocka_unit_test(test_ack),
 		cmocka_unit_test(test_dump_interrupted),
+		cmocka_unit_test(test_fingerprint_fixtures),
+		cmocka_unit_test(test_fingerprint_ignores_traffic),
+		cmocka_unit_test(test_fingerprint_content),
 		cmocka_unit_test(test_policy_612),
 		cmocka_unit_test(test_policy_nested),
 		cmocka_unit_test(test_truncated),
@@ -1646,6 +1915,7 @@ int main(void)
 		cmocka_unit_test(test_encode_replace_once),
 		cmocka_unit_test(test_encode_limits),
 		cmocka_unit_test(test_backend_get),
+		cmocka_unit_test(test_backend_get_changed),
 		cmocka_unit_test(test_backend_no_device),
 		cmocka_unit_test(test_backend_add_only),
 		cmocka_unit_test(test_backend_remove_612),
