@@ -5,6 +5,7 @@
 #ifndef WGRS_WG_BACKEND_H
 #define WGRS_WG_BACKEND_H
 
+#include <net/if.h>
 #include <stdbool.h>
 
 #include "backend.h"
@@ -26,6 +27,19 @@ enum wg_remove_mode {
 	WG_REMOVE_REPLACE,   /* rewrite the peer's whole list (last resort) */
 };
 const char *wg_remove_mode_name(enum wg_remove_mode m);
+
+/* The removal mode found for each device, by name (a list per backend). */
+struct wg_dev_mode {
+	char name[IF_NAMESIZE];
+	enum wg_remove_mode mode;
+	struct wg_dev_mode *next;
+};
+/* ifname's entry, made (WG_REMOVE_UNKNOWN) when missing; NULL: no memory. */
+struct wg_dev_mode *wg_dev_mode_of(struct wg_dev_mode **list, const char *ifname);
+enum wg_remove_mode wg_dev_mode_get(const struct wg_dev_mode *list, const char *ifname);
+/* A device that went may come back as another kernel's or daemon's. */
+void wg_dev_mode_forget(struct wg_dev_mode **list, const char *ifname);
+void wg_dev_mode_free_all(struct wg_dev_mode **list);
 
 /* Planning shared by the backends. The CHANGE_ALLOWED_* entries of a list
  * are split into rounds in which no prefix appears twice (the k-th change of

@@ -315,3 +315,50 @@ const char *wg_backend_auto_which(struct wg_backend *b, const char *ifname,
 	*mode = wg_uapi_remove_mode(a->uapi, ifname);
 	return "uapi";
 }
+
+struct wg_dev_mode *wg_dev_mode_of(struct wg_dev_mode **list, const char *ifname)
+{
+	struct wg_dev_mode *m;
+
+	for (m = *list; m; m = m->next)
+		if (!strncmp(m->name, ifname, IF_NAMESIZE))
+			return m;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	snprintf(m->name, sizeof(m->name), "%s", ifname);
+	m->next = *list;
+	*list = m;
+	return m;
+}
+
+enum wg_remove_mode wg_dev_mode_get(const struct wg_dev_mode *list, const char *ifname)
+{
+	for (; list; list = list->next)
+		if (!strncmp(list->name, ifname, IF_NAMESIZE))
+			return list->mode;
+	return WG_REMOVE_UNKNOWN;
+}
+
+void wg_dev_mode_forget(struct wg_dev_mode **list, const char *ifname)
+{
+	for (struct wg_dev_mode **pp = list; *pp; pp = &(*pp)->next) {
+		if (!strncmp((*pp)->name, ifname, IF_NAMESIZE)) {
+			struct wg_dev_mode *dead = *pp;
+
+			*pp = dead->next;
+			free(dead);
+			return;
+		}
+	}
+}
+
+void wg_dev_mode_free_all(struct wg_dev_mode **list)
+{
+	while (*list) {
+		struct wg_dev_mode *next = (*list)->next;
+
+		free(*list);
+		*list = next;
+	}
+}

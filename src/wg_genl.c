@@ -786,12 +786,6 @@ int wg_genl_encode_set(struct wg_buf *out, uint16_t family, uint32_t seq, const 
 
 /* ---- the socket ---- */
 
-struct genl_iface {
-	char name[IFNAMSIZ];
-	enum wg_remove_mode mode;
-	struct genl_iface *next;
-};
-
 struct genl_backend {
 	struct wg_backend base;
 	wg_genl_exchange_fn exchange;
@@ -802,7 +796,7 @@ struct genl_backend {
 	uint16_t family;
 	uint32_t seq;
 	struct wg_buf req;
-	struct genl_iface *ifaces;
+	struct wg_dev_mode *ifaces; /* removal mode per device */
 };
 
 /* Reads the whole reply, whatever happens to it, so that the socket is
@@ -964,34 +958,6 @@ static int get_device(struct genl_backend *g, const char *ifname, struct wg_devi
 	return r;
 }
 
-static struct genl_iface *iface_of(struct genl_backend *g, const char *ifname)
-{
-	struct genl_iface *i;
-
-	for (i = g->ifaces; i; i = i->next)
-		if (!strncmp(i->name, ifname, IFNAMSIZ))
-			return i;
-	i = calloc(1, sizeof(*i));
-	if (!i)
-		return NULL;
-	snprintf(i->name, sizeof(i->name), "%s", ifname);
-	i->next = g->ifaces;
-	g->ifaces = i;
-	return i;
-}
-
-static void iface_forget(struct genl_backend *g, const char *ifname)
-{
-	for (struct genl_iface **pp = &g->ifaces; *pp; pp = &(*pp)->next) {
-		if (!strncmp((*pp)->name, ifname, IFNAMSIZ)) {
-			struct genl_iface *dead = *pp;
-			*pp = dead->next;
-			free(dead);
-			return;
-		}
-	}
-}
-
 static int genl_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
 {
 	struct genl_backend *g = (struct genl_backend *)b;
@@ -999,7 +965,7 @@ static int genl_get(struct wg_backend *b, const char *ifname, struct wg_device *
 	int r = get_device(g, ifname, dev, &temp_found);
 
 	if (r == -ENODEV)
-		iface_forget(g, ifname); /* a new device may be another kernel */
+		wg_dev_mode_forget(&g->ifaces, ifname); /* a new device may be another kernel */
 	if (r || !temp_found)
 		return r;
 	if (b->read_only) {
@@ -1028,7 +994,7 @@ static int genl_get_changed(struct wg_backend *b, const char *ifname, uint64_t k
 
 	*same = false;
 	if (r == -ENODEV)
-		iface_forget(g, ifname);
+		wg_dev_mode_forget(&g->ifaces, ifname);
 	if (r)
 		return r;
 	if (!d.temp_found && d.fp == known) {
@@ -1300,7 +1266,7 @@ static void attribute_errors(const struct plan *pl, const int *msg_err, const si
 	}
 }
 
-static int apply_round(struct genl_backend *g, struct genl_iface *ifc, const char *ifname,
+static int apply_round(struct genl_backend *g, struct wg_dev_mode *ifc, const char *ifname,
 		       const struct change *ch, const size_t *idx, size_t n, int *err)
 {
 	struct wg_device cur = {0};
@@ -1388,7 +1354,7 @@ static int genl_apply(struct wg_backend *b, const char *ifname, const struct cha
 	}
 	for (unsigned k = 0; k < rounds.n_rounds; k++) {
 		size_t m = wg_rounds_members(&rounds, k, members);
-		struct genl_iface *ifc = iface_of(g, ifname);
+		struct wg_dev_mode *ifc = wg_dev_mode_of(&g->ifaces, ifname);
 		int r = ifc ? apply_round(g, ifc, ifname, ch, members, m, err) : -ENOMEM;
 
 		if (r < 0) /* nothing of the round was sent */
@@ -1398,7 +1364,7 @@ static int genl_apply(struct wg_backend *b, const char *ifname, const struct cha
 	for (size_t i = 0; i < n && !first; i++)
 		first = err[i];
 	if (first == -ENODEV)
-		iface_forget(g, ifname); /* a new device may be another kernel */
+		wg_dev_mode_forget(&g->ifaces, ifname); /* a new device may be another kernel */
 	free(members);
 	wg_rounds_free(&rounds);
 	return first;
@@ -1410,8 +1376,7 @@ static void genl_destroy(struct wg_backend *b)
 
 	if (!b)
 		return;
-	while (g->ifaces)
-		iface_forget(g, g->ifaces->name);
+	wg_dev_mode_free_all(&g->ifaces);
 	if (g->nl)
 		mnl_socket_close(g->nl);
 	free(g->rbuf);
@@ -1467,8 +1432,5 @@ enum wg_remove_mode wg_genl_remove_mode(struct wg_backend *b, const char *ifname
 {
 	struct genl_backend *g = (struct genl_backend *)b;
 
-	for (struct genl_iface *i = g->ifaces; i; i = i->next)
-		if (!strncmp(i->name, ifname, IFNAMSIZ))
-			return i->mode;
-	return WG_REMOVE_UNKNOWN;
+	return wg_dev_mode_get(g->ifaces, ifname);
 }

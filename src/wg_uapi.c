@@ -572,19 +572,13 @@ int wg_uapi_encode_set(struct wg_buf *out, const struct change *ch, const size_t
 
 /* ---- transport over the unix socket ---- */
 
-struct uapi_iface {
-	char name[IFNAMSIZ];
-	enum wg_remove_mode mode;
-	struct uapi_iface *next;
-};
-
 struct uapi_backend {
 	struct wg_backend base;
 	struct socket_transport *sockets; /* the real transport, or NULL */
 	wg_uapi_exchange_fn exchange;
 	void *ctx;
 	struct wg_buf req, reply;
-	struct uapi_iface *ifaces;
+	struct wg_dev_mode *ifaces; /* removal mode per device */
 };
 
 static int write_all(int fd, const char *p, size_t len)
@@ -802,34 +796,6 @@ static void socket_transport_free(struct socket_transport *t)
 	free(t);
 }
 
-static struct uapi_iface *iface_of(struct uapi_backend *u, const char *ifname)
-{
-	struct uapi_iface *i;
-
-	for (i = u->ifaces; i; i = i->next)
-		if (!strncmp(i->name, ifname, sizeof(i->name)))
-			return i;
-	i = calloc(1, sizeof(*i));
-	if (!i)
-		return NULL;
-	snprintf(i->name, sizeof(i->name), "%s", ifname);
-	i->next = u->ifaces;
-	u->ifaces = i;
-	return i;
-}
-
-static void iface_forget(struct uapi_backend *u, const char *ifname)
-{
-	for (struct uapi_iface **pp = &u->ifaces; *pp; pp = &(*pp)->next) {
-		if (!strncmp((*pp)->name, ifname, sizeof((*pp)->name))) {
-			struct uapi_iface *dead = *pp;
-			*pp = dead->next;
-			free(dead);
-			return;
-		}
-	}
-}
-
 static void shrink_buffers(struct uapi_backend *u)
 {
 	if (u->reply.cap > UAPI_KEEP_BUFFER)
@@ -847,7 +813,7 @@ static int transact(struct uapi_backend *u, const char *ifname, bool *replied)
 	*replied = false;
 	if (r) {
 		if (r == -ENODEV)
-			iface_forget(u, ifname); /* a new daemon may remove differently */
+			wg_dev_mode_forget(&u->ifaces, ifname); /* a new daemon may remove differently */
 		return r;
 	}
 	*replied = true;
@@ -914,7 +880,7 @@ static int uapi_get_raw(struct uapi_backend *u, const char *ifname, struct wg_de
 	r = u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
 	if (r) {
 		if (r == -ENODEV)
-			iface_forget(u, ifname);
+			wg_dev_mode_forget(&u->ifaces, ifname);
 		return r;
 	}
 	return wg_uapi_parse_get(u->reply.data, u->reply.len, dev, temp_found);
@@ -978,7 +944,7 @@ static int uapi_get_changed(struct wg_backend *b, const char *ifname, uint64_t k
 		if (!r)
 			r = gs.ps.have_errno ? gs.ps.err : -EBADMSG;
 		if (r == -ENODEV)
-			iface_forget(u, ifname);
+			wg_dev_mode_forget(&u->ifaces, ifname);
 		if (r) {
 			memset(dev, 0, sizeof(*dev));
 			return r;
@@ -992,7 +958,7 @@ static int uapi_get_changed(struct wg_backend *b, const char *ifname, uint64_t k
 	if (!r)
 		r = u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
 	if (r == -ENODEV)
-		iface_forget(u, ifname);
+		wg_dev_mode_forget(&u->ifaces, ifname);
 	if (!r)
 		r = wg_uapi_parse_fingerprint(u->reply.data, u->reply.len, &dev->pubkey, &fp,
 					      &temp_found);
@@ -1007,7 +973,7 @@ static int uapi_get_changed(struct wg_backend *b, const char *ifname, uint64_t k
 	return r;
 }
 
-static int apply_phase(struct uapi_backend *u, struct uapi_iface *ifc, const char *ifname,
+static int apply_phase(struct uapi_backend *u, struct wg_dev_mode *ifc, const char *ifname,
 		       const struct change *ch, const size_t *idx, size_t n)
 {
 	struct wg_device cur = {0};
@@ -1063,7 +1029,7 @@ static int uapi_apply(struct wg_backend *b, const char *ifname, const struct cha
 	}
 	for (unsigned k = 0; k < rounds.n_rounds; k++) {
 		size_t m = wg_rounds_members(&rounds, k, members);
-		struct uapi_iface *ifc = iface_of(u, ifname);
+		struct wg_dev_mode *ifc = wg_dev_mode_of(&u->ifaces, ifname);
 		int r = ifc ? apply_phase(u, ifc, ifname, ch, members, m) : -ENOMEM;
 
 		/* A failed transaction fails each of its changes; later
@@ -1085,11 +1051,7 @@ static void uapi_destroy(struct wg_backend *b)
 
 	if (!b)
 		return;
-	while (u->ifaces) {
-		struct uapi_iface *next = u->ifaces->next;
-		free(u->ifaces);
-		u->ifaces = next;
-	}
+	wg_dev_mode_free_all(&u->ifaces);
 	wg_buf_free(&u->req);
 	wg_buf_free(&u->reply);
 	socket_transport_free(u->sockets);
@@ -1141,7 +1103,7 @@ enum wg_remove_mode wg_uapi_remove_mode(struct wg_backend *b, const char *ifname
 {
 	struct uapi_backend *u = (struct uapi_backend *)b;
 
-	for (struct uapi_iface *i = u->ifaces; i; i = i->next)
+	for (struct wg_dev_mode *i = u->ifaces; i; i = i->next)
 		if (!strncmp(i->name, ifname, sizeof(i->name)))
 			return i->mode;
 	return WG_REMOVE_UNKNOWN;
