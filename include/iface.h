@@ -14,6 +14,7 @@
 #include "backend_log.h"
 #include "config.h"
 #include "nl_route.h"
+#include "pacing.h"
 #include "reconcile.h"
 #include "status.h"
 
@@ -46,6 +47,7 @@ struct iface {
 	bool need_dump;	 /* re-read the routes (and do a full pass) first */
 	bool need_full;	 /* a full pass */
 	uint64_t sync_due, poll_due, resync_due; /* monotonic ms; 0: none */
+	struct pacing pacing; /* of route events and rounds (the daemon's) */
 
 	struct iface_status status;
 	struct iface *next;

@@ -248,6 +248,7 @@ static int on_route(void *ctx, bool removed, const struct kroute *rt)
 				strerror(-r));
 			i->need_dump = true;
 		}
+		pacing_event(&i->pacing);
 		i->touched = true;
 	}
 	return 0;
@@ -394,7 +395,7 @@ static void sync_due(struct daemon *d, uint64_t now)
 		if (!i->touched)
 			continue;
 		if (!i->sync_due)
-			i->sync_due = now + i->s.batch_delay_ms;
+			i->sync_due = pacing_next_round(&i->pacing, now, i->s.batch_delay_ms);
 		if (i->sync_due <= now && i->need_dump && dump)
 			dump[n_dump++] = i;
 	}
@@ -413,7 +414,9 @@ static void sync_due(struct daemon *d, uint64_t now)
 		if (!i->touched || i->sync_due > now || i->need_dump)
 			continue;
 		i->sync_due = 0;
+		pacing_round_begin(&i->pacing, now);
 		iface_sync(&d->env, i, false);
+		pacing_round_end(&i->pacing, mono_ms());
 	}
 }
 

@@ -1,0 +1,29 @@
+/* pacing.h: when an interface's next sync round may start. A round holds
+ * the WireGuard device for as long as it runs (kernel WireGuard: under the
+ * RTNL lock, which route changes need too), so in a storm of route events
+ * back-to-back rounds take turns with the process making the changes. When
+ * many events arrived while the last round ran, the next one waits until
+ * rounds take at most a third of the time (never more than
+ * PACING_MAX_HOLD_MS); a single change is served at once. */
+#ifndef WGRS_PACING_H
+#define WGRS_PACING_H
+
+#include <stdint.h>
+
+#define PACING_STORM_EVENTS 64 /* events during a round that make a storm */
+#define PACING_HOLD_FACTOR  2  /* wait this many times the last round's length */
+#define PACING_MAX_HOLD_MS  100
+
+struct pacing {
+	uint64_t round_start, round_end; /* monotonic ms; 0: no round yet */
+	uint32_t events;		 /* route events since the last round began */
+};
+
+void pacing_event(struct pacing *p);
+void pacing_round_begin(struct pacing *p, uint64_t now);
+void pacing_round_end(struct pacing *p, uint64_t now);
+/* The earliest start (monotonic ms) of the next round, for work that
+ * became due at now: now + batch_delay_ms, or later in a storm. */
+uint64_t pacing_next_round(const struct pacing *p, uint64_t now, uint32_t batch_delay_ms);
+
+#endif

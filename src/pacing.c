@@ -1,0 +1,33 @@
+/* pacing.c: see pacing.h. */
+#include "pacing.h"
+
+void pacing_event(struct pacing *p)
+{
+	if (p->events < UINT32_MAX)
+		p->events++;
+}
+
+void pacing_round_begin(struct pacing *p, uint64_t now)
+{
+	p->round_start = now;
+	p->round_end = now;
+	p->events = 0;
+}
+
+void pacing_round_end(struct pacing *p, uint64_t now)
+{
+	p->round_end = now < p->round_start ? p->round_start : now;
+}
+
+uint64_t pacing_next_round(const struct pacing *p, uint64_t now, uint32_t batch_delay_ms)
+{
+	uint64_t due = now + batch_delay_ms, hold, until;
+
+	if (!p->round_start || p->events < PACING_STORM_EVENTS)
+		return due;
+	hold = (p->round_end - p->round_start) * PACING_HOLD_FACTOR;
+	if (hold > PACING_MAX_HOLD_MS)
+		hold = PACING_MAX_HOLD_MS;
+	until = p->round_end + hold;
+	return until > due ? until : due;
+}

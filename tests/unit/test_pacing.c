@@ -1,0 +1,93 @@
+/* test_pacing.c: when the next sync round may start (pacing.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "pacing.h"
+
+static void events(struct pacing *p, unsigned n)
+{
+	while (n--)
+		pacing_event(p);
+}
+
+/* Before any round, and after a quiet one: at once, or after batch_delay. */
+static void test_quiet(void **state)
+{
+	struct pacing p = {0};
+
+	(void)state;
+	events(&p, 1000); /* the first round comes without waiting */
+	assert_int_equal(pacing_next_round(&p, 5000, 0), 5000);
+	assert_int_equal(pacing_next_round(&p, 5000, 10), 5010);
+
+	pacing_round_begin(&p, 6000);
+	pacing_round_end(&p, 6040);
+	events(&p, PACING_STORM_EVENTS - 1);
+	assert_int_equal(pacing_next_round(&p, 6041, 0), 6041);
+	assert_int_equal(pacing_next_round(&p, 6041, 3), 6044);
+}
+
+/* Many events while a round ran: the next waits twice its length. */
+static void test_storm(void **state)
+{
+	struct pacing p = {0};
+
+	(void)state;
+	pacing_round_begin(&p, 1000);
+	events(&p, PACING_STORM_EVENTS);
+	pacing_round_end(&p, 1020);
+	assert_int_equal(pacing_next_round(&p, 1021, 0), 1020 + 2 * 20);
+	/* batch_delay still counts when it ends later */
+	assert_int_equal(pacing_next_round(&p, 1021, 100), 1121);
+	/* the hold is over */
+	assert_int_equal(pacing_next_round(&p, 1070, 0), 1070);
+	/* a new round starts the count again */
+	pacing_round_begin(&p, 1070);
+	pacing_round_end(&p, 1090);
+	events(&p, 3);
+	assert_int_equal(pacing_next_round(&p, 1091, 0), 1091);
+}
+
+/* A long round: the hold has a ceiling. */
+static void test_ceiling(void **state)
+{
+	struct pacing p = {0};
+
+	(void)state;
+	pacing_round_begin(&p, 1);
+	events(&p, 100000);
+	pacing_round_end(&p, 1001);
+	assert_int_equal(pacing_next_round(&p, 1001, 0), 1001 + PACING_MAX_HOLD_MS);
+}
+
+/* Short rounds (under a millisecond) are not held; a clock that went
+ * backwards gives no negative length. */
+static void test_short_and_odd(void **state)
+{
+	struct pacing p = {0};
+
+	(void)state;
+	pacing_round_begin(&p, 500);
+	events(&p, 10000);
+	pacing_round_end(&p, 500);
+	assert_int_equal(pacing_next_round(&p, 500, 0), 500);
+	pacing_round_begin(&p, 800);
+	events(&p, 10000);
+	pacing_round_end(&p, 700);
+	assert_int_equal(pacing_next_round(&p, 801, 0), 801);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_quiet),
+		cmocka_unit_test(test_storm),
+		cmocka_unit_test(test_ceiling),
+		cmocka_unit_test(test_short_and_odd),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
