@@ -397,12 +397,15 @@ def bounds(results):
             slow = vf["parts"]["ip"] / hf["parts"]["ip"] if hf and vf and \
                 hf["parts"]["ip"] and vf["parts"]["ip"] else None
             out.append(
-                "- B5 (kernel WireGuard, VM): %.1f%% of an emulated core. The kernel backend "
-                "reads a whole snapshot on every poll and compares its fingerprint (it does "
-                "not yet hash the dump as it arrives, as the UAPI backend does), and the "
-                "kernel's work of dumping the device counts as wg-rtsync's own time here, "
-                "where wireguard-go's serving of `get=1` is wireguard-go's.%s" % (
+                "- B5 (kernel WireGuard, VM): %.1f%% of an emulated core%s. Each poll "
+                "hashes the device's dump as it arrives and builds nothing when the "
+                "fingerprint is unchanged; what is left is the kernel's work of dumping "
+                "every AllowedIP into netlink messages, which counts as wg-rtsync's own "
+                "(system) time here, where wireguard-go's serving of `get=1` is "
+                "wireguard-go's.%s" % (
                     b5["daemon_pct"],
+                    ", %.1f%% of it in the kernel" % b5["daemon_sys_pct"]
+                    if b5.get("daemon_sys_pct") is not None else "",
                     " The same `ip -batch` of %s routes took %.1f times as long in the VM as "
                     "on the host; scaled by that, the figure would be about %.1f%% of a "
                     "core: likely above the 1%% target on real hardware, not measured." % (

@@ -1,17 +1,19 @@
 /* pacing.h: when an interface's next sync round may start. A round holds
  * the WireGuard device for as long as it runs (kernel WireGuard: under the
- * RTNL lock, which route changes need too), so in a storm of route events
+ * RTNL lock, which route changes need too; before Linux 6.16 with a
+ * temporary peer to create and remove), so in a storm of route events
  * back-to-back rounds take turns with the process making the changes. When
- * many events arrived while the last round ran, the next one waits until
- * rounds take at most a third of the time (never more than
- * PACING_MAX_HOLD_MS); a single change is served at once. */
+ * several route events (not of our own routes) queued up while the last
+ * round ran, the next one waits until rounds take at most a fifth of the
+ * time (never longer than PACING_MAX_HOLD_MS). One change at a time, as a
+ * routing daemon makes them in calm times, is served at once. */
 #ifndef WGRS_PACING_H
 #define WGRS_PACING_H
 
 #include <stdint.h>
 
-#define PACING_STORM_EVENTS 64 /* events during a round that make a storm */
-#define PACING_HOLD_FACTOR  2  /* wait this many times the last round's length */
+#define PACING_STORM_EVENTS 4 /* events queued during a round: a storm */
+#define PACING_HOLD_FACTOR  4 /* wait this many times the last round's length */
 #define PACING_MAX_HOLD_MS  100
 
 struct pacing {

@@ -248,7 +248,8 @@ static int on_route(void *ctx, bool removed, const struct kroute *rt)
 				strerror(-r));
 			i->need_dump = true;
 		}
-		pacing_event(&i->pacing);
+		if (rt->protocol != i->s.route_protocol)
+			pacing_event(&i->pacing); /* our own changes make no storm */
 		i->touched = true;
 	}
 	return 0;

@@ -31,7 +31,8 @@ static void test_quiet(void **state)
 	assert_int_equal(pacing_next_round(&p, 6041, 3), 6044);
 }
 
-/* Many events while a round ran: the next waits twice its length. */
+/* A storm of events while a round ran: the next waits PACING_HOLD_FACTOR
+ * times its length. */
 static void test_storm(void **state)
 {
 	struct pacing p = {0};
@@ -40,16 +41,16 @@ static void test_storm(void **state)
 	pacing_round_begin(&p, 1000);
 	events(&p, PACING_STORM_EVENTS);
 	pacing_round_end(&p, 1020);
-	assert_int_equal(pacing_next_round(&p, 1021, 0), 1020 + 2 * 20);
+	assert_int_equal(pacing_next_round(&p, 1021, 0), 1020 + PACING_HOLD_FACTOR * 20);
 	/* batch_delay still counts when it ends later */
-	assert_int_equal(pacing_next_round(&p, 1021, 100), 1121);
+	assert_int_equal(pacing_next_round(&p, 1021, 200), 1221);
 	/* the hold is over */
-	assert_int_equal(pacing_next_round(&p, 1070, 0), 1070);
+	assert_int_equal(pacing_next_round(&p, 1200, 0), 1200);
 	/* a new round starts the count again */
-	pacing_round_begin(&p, 1070);
-	pacing_round_end(&p, 1090);
-	events(&p, 3);
-	assert_int_equal(pacing_next_round(&p, 1091, 0), 1091);
+	pacing_round_begin(&p, 1200);
+	pacing_round_end(&p, 1220);
+	events(&p, PACING_STORM_EVENTS - 1);
+	assert_int_equal(pacing_next_round(&p, 1221, 0), 1221);
 }
 
 /* A long round: the hold has a ceiling. */
