@@ -366,13 +366,16 @@ def bounds(results):
                                               "curve25519_arch"})
             b2m = row_of(res, "b2", mid)
             if b2m and b2m["daemon"] and b2m["floor"]:
-                text = ("- B2 (kernel WireGuard, Linux 6.12): %.1f × the floor at N = %s. Linux "
+                text = ("- B2 (kernel WireGuard, Linux 6.12): %.2f × the floor at N = %s. Linux "
                         "6.12 has no `WGALLOWEDIP_F_REMOVE_ME`, so each round of withdrawals "
                         "moves the prefixes onto wg-rtsync's temporary peer and removes that "
                         "peer in the same request (SPEC section 7). Making the peer costs the "
                         "kernel a Curve25519 computation, removing it an RCU grace period, both "
                         "while holding the RTNL lock that `ip`'s route deletions need too, so "
-                        "the storm and the rounds take turns." % (
+                        "back-to-back rounds would take turns with the storm; in a storm "
+                        "wg-rtsync paces them (a round waits four times the last one's "
+                        "length, at most 100 ms: docs/daemon.md) so that they hold the lock "
+                        "at most a fifth of the time." % (
                             b2m["daemon"] / b2m["floor"], fmt_n(mid)))
                 if share:
                     text += " In the profiled run: %s of wg-rtsync's samples." % ", ".join(
@@ -386,8 +389,8 @@ def bounds(results):
                                  100 * b2m["cpu_sys"] / b2m["cpu"],
                                  100 * b1m_cpu["cpu_sys"] / b1m_cpu["cpu"]))
                 text += (" Kernels from 6.16 remove an AllowedIP without a peer, which "
-                         "wg-rtsync detects and uses; on older ones `batch_delay` trades "
-                         "latency for fewer, larger rounds (the line with `batch_delay` "
+                         "wg-rtsync detects and uses. `batch_delay` adds a fixed wait before "
+                         "every round, also outside storms (the line with `batch_delay` "
                          "above).")
                 out.append(text)
         host = [r for r, v in results if not v]
