@@ -522,7 +522,8 @@ class Node:
         bird_dir = self.topo.bird_dir
         text = render(os.path.join(bird_dir, "node.conf"), ROUTER_ID=self.router_id,
                       LOG=os.path.join(self.dir, "bird.log"), ROUTES4=routes[4],
-                      ROUTES6=routes[6], WG=self.wg.name, ASN=self.asn)
+                      ROUTES6=routes[6], WG=self.wg.name, ASN=self.asn,
+                      BFD_MS=self.topo.bfd_ms)
         if self.topo.igp == "bgp":
             for peer in self.peer_nodes():
                 text += render(os.path.join(bird_dir, "bgp-peer.conf"),
@@ -672,11 +673,12 @@ class Topology:
                 devices exist), "later" (the caller starts it) or "none"
     rtsync_config: extra YAML for every node's wg-rtsync
     bird_dir:   where the BIRD templates are (default tests/netns/bird)
+    bfd_ms:     BFD's transmit and receive interval (default 100)
     """
 
     def __init__(self, harness, spec, gateways="cryptokey", igp="bgp", igp_values=None,
                  routing=None, rtsync="start", rtsync_config="", wg_flavour=None,
-                 bird_dir=BIRD_DIR):
+                 bird_dir=BIRD_DIR, bfd_ms=100):
         if gateways not in GATEWAY_SOURCES:
             raise HarnessError("gateways=%s: use one of %s" % (gateways, GATEWAY_SOURCES))
         self.harness = harness
@@ -686,6 +688,7 @@ class Topology:
         self.igp_values = igp_values or {}
         self.routing = routing or {}
         self.bird_dir = bird_dir
+        self.bfd_ms = bfd_ms
         self.wg_flavour = wg_flavour or flavour()
         self.dir = os.path.join(harness.log_dir, "topo%d" % netns._next())
         os.makedirs(self.dir)
