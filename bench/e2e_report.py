@@ -372,8 +372,8 @@ def bounds(results):
                         "peer in the same request (SPEC section 7). Making the peer costs the "
                         "kernel a Curve25519 computation, removing it an RCU grace period, both "
                         "while holding the RTNL lock that `ip`'s route deletions need too, so "
-                        "back-to-back rounds would take turns with the storm; in a storm "
-                        "wg-rtsync paces them (a round waits four times the last one's "
+                        "back-to-back rounds would take turns with the storm; in a storm of "
+                        "withdrawals wg-rtsync paces them (a round waits four times the last one's "
                         "length, at most 100 ms: docs/daemon.md) so that they hold the lock "
                         "at most a fifth of the time." % (
                             b2m["daemon"] / b2m["floor"], fmt_n(mid)))

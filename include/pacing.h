@@ -1,12 +1,13 @@
-/* pacing.h: when an interface's next sync round may start. A round holds
- * the WireGuard device for as long as it runs (kernel WireGuard: under the
- * RTNL lock, which route changes need too; before Linux 6.16 with a
- * temporary peer to create and remove), so in a storm of route events
- * back-to-back rounds take turns with the process making the changes. When
- * several route events (not of our own routes) queued up while the last
- * round ran, the next one waits until rounds take at most a fifth of the
- * time (never longer than PACING_MAX_HOLD_MS). One change at a time, as a
- * routing daemon makes them in calm times, is served at once. */
+/* pacing.h: when an interface's next sync round may start. A round that
+ * removes AllowedIPs holds the WireGuard device (kernel WireGuard: under
+ * the RTNL lock, which route changes need too) while it creates and
+ * removes the temporary peer (before Linux 6.16), so in a storm of
+ * withdrawals back-to-back rounds take turns with the process making
+ * them. When several withdrawals (the daemon counts those events) queued
+ * up while the last round ran, the next one waits until rounds take at
+ * most a fifth of the time (never longer than PACING_MAX_HOLD_MS). One
+ * change at a time, as a routing daemon makes them in calm times, is
+ * served at once. */
 #ifndef WGRS_PACING_H
 #define WGRS_PACING_H
 

@@ -26,9 +26,9 @@
 #include "wg_backend.h"
 
 #define ONESHOT_EXTRA_ROUNDS 3
-#define MAX_EVENTS 32
-#define MMAP_THRESHOLD (256 * 1024)
-#define TRIM_THRESHOLD (1024 * 1024)
+#define MAX_EVENTS	     32
+#define MMAP_THRESHOLD	     (256 * 1024)
+#define TRIM_THRESHOLD	     (1024 * 1024)
 
 struct daemon {
 	const struct daemon_options *opt;
@@ -71,8 +71,8 @@ static double now_unix(void)
 /* ---- configuration ---- */
 
 /* Loads the configuration the options name; NULL with one line in err. */
-static struct config *load_config(const struct daemon_options *o, char *name, size_t namelen,
-				  char *err, size_t errlen)
+static struct config *load_config(const struct daemon_options *o, char *name,
+				  size_t namelen, char *err, size_t errlen)
 {
 	const char *path = o->config_path;
 	struct config *c;
@@ -174,9 +174,10 @@ static int try_start(struct daemon *d, struct link_entry *e)
 		return -ENODEV;
 	if (!wanted(d, e->name, &s)) {
 		if (!e->noted)
-			log_info("%s: WireGuard interface not managed (-i, interfaces: or "
-				 "sync_routes: false)",
-				 e->name);
+			log_info(
+				"%s: WireGuard interface not managed (-i, interfaces: or "
+				"sync_routes: false)",
+				e->name);
 		e->noted = true;
 		return 0;
 	}
@@ -248,8 +249,11 @@ static int on_route(void *ctx, bool removed, const struct kroute *rt)
 				strerror(-r));
 			i->need_dump = true;
 		}
-		if (rt->protocol != i->s.route_protocol)
-			pacing_event(&i->pacing); /* our own changes make no storm */
+		/* Only withdrawals make a storm: a round that removes pays for
+		 * the temporary peer, one that adds pays little. Our own
+		 * routes' events never do. */
+		if (removed && rt->protocol != i->s.route_protocol)
+			pacing_event(&i->pacing);
 		i->touched = true;
 	}
 	return 0;
@@ -318,7 +322,8 @@ static void nl_event(struct ev_handler *h, uint32_t events)
 	r = nl_route_events_drain(d->env.nr, &handlers);
 	if (r == -ENOBUFS) {
 		d->lost_events++;
-		log_warn("rtnetlink: events were lost (receive buffer full); full resync");
+		log_warn(
+			"rtnetlink: events were lost (receive buffer full); full resync");
 		d->lost = true;
 	} else if (r < 0) {
 		log_err("rtnetlink: reading events: %s", strerror(-r));
@@ -396,7 +401,8 @@ static void sync_due(struct daemon *d, uint64_t now)
 		if (!i->touched)
 			continue;
 		if (!i->sync_due)
-			i->sync_due = pacing_next_round(&i->pacing, now, i->s.batch_delay_ms);
+			i->sync_due =
+				pacing_next_round(&i->pacing, now, i->s.batch_delay_ms);
 		if (i->sync_due <= now && i->need_dump && dump)
 			dump[n_dump++] = i;
 	}
@@ -467,7 +473,8 @@ static void arm_timer(struct daemon *d)
 
 static void timer_event(struct ev_handler *h, uint32_t events)
 {
-	struct daemon *d = (struct daemon *)((char *)h - offsetof(struct daemon, timer_h));
+	struct daemon *d =
+		(struct daemon *)((char *)h - offsetof(struct daemon, timer_h));
 	uint64_t expirations;
 
 	(void)events;
@@ -495,7 +502,8 @@ static char *status_reply(void *ctx, const char *request, size_t *len)
 	FILE *out;
 
 	if (!json && strcmp(request, "status") != 0) {
-		text = strdup("error: unknown request (try \"status\" or \"status json\")\n");
+		text = strdup(
+			"error: unknown request (try \"status\" or \"status json\")\n");
 		*len = text ? strlen(text) : 0;
 		return text;
 	}
@@ -733,7 +741,8 @@ static int oneshot(struct daemon *d)
 		int r = try_start(d, e);
 
 		if (r == -EAGAIN)
-			log_err("%s: the device has no private key: nothing done", e->name);
+			log_err("%s: the device has no private key: nothing done",
+				e->name);
 		if (r && links_wireguard_type(e, NULL) != WG_LINK_PENDING)
 			failed = true;
 	}
@@ -825,8 +834,8 @@ int daemon_status_query(const struct daemon_options *o, bool json)
 	/* A daemon keeps its old settings when the file turns bad: ask it
 	 * anyway, where the built-in defaults put the socket. */
 	if (!c) {
-		fprintf(stderr, "%s\nwg-rtsync: status: asking at the default state_dir\n",
-			err);
+		fprintf(stderr,
+			"%s\nwg-rtsync: status: asking at the default state_dir\n", err);
 		c = config_default();
 		if (!c) {
 			fprintf(stderr, "wg-rtsync: out of memory\n");
