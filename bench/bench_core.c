@@ -159,7 +159,8 @@ static void run(unsigned n)
 	for (unsigned p = 0; p < PEERS; p++) {
 		struct wg_key k = peer_key(p);
 
-		if (fake_wg_add_peer(b.w, IFNAME, &k) || derive_address(&k, &ll, &b.gw[p]))
+		if (fake_wg_add_peer(b.w, IFNAME, &k) ||
+		    derive_address(&k, &ll, &b.gw[p]))
 			fail("peer");
 	}
 	b.wgb = fake_wg_backend(b.w);
@@ -202,7 +203,8 @@ static void run(unsigned n)
 
 		route_of(&b, i, &rt, &hop);
 		t = now();
-		if ((e % 2 == 0 ? rec_route_upsert(b.rec, &rt) : rec_route_remove(b.rec, &rt)) ||
+		if ((e % 2 == 0 ? rec_route_upsert(b.rec, &rt)
+				: rec_route_remove(b.rec, &rt)) ||
 		    rec_pass(b.rec, false, &l) || l.n != 1)
 			fail("event");
 		ev[e] = now() - t;
@@ -212,10 +214,11 @@ static void run(unsigned n)
 	qsort(ev, EVENTS, sizeof(ev[0]), cmp_double);
 	rec_get_stats(b.rec, &st);
 
-	printf("| %7u | %7.1f | %7.1f | %7.1f | %7.1f | %6.2f | %6.2f | %5.0f | %5.0f |\n", n,
-	       t_feed * 1e3, t_full * 1e3, t_apply * 1e3, t_idle * 1e3, ev[EVENTS / 2] * 1e6,
-	       ev[EVENTS * 99 / 100] * 1e6, (double)(heap1 - heap0) / n,
-	       (double)rec_memory(b.rec) / n);
+	printf("| %7u | %7.1f | %7.1f | %7.1f | %7.1f | %6.2f | %6.2f | %5.0f | %5.0f "
+	       "|\n",
+	       n, t_feed * 1e3, t_full * 1e3, t_apply * 1e3, t_idle * 1e3,
+	       ev[EVENTS / 2] * 1e6, ev[EVENTS * 99 / 100] * 1e6,
+	       (double)(heap1 - heap0) / n, (double)rec_memory(b.rec) / n);
 	fflush(stdout);
 	if (st.learned != n)
 		fail("learned count");

@@ -133,8 +133,8 @@ static void probe_send(const struct probe *p)
 {
 	static const char payload[] = "wg-rtsync e2e probe";
 
-	sendto(p->fd, payload, sizeof(payload), MSG_DONTWAIT, (const struct sockaddr *)&p->to,
-	       p->to_len);
+	sendto(p->fd, payload, sizeof(payload), MSG_DONTWAIT,
+	       (const struct sockaddr *)&p->to, p->to_len);
 }
 
 /* True when a handshake initiation arrived on fd (other datagrams are

@@ -15,8 +15,8 @@ struct wg_backend {
 	/* Applies the CHANGE_ALLOWED_* entries of ch (others are skipped). err[i]
 	 * receives 0 or a negative errno per change. Returns 0 when all succeeded,
 	 * else the first error. */
-	int (*apply)(struct wg_backend *b, const char *ifname,
-		     const struct change *ch, size_t n, int *err);
+	int (*apply)(struct wg_backend *b, const char *ifname, const struct change *ch,
+		     size_t n, int *err);
 	void (*destroy)(struct wg_backend *b);
 	/* A dry run: get() leaves even a leftover temporary peer alone. */
 	bool read_only;

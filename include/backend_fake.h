@@ -17,15 +17,13 @@ void fake_world_free(struct fake_world *w);
 int fake_wg_add_device(struct fake_world *w, const char *ifname,
 		       const struct wg_key *pubkey);
 int fake_wg_del_device(struct fake_world *w, const char *ifname);
-int fake_wg_add_peer(struct fake_world *w, const char *ifname,
-		     const struct wg_key *peer);
-int fake_wg_del_peer(struct fake_world *w, const char *ifname,
-		     const struct wg_key *peer);
+int fake_wg_add_peer(struct fake_world *w, const char *ifname, const struct wg_key *peer);
+int fake_wg_del_peer(struct fake_world *w, const char *ifname, const struct wg_key *peer);
 /* Adds dst to peer (taking it from any other peer of the device). */
-int fake_wg_allow(struct fake_world *w, const char *ifname,
-		  const struct wg_key *peer, const struct prefix *dst);
-int fake_wg_disallow(struct fake_world *w, const char *ifname,
-		     const struct wg_key *peer, const struct prefix *dst);
+int fake_wg_allow(struct fake_world *w, const char *ifname, const struct wg_key *peer,
+		  const struct prefix *dst);
+int fake_wg_disallow(struct fake_world *w, const char *ifname, const struct wg_key *peer,
+		     const struct prefix *dst);
 int fake_wg_get(struct fake_world *w, const char *ifname, struct wg_device *dev);
 
 /* Routes. add replaces a route with the same identity. The nexthops are

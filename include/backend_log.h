@@ -19,16 +19,16 @@
 #define BACKEND_LOG_WINDOW_MS 1000
 
 struct backend_log {
-	struct wg_backend wg;	 /* pass these to sync_round */
+	struct wg_backend wg; /* pass these to sync_round */
 	struct route_backend rt;
 	struct wg_backend *inner_wg;
 	struct route_backend *inner_rt;
 	char ifname[IF_NAMESIZE];
-	size_t new_failures;  /* failures of this round not said before */
-	uint64_t window_start; /* ms: the second the line budget is for */
-	size_t window_shown;   /* lines said in it */
-	size_t hidden;	       /* lines not said, not yet summarised */
-	uint64_t last_summary; /* ms */
+	size_t new_failures;	    /* failures of this round not said before */
+	uint64_t window_start;	    /* ms: the second the line budget is for */
+	size_t window_shown;	    /* lines said in it */
+	size_t hidden;		    /* lines not said, not yet summarised */
+	uint64_t last_summary;	    /* ms */
 	uint64_t (*clock_ms)(void); /* monotonic; replaceable for tests */
 	/* hashes of the failures logged in the previous and this round */
 	size_t n_prev, cap_prev, n_cur, cap_cur;

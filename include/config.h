@@ -75,8 +75,7 @@ void config_free(struct config *c);
 /* Settings for ifname: the top level, then every matching `interfaces:`
  * entry in file order (so a later entry overrides an earlier one).
  * Returns 0 or -ENOMEM. */
-int config_settings_for(const struct config *c, const char *ifname,
-			struct settings *out);
+int config_settings_for(const struct config *c, const char *ifname, struct settings *out);
 /* The top-level settings alone (daemon-wide ones such as state_dir). */
 int config_settings_top(const struct config *c, struct settings *out);
 /* True when the file names interfaces (so only those are managed). */

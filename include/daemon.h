@@ -16,7 +16,7 @@
 #define DAEMON_RCVBUF_ENV "WGRS_EVENT_RCVBUF"
 
 struct daemon_options {
-	const char *config_path; /* -c; NULL: DAEMON_DEFAULT_CONFIG if it exists */
+	const char *config_path;   /* -c; NULL: DAEMON_DEFAULT_CONFIG if it exists */
 	const char *const *ifaces; /* -i, n_ifaces of them; none: every one */
 	size_t n_ifaces;
 	bool oneshot;

@@ -48,8 +48,8 @@ void gw_unuse(struct gw_table *t, struct gw *g, void *user);
 /* Calls fn for every user of the gateways within outer (outer itself
  * included), or of one address when outer is a host prefix. */
 typedef void (*gw_user_fn)(void *user, void *ctx);
-void gw_users_within(const struct gw_table *t, const struct prefix *outer,
-		     gw_user_fn fn, void *ctx);
+void gw_users_within(const struct gw_table *t, const struct prefix *outer, gw_user_fn fn,
+		     void *ctx);
 
 size_t gw_table_memory(const struct gw_table *t);
 

@@ -43,9 +43,9 @@ struct iface {
 	int state_fd; /* open for appending; -1: not yet, or the file was replaced */
 
 	/* Set by events, cleared by the round that serves them. */
-	bool touched;	 /* a sync round is due */
-	bool need_dump;	 /* re-read the routes (and do a full pass) first */
-	bool need_full;	 /* a full pass */
+	bool touched;	/* a sync round is due */
+	bool need_dump; /* re-read the routes (and do a full pass) first */
+	bool need_full; /* a full pass */
 	uint64_t sync_due, poll_due, resync_due; /* monotonic ms; 0: none */
 	struct pacing pacing; /* of route events and rounds (the daemon's) */
 

@@ -11,7 +11,7 @@
 #include "wgkey.h"
 
 #define RTPROT_WGRS_DEFAULT 98
-#define ROUTE_TABLE_MAIN 254
+#define ROUTE_TABLE_MAIN    254
 /* rtm_type values the core cares about (same numbers as linux/rtnetlink.h). */
 #define ROUTE_TYPE_UNICAST 1
 
@@ -82,8 +82,8 @@ enum change_op {
 struct change {
 	enum change_op op;
 	struct prefix dst;
-	struct wg_key peer; /* ALLOWED_*: the peer */
-	bool learned;	    /* ALLOWED_ADD: owned by us from now on */
+	struct wg_key peer;	 /* ALLOWED_*: the peer */
+	bool learned;		 /* ALLOWED_ADD: owned by us from now on */
 	struct route_spec route; /* ROUTE_* */
 };
 

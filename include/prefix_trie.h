@@ -21,8 +21,7 @@ void *ptrie_del(struct ptrie *t, const struct prefix *key);
 /* The value of the longest key that contains p (p may be an address or a
  * prefix; keys longer than p never match). Stores that key in *match when
  * match is not NULL. NULL when none contains p. */
-void *ptrie_lpm(const struct ptrie *t, const struct prefix *p,
-		struct prefix *match);
+void *ptrie_lpm(const struct ptrie *t, const struct prefix *p, struct prefix *match);
 
 size_t ptrie_count(const struct ptrie *t);
 /* Nodes in use, branching ones included (at most 2 per entry); for tests. */

@@ -17,14 +17,14 @@ struct rec;
 
 struct rec_stats {
 	size_t peers;
-	size_t allowed_ips;	    /* all AllowedIPs of all peers */
-	size_t learned;		    /* |L| over all peers */
-	size_t routes;		    /* routes of table T the model holds */
-	size_t installed;	    /* our routes (protocol P, through the interface) */
-	size_t conflicts;	    /* destinations held back by a static AllowedIP */
-	size_t ambiguous_gateways;  /* addresses claimed by two peers */
-	size_t over_limit;	    /* destinations not learned: max_learned_prefixes */
-	size_t filtered;	    /* destinations refused by learn_filter */
+	size_t allowed_ips;	   /* all AllowedIPs of all peers */
+	size_t learned;		   /* |L| over all peers */
+	size_t routes;		   /* routes of table T the model holds */
+	size_t installed;	   /* our routes (protocol P, through the interface) */
+	size_t conflicts;	   /* destinations held back by a static AllowedIP */
+	size_t ambiguous_gateways; /* addresses claimed by two peers */
+	size_t over_limit;	   /* destinations not learned: max_learned_prefixes */
+	size_t filtered;	   /* destinations refused by learn_filter */
 };
 
 /* The reconciler copies settings. ifindex identifies the interface in routes. */

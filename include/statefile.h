@@ -58,8 +58,9 @@ int statefile_save(const char *state_dir, const char *ifname, const struct wg_ke
  * when there is no file to append to; on any failure the caller writes the
  * whole file with statefile_save instead. *bytes (may be NULL) gets the
  * size of the block. */
-int statefile_append(const char *state_dir, const char *ifname, const struct own_change *v,
-		     size_t n, size_t count, size_t *bytes, char *msg, size_t msglen);
+int statefile_append(const char *state_dir, const char *ifname,
+		     const struct own_change *v, size_t n, size_t count, size_t *bytes,
+		     char *msg, size_t msglen);
 /* The same in two steps, for a caller that appends every round: the file
  * opened once (-ENOENT: none; close the fd after the next statefile_save,
  * which replaces the file), then each block appended and synced. */

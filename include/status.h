@@ -18,11 +18,11 @@ struct iface_status {
 	const char *removal; /* wg_remove_mode_name() */
 	uint32_t table;
 	struct rec_stats st;
-	uint64_t rounds;	    /* sync rounds since the interface was picked up */
-	uint64_t applied, failed;   /* changes, in total */
-	uint64_t last_failed;	    /* changes that failed in the last round */
-	double last_sync;	    /* unix time of the last round; 0: none */
-	double last_error_time;	    /* 0: no error so far */
+	uint64_t rounds;	  /* sync rounds since the interface was picked up */
+	uint64_t applied, failed; /* changes, in total */
+	uint64_t last_failed;	  /* changes that failed in the last round */
+	double last_sync;	  /* unix time of the last round; 0: none */
+	double last_error_time;	  /* 0: no error so far */
 	char last_error[256];
 };
 

@@ -17,7 +17,7 @@ struct sync_result {
  * NULL when the caller does not want the list. Returns 0 when every change
  * applied, else the first error (the rest were still tried). */
 int sync_round(struct rec *r, struct wg_backend *wg, struct route_backend *rt,
-	       const char *ifname, bool full, bool dry_run,
-	       struct change_list *plan, struct sync_result *res);
+	       const char *ifname, bool full, bool dry_run, struct change_list *plan,
+	       struct sync_result *res);
 
 #endif

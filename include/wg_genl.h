@@ -51,9 +51,9 @@ struct wg_genl_peer {
  * msg fields of peers and ips are filled in.
  * *n_msgs receives the number of messages. 0, -ENOMEM, or -EMSGSIZE when
  * msg_max cannot hold even one entry. */
-int wg_genl_encode_set(struct wg_buf *out, uint16_t family, uint32_t seq, const char *ifname,
-		       struct wg_genl_peer *peers, size_t n, size_t msg_max,
-		       size_t *n_msgs);
+int wg_genl_encode_set(struct wg_buf *out, uint16_t family, uint32_t seq,
+		       const char *ifname, struct wg_genl_peer *peers, size_t n,
+		       size_t msg_max, size_t *n_msgs);
 
 /* The other requests, appended to out as one message each. */
 int wg_genl_encode_get(struct wg_buf *out, uint16_t family, uint32_t seq,

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WG_KEY_LEN 32
+#define WG_KEY_LEN     32
 #define WG_KEY_B64_LEN 45 /* 44 characters and NUL */
 
 struct wg_key {

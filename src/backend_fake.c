@@ -117,7 +117,8 @@ static struct fake_peer *peer_find(const struct fake_dev *d, const struct wg_key
 	return NULL;
 }
 
-int fake_wg_add_device(struct fake_world *w, const char *ifname, const struct wg_key *pubkey)
+int fake_wg_add_device(struct fake_world *w, const char *ifname,
+		       const struct wg_key *pubkey)
 {
 	struct fake_dev *d, **v;
 
@@ -148,7 +149,8 @@ int fake_wg_del_device(struct fake_world *w, const char *ifname)
 	if (!d)
 		return -ENODEV;
 	dev_free(d);
-	memmove(&w->devs[pos], &w->devs[pos + 1], (w->n_devs - pos - 1) * sizeof(*w->devs));
+	memmove(&w->devs[pos], &w->devs[pos + 1],
+		(w->n_devs - pos - 1) * sizeof(*w->devs));
 	w->n_devs--;
 	return 0;
 }
@@ -210,7 +212,8 @@ int fake_wg_del_peer(struct fake_world *w, const char *ifname, const struct wg_k
 		ptrie_del(d->allowed, &dw.v[i]);
 	free(dw.v);
 	free(p);
-	memmove(&d->peers[pos], &d->peers[pos + 1], (d->n_peers - pos - 1) * sizeof(*d->peers));
+	memmove(&d->peers[pos], &d->peers[pos + 1],
+		(d->n_peers - pos - 1) * sizeof(*d->peers));
 	d->n_peers--;
 	return 0;
 }
@@ -226,7 +229,8 @@ int fake_wg_allow(struct fake_world *w, const char *ifname, const struct wg_key 
 	p = peer_find(d, peer, NULL);
 	if (!p)
 		return -ENOENT;
-	if (!prefix_family_bits(dst->family) || dst->len > prefix_family_bits(dst->family))
+	if (!prefix_family_bits(dst->family) ||
+	    dst->len > prefix_family_bits(dst->family))
 		return -EINVAL;
 	old = ptrie_get(d->allowed, dst);
 	if (old == p)
@@ -287,7 +291,8 @@ int fake_wg_get(struct fake_world *w, const char *ifname, struct wg_device *dev)
 	for (size_t i = 0; i < d->n_peers; i++) {
 		dev->peers[i].key = d->peers[i]->key;
 		d->peers[i]->pos = i;
-		dev->peers[i].allowed = calloc(d->peers[i]->n_allowed + 1, sizeof(struct prefix));
+		dev->peers[i].allowed =
+			calloc(d->peers[i]->n_allowed + 1, sizeof(struct prefix));
 		if (!dev->peers[i].allowed) {
 			wg_device_free(dev);
 			return -ENOMEM;
@@ -468,8 +473,8 @@ static int fake_get(struct wg_backend *b, const char *ifname, struct wg_device *
 	return fake_wg_get(((struct fake_wg *)b)->w, ifname, dev);
 }
 
-static int fake_wg_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
-			 size_t n, int *err)
+static int fake_wg_apply(struct wg_backend *b, const char *ifname,
+			 const struct change *ch, size_t n, int *err)
 {
 	struct fake_world *w = ((struct fake_wg *)b)->w;
 	int first = 0;
@@ -483,7 +488,8 @@ static int fake_wg_apply(struct wg_backend *b, const char *ifname, const struct 
 		if (!ret)
 			ret = ch[i].op == CHANGE_ALLOWED_ADD
 				      ? fake_wg_allow(w, ifname, &ch[i].peer, &ch[i].dst)
-				      : fake_wg_disallow(w, ifname, &ch[i].peer, &ch[i].dst);
+				      : fake_wg_disallow(w, ifname, &ch[i].peer,
+							 &ch[i].dst);
 		err[i] = ret;
 		if (ret && !first)
 			first = ret;
@@ -530,10 +536,12 @@ static int apply_route(struct fake_world *w, const struct change *c)
 		.nexthops = &hop,
 	};
 
-	return c->op == CHANGE_ROUTE_ADD ? fake_route_add(w, &rt) : fake_route_del(w, &rt);
+	return c->op == CHANGE_ROUTE_ADD ? fake_route_add(w, &rt)
+					 : fake_route_del(w, &rt);
 }
 
-static int fake_rt_apply(struct route_backend *b, const struct change *ch, size_t n, int *err)
+static int fake_rt_apply(struct route_backend *b, const struct change *ch, size_t n,
+			 int *err)
 {
 	struct fake_world *w = ((struct fake_rt *)b)->w;
 	int first = 0;

@@ -78,7 +78,8 @@ static void log_result(struct backend_log *bl, const struct change *c, int err)
 		if (log_get_level() < (show ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG))
 			return;
 		change_format(c, line, sizeof(line));
-		log_msg(show ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "%s: %s", bl->ifname, line);
+		log_msg(show ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "%s: %s", bl->ifname,
+			line);
 		return;
 	}
 	change_format(c, line, sizeof(line));
@@ -128,16 +129,16 @@ static int wg_apply(struct wg_backend *b, const char *ifname, const struct chang
 
 static int rt_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx)
 {
-	struct backend_log *bl = (struct backend_log *)((char *)b -
-							 offsetof(struct backend_log, rt));
+	struct backend_log *bl =
+		(struct backend_log *)((char *)b - offsetof(struct backend_log, rt));
 
 	return bl->inner_rt->dump(bl->inner_rt, table, fn, ctx);
 }
 
 static int rt_apply(struct route_backend *b, const struct change *ch, size_t n, int *err)
 {
-	struct backend_log *bl = (struct backend_log *)((char *)b -
-							 offsetof(struct backend_log, rt));
+	struct backend_log *bl =
+		(struct backend_log *)((char *)b - offsetof(struct backend_log, rt));
 	int r = bl->inner_rt->apply(bl->inner_rt, ch, n, err);
 
 	for (size_t i = 0; i < n; i++)
@@ -160,11 +161,15 @@ void backend_log_init(struct backend_log *bl, struct wg_backend *wg,
 		      struct route_backend *rt, const char *ifname)
 {
 	memset(bl, 0, sizeof(*bl));
-	bl->wg = (struct wg_backend){.name = wg->name, .get = wg_get,
-				     .get_changed = wg_get_changed, .apply = wg_apply,
+	bl->wg = (struct wg_backend){.name = wg->name,
+				     .get = wg_get,
+				     .get_changed = wg_get_changed,
+				     .apply = wg_apply,
 				     .destroy = wg_destroy};
-	bl->rt = (struct route_backend){
-		.name = rt->name, .dump = rt_dump, .apply = rt_apply, .destroy = rt_destroy};
+	bl->rt = (struct route_backend){.name = rt->name,
+					.dump = rt_dump,
+					.apply = rt_apply,
+					.destroy = rt_destroy};
 	bl->inner_wg = wg;
 	bl->inner_rt = rt;
 	bl->clock_ms = mono_ms;
@@ -191,7 +196,8 @@ size_t backend_log_round_end(struct backend_log *bl)
 	uint64_t now = bl->clock_ms();
 
 	if (bl->hidden && now - bl->last_summary >= BACKEND_LOG_WINDOW_MS) {
-		log_info("%s: and %zu more changes or failures (the debug level lists them)",
+		log_info("%s: and %zu more changes or failures (the debug level lists "
+			 "them)",
 			 bl->ifname, bl->hidden);
 		bl->hidden = 0;
 		bl->last_summary = now;

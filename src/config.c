@@ -27,9 +27,9 @@
 #include "config.h"
 #include "names.h"
 
-#define MAX_FILE_SIZE (16u << 20)
+#define MAX_FILE_SIZE	(16u << 20)
 #define MAX_CYAML_LINES 16
-#define PATH_TEXT_LEN 512
+#define PATH_TEXT_LEN	512
 
 /* The settings keys, in the order of SPEC section 8. A bit per key records
  * which ones an `interfaces:` entry sets. */
@@ -57,11 +57,25 @@ enum setting_key {
 };
 
 static const char *const key_names[K_COUNT] = {
-	"sync_routes",	  "routing_table",	  "watch_routes",	"route_protocol",
-	"prefixes",	  "learn_protocols",	  "learn_filter",	"max_learned_prefixes",
-	"conflict",	  "install_routes",	  "install_default_routes", "route_metric",
-	"wg_poll_interval", "resync_interval",	  "batch_delay",	"state_dir",
-	"cleanup_on_exit", "log_level",		  "peers",
+	"sync_routes",
+	"routing_table",
+	"watch_routes",
+	"route_protocol",
+	"prefixes",
+	"learn_protocols",
+	"learn_filter",
+	"max_learned_prefixes",
+	"conflict",
+	"install_routes",
+	"install_default_routes",
+	"route_metric",
+	"wg_poll_interval",
+	"resync_interval",
+	"batch_delay",
+	"state_dir",
+	"cleanup_on_exit",
+	"log_level",
+	"peers",
 };
 
 /* An `interfaces:` entry: the keys it sets (mask) and their values. */
@@ -109,8 +123,8 @@ static const cyaml_schema_value_t text_schema = {
 #define TEXT_FIELD(key, type, member)                                                    \
 	CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_OPTIONAL, type, member, 0, CYAML_UNLIMITED)
 #define TEXT_LIST_FIELD(key, type, member)                                               \
-	CYAML_FIELD_SEQUENCE(key, CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER, type, member,  \
-			     &text_schema, 0, CYAML_UNLIMITED)
+	CYAML_FIELD_SEQUENCE(key, CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER, type,        \
+			     member, &text_schema, 0, CYAML_UNLIMITED)
 
 static const cyaml_schema_field_t rule_fields[] = {
 	CYAML_FIELD_STRING_PTR("action", CYAML_FLAG_POINTER, struct raw_rule, action, 0,
@@ -128,27 +142,31 @@ static const cyaml_schema_value_t rule_schema = {
 
 /* Fields of a settings mapping; the top level adds `interfaces`. */
 #define SETTINGS_FIELDS                                                                  \
-	TEXT_FIELD("sync_routes", struct raw_settings, sync_routes),                      \
-	TEXT_FIELD("routing_table", struct raw_settings, routing_table),                  \
-	TEXT_FIELD("watch_routes", struct raw_settings, watch_routes),                    \
-	TEXT_FIELD("route_protocol", struct raw_settings, route_protocol),                \
-	TEXT_LIST_FIELD("prefixes", struct raw_settings, prefixes),                       \
-	TEXT_LIST_FIELD("learn_protocols", struct raw_settings, learn_protocols),         \
-	CYAML_FIELD_SEQUENCE("learn_filter", CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER,    \
-			     struct raw_settings, learn_filter, &rule_schema, 0,          \
-			     CYAML_UNLIMITED),                                            \
-	TEXT_FIELD("max_learned_prefixes", struct raw_settings, max_learned_prefixes),    \
-	TEXT_FIELD("conflict", struct raw_settings, conflict),                            \
-	TEXT_FIELD("install_routes", struct raw_settings, install_routes),                \
-	TEXT_FIELD("install_default_routes", struct raw_settings, install_default_routes), \
-	TEXT_FIELD("route_metric", struct raw_settings, route_metric),                    \
-	TEXT_FIELD("wg_poll_interval", struct raw_settings, wg_poll_interval),            \
-	TEXT_FIELD("resync_interval", struct raw_settings, resync_interval),              \
-	TEXT_FIELD("batch_delay", struct raw_settings, batch_delay),                      \
-	TEXT_FIELD("state_dir", struct raw_settings, state_dir),                          \
-	TEXT_FIELD("cleanup_on_exit", struct raw_settings, cleanup_on_exit),              \
-	TEXT_FIELD("log_level", struct raw_settings, log_level),                          \
-	CYAML_FIELD_IGNORE("peers", CYAML_FLAG_OPTIONAL)
+	TEXT_FIELD("sync_routes", struct raw_settings, sync_routes),                     \
+		TEXT_FIELD("routing_table", struct raw_settings, routing_table),         \
+		TEXT_FIELD("watch_routes", struct raw_settings, watch_routes),           \
+		TEXT_FIELD("route_protocol", struct raw_settings, route_protocol),       \
+		TEXT_LIST_FIELD("prefixes", struct raw_settings, prefixes),              \
+		TEXT_LIST_FIELD("learn_protocols", struct raw_settings,                  \
+				learn_protocols),                                        \
+		CYAML_FIELD_SEQUENCE("learn_filter",                                     \
+				     CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER,           \
+				     struct raw_settings, learn_filter, &rule_schema, 0, \
+				     CYAML_UNLIMITED),                                   \
+		TEXT_FIELD("max_learned_prefixes", struct raw_settings,                  \
+			   max_learned_prefixes),                                        \
+		TEXT_FIELD("conflict", struct raw_settings, conflict),                   \
+		TEXT_FIELD("install_routes", struct raw_settings, install_routes),       \
+		TEXT_FIELD("install_default_routes", struct raw_settings,                \
+			   install_default_routes),                                      \
+		TEXT_FIELD("route_metric", struct raw_settings, route_metric),           \
+		TEXT_FIELD("wg_poll_interval", struct raw_settings, wg_poll_interval),   \
+		TEXT_FIELD("resync_interval", struct raw_settings, resync_interval),     \
+		TEXT_FIELD("batch_delay", struct raw_settings, batch_delay),             \
+		TEXT_FIELD("state_dir", struct raw_settings, state_dir),                 \
+		TEXT_FIELD("cleanup_on_exit", struct raw_settings, cleanup_on_exit),     \
+		TEXT_FIELD("log_level", struct raw_settings, log_level),                 \
+		CYAML_FIELD_IGNORE("peers", CYAML_FLAG_OPTIONAL)
 
 static const cyaml_schema_field_t top_fields[] = {
 	SETTINGS_FIELDS,
@@ -254,8 +272,8 @@ static int copy_peers(struct settings *dst, const struct settings *src)
 
 		dst->peers[i].key = p->key;
 		dst->peers[i].n_gateways = p->n_gateways;
-		if (dup_array((void **)&dst->peers[i].gateways, p->gateways, p->n_gateways,
-			      sizeof(*p->gateways)))
+		if (dup_array((void **)&dst->peers[i].gateways, p->gateways,
+			      p->n_gateways, sizeof(*p->gateways)))
 			return -ENOMEM;
 	}
 	return 0;
@@ -265,10 +283,18 @@ static int copy_peers(struct settings *dst, const struct settings *src)
 static int copy_key(struct settings *dst, const struct settings *src, enum setting_key k)
 {
 	switch (k) {
-	case K_SYNC_ROUTES: dst->sync_routes = src->sync_routes; break;
-	case K_ROUTING_TABLE: dst->routing_table = src->routing_table; break;
-	case K_WATCH_ROUTES: dst->watch_routes = src->watch_routes; break;
-	case K_ROUTE_PROTOCOL: dst->route_protocol = src->route_protocol; break;
+	case K_SYNC_ROUTES:
+		dst->sync_routes = src->sync_routes;
+		break;
+	case K_ROUTING_TABLE:
+		dst->routing_table = src->routing_table;
+		break;
+	case K_WATCH_ROUTES:
+		dst->watch_routes = src->watch_routes;
+		break;
+	case K_ROUTE_PROTOCOL:
+		dst->route_protocol = src->route_protocol;
+		break;
 	case K_PREFIXES:
 		free(dst->prefixes);
 		dst->n_prefixes = src->n_prefixes;
@@ -284,27 +310,48 @@ static int copy_key(struct settings *dst, const struct settings *src, enum setti
 		dst->n_learn_filter = src->n_learn_filter;
 		return dup_array((void **)&dst->learn_filter, src->learn_filter,
 				 src->n_learn_filter, sizeof(*src->learn_filter));
-	case K_MAX_LEARNED_PREFIXES: dst->max_learned_prefixes = src->max_learned_prefixes; break;
-	case K_CONFLICT: dst->conflict = src->conflict; break;
-	case K_INSTALL_ROUTES: dst->install_routes = src->install_routes; break;
-	case K_INSTALL_DEFAULT_ROUTES: dst->install_default_routes = src->install_default_routes; break;
-	case K_ROUTE_METRIC: dst->route_metric = src->route_metric; break;
-	case K_WG_POLL_INTERVAL: dst->wg_poll_interval_ms = src->wg_poll_interval_ms; break;
-	case K_RESYNC_INTERVAL: dst->resync_interval_ms = src->resync_interval_ms; break;
-	case K_BATCH_DELAY: dst->batch_delay_ms = src->batch_delay_ms; break;
+	case K_MAX_LEARNED_PREFIXES:
+		dst->max_learned_prefixes = src->max_learned_prefixes;
+		break;
+	case K_CONFLICT:
+		dst->conflict = src->conflict;
+		break;
+	case K_INSTALL_ROUTES:
+		dst->install_routes = src->install_routes;
+		break;
+	case K_INSTALL_DEFAULT_ROUTES:
+		dst->install_default_routes = src->install_default_routes;
+		break;
+	case K_ROUTE_METRIC:
+		dst->route_metric = src->route_metric;
+		break;
+	case K_WG_POLL_INTERVAL:
+		dst->wg_poll_interval_ms = src->wg_poll_interval_ms;
+		break;
+	case K_RESYNC_INTERVAL:
+		dst->resync_interval_ms = src->resync_interval_ms;
+		break;
+	case K_BATCH_DELAY:
+		dst->batch_delay_ms = src->batch_delay_ms;
+		break;
 	case K_STATE_DIR:
 		free(dst->state_dir);
 		dst->state_dir = src->state_dir ? strdup(src->state_dir) : NULL;
 		return src->state_dir && !dst->state_dir ? -ENOMEM : 0;
-	case K_CLEANUP_ON_EXIT: dst->cleanup_on_exit = src->cleanup_on_exit; break;
-	case K_LOG_LEVEL: dst->log_level = src->log_level; break;
+	case K_CLEANUP_ON_EXIT:
+		dst->cleanup_on_exit = src->cleanup_on_exit;
+		break;
+	case K_LOG_LEVEL:
+		dst->log_level = src->log_level;
+		break;
 	case K_PEERS: {
 		struct settings old = {.peers = dst->peers, .n_peers = dst->n_peers};
 
 		settings_free(&old);
 		return copy_peers(dst, src);
 	}
-	case K_COUNT: break;
+	case K_COUNT:
+		break;
 	}
 	return 0;
 }
@@ -340,7 +387,8 @@ bool settings_filter_permits(const struct settings *s, const struct prefix *dst)
 	for (i = 0; i < s->n_learn_filter; i++) {
 		const struct filter_rule *r = &s->learn_filter[i];
 
-		if (prefix_contains(&r->prefix, dst) && dst->len >= r->ge && dst->len <= r->le)
+		if (prefix_contains(&r->prefix, dst) && dst->len >= r->ge &&
+		    dst->len <= r->le)
 			return r->permit;
 	}
 	return false;
@@ -458,13 +506,14 @@ static void set_error(struct loader *ld, const yaml_mark_t *mark, const char *ke
 	if (!ld->err || ld->errlen == 0)
 		return;
 	if (mark)
-		n = snprintf(ld->err, ld->errlen, "%s:%zu:%zu: ", ld->file, mark->line + 1,
-			     mark->column + 1);
+		n = snprintf(ld->err, ld->errlen, "%s:%zu:%zu: ", ld->file,
+			     mark->line + 1, mark->column + 1);
 	else
 		n = snprintf(ld->err, ld->errlen, "%s: ", ld->file);
 	if (n < 0 || (size_t)n >= ld->errlen)
 		return;
-	snprintf(ld->err + n, ld->errlen - n, "%s%s%s", key ? key : "", key ? ": " : "", what);
+	snprintf(ld->err + n, ld->errlen - n, "%s%s%s", key ? key : "", key ? ": " : "",
+		 what);
 }
 
 /* Records the error at node (its position; none when NULL) and returns -1. */
@@ -479,8 +528,10 @@ fail_at(struct loader *ld, const yaml_node_t *node, const char *key, const char 
 	return -1;
 }
 
-__attribute__((format(printf, 4, 5))) static int
-fail_at_mark(struct loader *ld, const yaml_mark_t *mark, const char *key, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail_at_mark(struct loader *ld,
+							      const yaml_mark_t *mark,
+							      const char *key,
+							      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -525,7 +576,8 @@ static yaml_node_pair_t *find_pair(struct loader *ld, yaml_node_t *map, const ch
 
 	if (!map || map->type != YAML_MAPPING_NODE)
 		return NULL;
-	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+	     pair++) {
 		yaml_node_t *key = node_at(ld, pair->key);
 
 		if (key && key->type == YAML_SCALAR_NODE &&
@@ -556,19 +608,23 @@ static bool node_is_null(const yaml_node_t *n)
 {
 	const char *v;
 
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
 	v = (const char *)n->data.scalar.value;
-	return !*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
-	       strcmp(v, "NULL") == 0;
+	return !*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
 static const char *node_kind(const yaml_node_t *n)
 {
 	switch (n->type) {
-	case YAML_MAPPING_NODE: return "a mapping";
-	case YAML_SEQUENCE_NODE: return "a list";
-	default: return "a single value";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return "a single value";
 	}
 }
 
@@ -641,7 +697,8 @@ static void describe_expecting(const char *rest, char *out, size_t outlen)
 /* Turns the captured libcyaml error (a message, then a backtrace from the
  * innermost node out) into the one-line form, locating the node in the
  * document tree below root. */
-static int cyaml_failure(struct loader *ld, yaml_node_t *root, const char *base, cyaml_err_t err)
+static int cyaml_failure(struct loader *ld, yaml_node_t *root, const char *base,
+			 cyaml_err_t err)
 {
 	struct cyaml_capture *cap = &ld->capture;
 	char path[PATH_TEXT_LEN], name[256], what[320];
@@ -750,11 +807,12 @@ static int cyaml_load_node(struct loader *ld, yaml_node_t *node, const char *pat
 	for (i = 0; i < ld->len; i++) {
 		char c = ld->text[i];
 
-		ld->scratch[i] = (i >= start && i < end) || c == '\n' || c == '\r' ? c : ' ';
+		ld->scratch[i] =
+			(i >= start && i < end) || c == '\n' || c == '\r' ? c : ' ';
 	}
 	*out = NULL;
-	err = cyaml_load_data((const uint8_t *)ld->scratch, ld->len, &ld->cycfg, schema, out,
-			      NULL);
+	err = cyaml_load_data((const uint8_t *)ld->scratch, ld->len, &ld->cycfg, schema,
+			      out, NULL);
 	if (err == CYAML_OK) {
 		capture_clear(&ld->capture);
 		return 0;
@@ -776,8 +834,9 @@ struct settings_src {
 };
 
 /* Reports an error at key (or at item `index` of its list, when >= 0). */
-__attribute__((format(printf, 4, 5))) static int
-bad_value(const struct settings_src *src, const char *key, long index, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int bad_value(const struct settings_src *src,
+							   const char *key, long index,
+							   const char *fmt, ...)
 {
 	char path[PATH_TEXT_LEN];
 	yaml_node_t *node = find_value(src->ld, src->map, key);
@@ -817,8 +876,8 @@ static int convert_uint(const struct settings_src *src, const char *key, const c
 	return 0;
 }
 
-static int convert_duration(const struct settings_src *src, const char *key, const char *text,
-			    bool allow_zero, uint32_t *out)
+static int convert_duration(const struct settings_src *src, const char *key,
+			    const char *text, bool allow_zero, uint32_t *out)
 {
 	int err;
 
@@ -841,10 +900,11 @@ static int convert_protocol(const struct settings_src *src, const char *key, lon
 	int err = name_to_protocol(text, out);
 
 	if (err == -ENOENT)
-		return bad_value(src, key, index, "unknown protocol name '%s' (not in rt_protos)",
-				 text);
+		return bad_value(src, key, index,
+				 "unknown protocol name '%s' (not in rt_protos)", text);
 	if (err)
-		return bad_value(src, key, index, "'%s' is not a protocol (0-255 or a name)", text);
+		return bad_value(src, key, index,
+				 "'%s' is not a protocol (0-255 or a name)", text);
 	return 0;
 }
 
@@ -861,7 +921,8 @@ static int convert_table(const struct settings_src *src, const char *text, uint3
 	if (err)
 		return bad_value(src, "routing_table", -1, "'%s' is not a table", text);
 	if (*out == 0)
-		return bad_value(src, "routing_table", -1, "table 0 (unspec) is not a table");
+		return bad_value(src, "routing_table", -1,
+				 "table 0 (unspec) is not a table");
 	return 0;
 }
 
@@ -875,9 +936,10 @@ static int convert_route_protocol(const struct settings_src *src, const char *te
 	/* Routes with these protocols come from the kernel and `ip route`:
 	 * claiming one would make wg-rtsync delete them as its own. */
 	if (*out <= 4)
-		return bad_value(src, "route_protocol", -1,
-				 "protocol %u is reserved for the kernel and ip-route (use 5-255)",
-				 *out);
+		return bad_value(
+			src, "route_protocol", -1,
+			"protocol %u is reserved for the kernel and ip-route (use 5-255)",
+			*out);
 	return 0;
 }
 
@@ -904,14 +966,15 @@ static int convert_prefixes(const struct settings_src *src, struct raw_settings 
 	return 0;
 }
 
-static int convert_learn_protocols(const struct settings_src *src, struct raw_settings *raw,
-				   struct settings *s)
+static int convert_learn_protocols(const struct settings_src *src,
+				   struct raw_settings *raw, struct settings *s)
 {
 	unsigned i;
 
 	if (raw->learn_protocols_count == 0)
 		return 0;
-	s->learn_protocols = calloc(raw->learn_protocols_count, sizeof(*s->learn_protocols));
+	s->learn_protocols =
+		calloc(raw->learn_protocols_count, sizeof(*s->learn_protocols));
 	if (!s->learn_protocols)
 		return bad_value(src, "learn_protocols", -1, "out of memory");
 	s->n_learn_protocols = raw->learn_protocols_count;
@@ -924,12 +987,14 @@ static int convert_learn_protocols(const struct settings_src *src, struct raw_se
 }
 
 /* Error at field `field` of rule `index` of learn_filter. */
-__attribute__((format(printf, 4, 5))) static int
-bad_rule(const struct settings_src *src, unsigned index, const char *field, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int bad_rule(const struct settings_src *src,
+							  unsigned index,
+							  const char *field,
+							  const char *fmt, ...)
 {
 	char path[PATH_TEXT_LEN];
-	yaml_node_t *rule = sequence_item(src->ld, find_value(src->ld, src->map, "learn_filter"),
-					  index);
+	yaml_node_t *rule = sequence_item(
+		src->ld, find_value(src->ld, src->map, "learn_filter"), index);
 	yaml_node_t *node = find_value(src->ld, rule, field);
 	va_list ap;
 
@@ -937,8 +1002,11 @@ bad_rule(const struct settings_src *src, unsigned index, const char *field, cons
 	path_push_index(path, index);
 	path_push(path, field);
 	va_start(ap, fmt);
-	set_error(src->ld, node ? &node->start_mark : rule ? &rule->start_mark : NULL, path, fmt,
-		  ap);
+	set_error(src->ld,
+		  node	 ? &node->start_mark
+		  : rule ? &rule->start_mark
+			 : NULL,
+		  path, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -953,16 +1021,18 @@ static int convert_rule(const struct settings_src *src, unsigned index,
 	else if (strcmp(raw->action, "deny") == 0)
 		rule->permit = false;
 	else
-		return bad_rule(src, index, "action", "'%s' is not permit or deny", raw->action);
+		return bad_rule(src, index, "action", "'%s' is not permit or deny",
+				raw->action);
 	if (prefix_parse(raw->prefix, &rule->prefix))
-		return bad_rule(src, index, "prefix", "'%s' is not a prefix", raw->prefix);
+		return bad_rule(src, index, "prefix", "'%s' is not a prefix",
+				raw->prefix);
 	max = prefix_family_bits(rule->prefix.family);
 	if (raw->ge && parse_uint(raw->ge, max, &ge))
-		return bad_rule(src, index, "ge", "'%s' is not a length from %u to %u", raw->ge,
-				rule->prefix.len, max);
+		return bad_rule(src, index, "ge", "'%s' is not a length from %u to %u",
+				raw->ge, rule->prefix.len, max);
 	if (raw->le && parse_uint(raw->le, max, &le))
-		return bad_rule(src, index, "le", "'%s' is not a length from %u to %u", raw->le,
-				rule->prefix.len, max);
+		return bad_rule(src, index, "le", "'%s' is not a length from %u to %u",
+				raw->le, rule->prefix.len, max);
 	/* Prefix-list semantics: ge alone reaches to the maximum, le alone
 	 * starts at the prefix's own length, neither means exactly it. */
 	if (!raw->ge)
@@ -970,11 +1040,11 @@ static int convert_rule(const struct settings_src *src, unsigned index,
 	if (!raw->le)
 		le = raw->ge ? max : ge;
 	if (ge < rule->prefix.len)
-		return bad_rule(src, index, "ge", "%u is shorter than the prefix (/%u)", ge,
-				rule->prefix.len);
+		return bad_rule(src, index, "ge", "%u is shorter than the prefix (/%u)",
+				ge, rule->prefix.len);
 	if (le < rule->prefix.len)
-		return bad_rule(src, index, "le", "%u is shorter than the prefix (/%u)", le,
-				rule->prefix.len);
+		return bad_rule(src, index, "le", "%u is shorter than the prefix (/%u)",
+				le, rule->prefix.len);
 	if (ge > le)
 		return bad_rule(src, index, "ge", "ge %u is greater than le %u", ge, le);
 	rule->ge = (uint8_t)ge;
@@ -1013,7 +1083,8 @@ static int convert_enums(const struct settings_src *src, struct raw_settings *ra
 			s->conflict = CONFLICT_LEARNED_WINS;
 		else
 			return bad_value(src, "conflict", -1,
-					 "'%s' is not static-wins or learned-wins", raw->conflict);
+					 "'%s' is not static-wins or learned-wins",
+					 raw->conflict);
 	}
 	if (raw->log_level) {
 		for (i = 0; i < 4 && strcmp(raw->log_level, levels[i]) != 0; i++)
@@ -1033,7 +1104,8 @@ static int convert_state_dir(const struct settings_src *src, const char *text,
 	if (!text)
 		return 0;
 	if (text[0] != '/')
-		return bad_value(src, "state_dir", -1, "'%s' is not an absolute path", text);
+		return bad_value(src, "state_dir", -1, "'%s' is not an absolute path",
+				 text);
 	s->state_dir = strdup(text);
 	if (!s->state_dir)
 		return bad_value(src, "state_dir", -1, "out of memory");
@@ -1053,7 +1125,8 @@ static int convert_settings(const struct settings_src *src, struct raw_settings 
 	    convert_uint(src, "max_learned_prefixes", raw->max_learned_prefixes,
 			 &s->max_learned_prefixes) ||
 	    convert_enums(src, raw, s) ||
-	    convert_bool(src, "install_routes", raw->install_routes, &s->install_routes) ||
+	    convert_bool(src, "install_routes", raw->install_routes,
+			 &s->install_routes) ||
 	    convert_bool(src, "install_default_routes", raw->install_default_routes,
 			 &s->install_default_routes) ||
 	    convert_uint(src, "route_metric", raw->route_metric, &s->route_metric) ||
@@ -1061,9 +1134,11 @@ static int convert_settings(const struct settings_src *src, struct raw_settings 
 			     &s->wg_poll_interval_ms) ||
 	    convert_duration(src, "resync_interval", raw->resync_interval, false,
 			     &s->resync_interval_ms) ||
-	    convert_duration(src, "batch_delay", raw->batch_delay, true, &s->batch_delay_ms) ||
+	    convert_duration(src, "batch_delay", raw->batch_delay, true,
+			     &s->batch_delay_ms) ||
 	    convert_state_dir(src, raw->state_dir, s) ||
-	    convert_bool(src, "cleanup_on_exit", raw->cleanup_on_exit, &s->cleanup_on_exit))
+	    convert_bool(src, "cleanup_on_exit", raw->cleanup_on_exit,
+			 &s->cleanup_on_exit))
 		return -1;
 	return 0;
 }
@@ -1081,7 +1156,8 @@ static int convert_peer(struct loader *ld, yaml_node_t *key_node, yaml_node_t *v
 
 	join_path(path, base, key_text);
 	if (wg_key_from_base64(key_text, &peer->key))
-		return fail_at(ld, key_node, path, "not a WireGuard public key (44 characters of base64)");
+		return fail_at(ld, key_node, path,
+			       "not a WireGuard public key (44 characters of base64)");
 	for (i = 0; s->peers + i < peer; i++) {
 		if (wg_key_cmp(&s->peers[i].key, &peer->key) == 0)
 			return fail_at(ld, key_node, path, "duplicate peer");
@@ -1089,7 +1165,8 @@ static int convert_peer(struct loader *ld, yaml_node_t *key_node, yaml_node_t *v
 	if (node_is_null(value))
 		return 0;
 	if (value->type != YAML_MAPPING_NODE)
-		return fail_at(ld, value, path, "expected a mapping, not %s", node_kind(value));
+		return fail_at(ld, value, path, "expected a mapping, not %s",
+			       node_kind(value));
 	if (cyaml_load_node(ld, value, path, &peer_schema, (void **)&raw))
 		return -1;
 	if (raw->gateways_count > 0) {
@@ -1104,8 +1181,8 @@ static int convert_peer(struct loader *ld, yaml_node_t *key_node, yaml_node_t *v
 		snprintf(item, sizeof(item), "%s", path);
 		path_push(item, "gateways");
 		path_push_index(item, i);
-		ret = fail_at(ld, sequence_item(ld, find_value(ld, value, "gateways"), i), item,
-			      "'%s' is not an address", raw->gateways[i]);
+		ret = fail_at(ld, sequence_item(ld, find_value(ld, value, "gateways"), i),
+			      item, "'%s' is not an address", raw->gateways[i]);
 	}
 	cyaml_free(&ld->cycfg, &peer_schema, raw, 0);
 	return ret;
@@ -1123,7 +1200,8 @@ static int convert_peers(struct loader *ld, yaml_node_t *map, const char *base,
 	if (!peers || node_is_null(peers))
 		return 0;
 	if (peers->type != YAML_MAPPING_NODE)
-		return fail_at(ld, peers, path, "expected a mapping of public keys, not %s",
+		return fail_at(ld, peers, path,
+			       "expected a mapping of public keys, not %s",
 			       node_kind(peers));
 	n = (size_t)(peers->data.mapping.pairs.top - peers->data.mapping.pairs.start);
 	if (n == 0)
@@ -1131,11 +1209,13 @@ static int convert_peers(struct loader *ld, yaml_node_t *map, const char *base,
 	s->peers = calloc(n, sizeof(*s->peers));
 	if (!s->peers)
 		return fail_at(ld, peers, path, "out of memory");
-	for (pair = peers->data.mapping.pairs.start; pair < peers->data.mapping.pairs.top; pair++) {
+	for (pair = peers->data.mapping.pairs.start; pair < peers->data.mapping.pairs.top;
+	     pair++) {
 		yaml_node_t *key = node_at(ld, pair->key);
 
 		if (key->type != YAML_SCALAR_NODE)
-			return fail_at(ld, key, path, "a peer is named by its public key, not %s",
+			return fail_at(ld, key, path,
+				       "a peer is named by its public key, not %s",
 				       node_kind(key));
 		if (convert_peer(ld, key, node_at(ld, pair->value), path, s,
 				 &s->peers[s->n_peers++]))
@@ -1161,7 +1241,8 @@ static uint32_t keys_present(struct loader *ld, yaml_node_t *map)
 /* Loads a settings mapping into s (zeroed; only keys present are filled) and
  * sets *mask to the keys present. */
 static int load_settings(struct loader *ld, yaml_node_t *map, const char *path,
-			 const cyaml_schema_value_t *schema, struct settings *s, uint32_t *mask)
+			 const cyaml_schema_value_t *schema, struct settings *s,
+			 uint32_t *mask)
 {
 	struct settings_src src = {ld, map, path};
 	struct raw_settings *raw = NULL;
@@ -1190,7 +1271,8 @@ static int load_interfaces(struct loader *ld, yaml_node_t *root, struct config *
 		return 0;
 	if (ifaces->type != YAML_MAPPING_NODE)
 		return fail_at(ld, ifaces, "interfaces",
-			       "expected a mapping of interface names, not %s", node_kind(ifaces));
+			       "expected a mapping of interface names, not %s",
+			       node_kind(ifaces));
 	n = (size_t)(ifaces->data.mapping.pairs.top - ifaces->data.mapping.pairs.start);
 	c->lists_interfaces = n > 0;
 	if (n == 0)
@@ -1198,15 +1280,17 @@ static int load_interfaces(struct loader *ld, yaml_node_t *root, struct config *
 	c->overrides = calloc(n, sizeof(*c->overrides));
 	if (!c->overrides)
 		return fail_at(ld, ifaces, "interfaces", "out of memory");
-	for (pair = ifaces->data.mapping.pairs.start; pair < ifaces->data.mapping.pairs.top;
-	     pair++) {
-		yaml_node_t *key = node_at(ld, pair->key), *value = node_at(ld, pair->value);
+	for (pair = ifaces->data.mapping.pairs.start;
+	     pair < ifaces->data.mapping.pairs.top; pair++) {
+		yaml_node_t *key = node_at(ld, pair->key),
+			    *value = node_at(ld, pair->value);
 		struct iface_override *ov = &c->overrides[c->n_overrides];
 		const char *name;
 
 		if (key->type != YAML_SCALAR_NODE || !*key->data.scalar.value)
-			return fail_at(ld, key, "interfaces",
-				       "an entry is named by an interface name or pattern");
+			return fail_at(
+				ld, key, "interfaces",
+				"an entry is named by an interface name or pattern");
 		name = (const char *)key->data.scalar.value;
 		join_path(path, "interfaces", name);
 		for (i = 0; i < c->n_overrides; i++) {
@@ -1220,9 +1304,11 @@ static int load_interfaces(struct loader *ld, yaml_node_t *root, struct config *
 		if (node_is_null(value))
 			continue; /* listed, nothing overridden */
 		if (value->type != YAML_MAPPING_NODE)
-			return fail_at(ld, value, path, "expected a mapping of settings, not %s",
+			return fail_at(ld, value, path,
+				       "expected a mapping of settings, not %s",
 				       node_kind(value));
-		if (load_settings(ld, value, path, &override_schema, &ov->values, &ov->mask))
+		if (load_settings(ld, value, path, &override_schema, &ov->values,
+				  &ov->mask))
 			return -1;
 	}
 	return 0;
@@ -1270,9 +1356,10 @@ static int parse_document(struct loader *ld)
 		return fail_at(ld, NULL, NULL, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)ld->text, ld->len);
 	if (!yaml_parser_load(&parser, &ld->doc)) {
-		ret = fail_at_mark(ld, &parser.problem_mark, NULL, "YAML syntax error: %s%s%s",
-				   parser.problem ? parser.problem : "unknown",
-				   parser.context ? " " : "", parser.context ? parser.context : "");
+		ret = fail_at_mark(
+			ld, &parser.problem_mark, NULL, "YAML syntax error: %s%s%s",
+			parser.problem ? parser.problem : "unknown",
+			parser.context ? " " : "", parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
 		return ret;
 	}
@@ -1325,8 +1412,8 @@ static int load_root(struct loader *ld, struct config *c)
 	if (!root || node_is_null(root))
 		return 0; /* an empty file: the defaults */
 	if (root->type != YAML_MAPPING_NODE)
-		return fail_at(ld, root, "top level", "expected a mapping of settings, not %s",
-			       node_kind(root));
+		return fail_at(ld, root, "top level",
+			       "expected a mapping of settings, not %s", node_kind(root));
 	ret = load_settings(ld, root, "", &top_schema, &top, &mask);
 	if (ret == 0 && apply_keys(&c->top, &top, mask))
 		ret = fail_at(ld, root, NULL, "out of memory");

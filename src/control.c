@@ -16,7 +16,7 @@
 
 #define REQUEST_MAX 256
 /* More clients at once than a person or a monitoring script would open. */
-#define CLIENTS_MAX 16
+#define CLIENTS_MAX	  16
 #define CLIENT_TIMEOUT_MS 5000
 
 struct client {
@@ -144,8 +144,8 @@ static void client_event(struct ev_handler *h, uint32_t events)
 		return;
 	}
 	for (;;) {
-		ssize_t n = recv(cl->fd, cl->req + cl->req_len, REQUEST_MAX - 1 - cl->req_len,
-				 MSG_DONTWAIT);
+		ssize_t n = recv(cl->fd, cl->req + cl->req_len,
+				 REQUEST_MAX - 1 - cl->req_len, MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;

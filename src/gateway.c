@@ -298,8 +298,8 @@ static int visit_users(const struct prefix *key, void *value, void *ctx)
 	return 0;
 }
 
-void gw_users_within(const struct gw_table *t, const struct prefix *outer,
-		     gw_user_fn fn, void *ctx)
+void gw_users_within(const struct gw_table *t, const struct prefix *outer, gw_user_fn fn,
+		     void *ctx)
 {
 	struct users_walk w = {fn, ctx};
 

@@ -88,7 +88,8 @@ static int state_peek(const struct iface *ifc, const struct wg_key *key,
 	if (!r)
 		r = statefile_parse(text, len, key, own, n, why, sizeof(why));
 	if (r == -ESTALE || r == -EINVAL) {
-		log_warn("%s: %s: %s (a real run would set it aside)", ifc->name, path, why);
+		log_warn("%s: %s: %s (a real run would set it aside)", ifc->name, path,
+			 why);
 		r = 0;
 	}
 	free(text);
@@ -111,16 +112,17 @@ static void load_ownership(const struct iface_env *env, struct iface *ifc,
 	if (r == STATEFILE_SET_ASIDE)
 		log_warn("%s: %s", ifc->name, msg);
 	else if (r < 0)
-		iface_error(ifc, "state file: %s; learned AllowedIPs of an earlier run "
-				 "may be taken for static ones",
+		iface_error(ifc,
+			    "state file: %s; learned AllowedIPs of an earlier run "
+			    "may be taken for static ones",
 			    msg[0] ? msg : strerror(-r));
 	if (n) {
 		r = rec_own_load(ifc->rec, own, n);
 		if (r)
 			iface_error(ifc, "loading the state file: %s", strerror(-r));
 		else
-			log_info("%s: %zu learned AllowedIPs from the state file", ifc->name,
-				 n);
+			log_info("%s: %zu learned AllowedIPs from the state file",
+				 ifc->name, n);
 	}
 	free(own);
 }
@@ -174,8 +176,8 @@ static void update_ownership(struct iface *ifc)
 	    ifc->state_appended > 2 * STATE_ENTRY_BYTES * st.learned)
 		r = -EFBIG;
 	if (!r && ifc->state_fd < 0)
-		r = statefile_open_append(ifc->s.state_dir, ifc->name, &ifc->state_fd, msg,
-					  sizeof(msg));
+		r = statefile_open_append(ifc->s.state_dir, ifc->name, &ifc->state_fd,
+					  msg, sizeof(msg));
 	if (!r)
 		r = statefile_append_to(ifc->state_fd, ch, n, st.learned, &bytes, msg,
 					sizeof(msg));
@@ -438,7 +440,8 @@ static void print_plan(const struct iface *ifc, const struct change_list *plan)
 	char line[CHANGE_LINE];
 
 	for (size_t i = 0; i < plan->n; i++)
-		printf("%s: %s\n", ifc->name, change_format(&plan->v[i], line, sizeof(line)));
+		printf("%s: %s\n", ifc->name,
+		       change_format(&plan->v[i], line, sizeof(line)));
 	fflush(stdout);
 }
 
@@ -450,8 +453,9 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	int r;
 
 	backend_log_round_begin(&ifc->bl);
-	r = sync_round(ifc->rec, &ifc->bl.wg, &ifc->bl.rt, ifc->name, full || ifc->need_full,
-		       env->dry_run, env->dry_run ? &plan : NULL, &res);
+	r = sync_round(ifc->rec, &ifc->bl.wg, &ifc->bl.rt, ifc->name,
+		       full || ifc->need_full, env->dry_run, env->dry_run ? &plan : NULL,
+		       &res);
 	new_failures = backend_log_round_end(&ifc->bl);
 	if (env->dry_run)
 		print_plan(ifc, &plan);
@@ -466,7 +470,8 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	/* A failure that persists (a downed link) is said once. */
 	if (r)
 		iface_error_at(ifc, new_failures ? LOG_LEVEL_ERROR : LOG_LEVEL_DEBUG,
-			       "%zu of %zu changes failed (first: %s); retrying on the next pass",
+			       "%zu of %zu changes failed (first: %s); retrying on the "
+			       "next pass",
 			       res.failed, res.planned, strerror(r < 0 ? -r : r));
 	/* Also cleared in a dry run, where nothing is written. */
 	if (env->dry_run)
@@ -519,7 +524,8 @@ int iface_teardown(const struct iface_env *env, struct iface *ifc)
 			r = err;
 	}
 	if (failed)
-		iface_error(ifc, "cleanup on exit: %zu of %zu changes failed", failed, cl.n);
+		iface_error(ifc, "cleanup on exit: %zu of %zu changes failed", failed,
+			    cl.n);
 	else
 		log_info("%s: cleanup on exit: %zu changes made", ifc->name, cl.n);
 	if (rec_own_take_dirty(ifc->rec))

@@ -121,8 +121,8 @@ enum wg_link_type links_wireguard_type(const struct link_entry *e, const char *u
 		return WG_LINK_KERNEL;
 	if (strcmp(e->kind, "tun") != 0 || !e->name[0])
 		return WG_LINK_NONE;
-	if (snprintf(path, sizeof(path), "%s/%s.sock", uapi_dir ? uapi_dir : WG_UAPI_SOCKDIR,
-		     e->name) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s.sock",
+		     uapi_dir ? uapi_dir : WG_UAPI_SOCKDIR, e->name) >= (int)sizeof(path))
 		return WG_LINK_NONE;
 	if (stat(path, &st) || !S_ISSOCK(st.st_mode) || !uapi_socket_is_ours(path))
 		return WG_LINK_PENDING;

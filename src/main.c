@@ -16,7 +16,7 @@
 #include "prefix.h"
 #include "wgkey.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE     2
 #define DEFAULT_CONFIG DAEMON_DEFAULT_CONFIG
 
 struct options {
@@ -32,7 +32,8 @@ struct options {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: wg-rtsync [-c FILE] [-i IFACE]... [--oneshot] [--dry-run] [-v|-q]\n"
+		"usage: wg-rtsync [-c FILE] [-i IFACE]... [--oneshot] [--dry-run] "
+		"[-v|-q]\n"
 		"                 [--check-config]\n"
 		"       wg-rtsync addr PUBKEY PREFIX...\n"
 		"       wg-rtsync [-c FILE] status [--json]\n"
@@ -96,9 +97,12 @@ static int parse_options(int argc, char **argv, struct options *o, int *next)
 	/* '+': stop at the first non-option, the subcommand. */
 	while ((c = getopt_long(argc, argv, "+c:i:vqh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': o->config_path = optarg; break;
+		case 'c':
+			o->config_path = optarg;
+			break;
 		case 'i':
-			grown = realloc(o->ifaces, (o->n_ifaces + 1) * sizeof(*o->ifaces));
+			grown = realloc(o->ifaces,
+					(o->n_ifaces + 1) * sizeof(*o->ifaces));
 			if (!grown) {
 				fprintf(stderr, "wg-rtsync: out of memory\n");
 				return EXIT_FAILURE;
@@ -106,14 +110,30 @@ static int parse_options(int argc, char **argv, struct options *o, int *next)
 			o->ifaces = grown;
 			o->ifaces[o->n_ifaces++] = optarg;
 			break;
-		case OPT_ONESHOT: o->oneshot = true; break;
-		case OPT_DRY_RUN: o->dry_run = true; break;
-		case 'v': o->verbosity++; break;
-		case 'q': o->verbosity--; break;
-		case OPT_CHECK_CONFIG: o->check_config = true; break;
-		case OPT_VERSION: printf("wg-rtsync %s\n", WGRS_VERSION); return EXIT_SUCCESS;
-		case 'h': usage(stdout); return EXIT_SUCCESS;
-		default: fprintf(stderr, "Try 'wg-rtsync --help'.\n"); return EXIT_USAGE;
+		case OPT_ONESHOT:
+			o->oneshot = true;
+			break;
+		case OPT_DRY_RUN:
+			o->dry_run = true;
+			break;
+		case 'v':
+			o->verbosity++;
+			break;
+		case 'q':
+			o->verbosity--;
+			break;
+		case OPT_CHECK_CONFIG:
+			o->check_config = true;
+			break;
+		case OPT_VERSION:
+			printf("wg-rtsync %s\n", WGRS_VERSION);
+			return EXIT_SUCCESS;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			fprintf(stderr, "Try 'wg-rtsync --help'.\n");
+			return EXIT_USAGE;
 		}
 	}
 	*next = optind;
@@ -213,8 +233,9 @@ static int run_addr(int argc, char **argv)
 		if (prefix_parse(argv[i + 2], &prefixes[i]) ||
 		    derive_address(&key, &prefixes[i], &out)) {
 			free(prefixes);
-			return fail_usage("addr: '%s' is not a prefix to derive an address in",
-					  argv[i + 2]);
+			return fail_usage(
+				"addr: '%s' is not a prefix to derive an address in",
+				argv[i + 2]);
 		}
 	}
 	for (i = 0; i < n; i++) {

@@ -117,8 +117,8 @@ static char *format_allowed(const struct change *c, char *buf, size_t len)
 	char key[WG_KEY_B64_LEN], dst[PREFIX_STRLEN];
 
 	snprintf(buf, len, "allowed-ip %s %s %s%s",
-		 c->op == CHANGE_ALLOWED_ADD ? "add" : "del", wg_key_to_base64(&c->peer, key),
-		 prefix_format(&c->dst, dst),
+		 c->op == CHANGE_ALLOWED_ADD ? "add" : "del",
+		 wg_key_to_base64(&c->peer, key), prefix_format(&c->dst, dst),
 		 c->op == CHANGE_ALLOWED_ADD && c->learned ? " (learned)" : "");
 	return buf;
 }
@@ -131,8 +131,8 @@ static char *format_route(const struct change *c, char *buf, size_t len)
 	if (r->gw.family)
 		snprintf(via, sizeof(via), " via %s", addr_format(&r->gw, gw));
 	snprintf(buf, len, "route %s %s%s dev %d table %u proto %u metric %u",
-		 c->op == CHANGE_ROUTE_ADD ? "add" : "del", prefix_format(&r->dst, dst), via,
-		 r->oif, r->table, r->protocol, r->metric);
+		 c->op == CHANGE_ROUTE_ADD ? "add" : "del", prefix_format(&r->dst, dst),
+		 via, r->oif, r->table, r->protocol, r->metric);
 	return buf;
 }
 

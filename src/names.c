@@ -30,10 +30,11 @@ static const struct builtin_name builtin_tables[] = {
 
 /* iproute2's own table, so the names work on hosts without rt_protos. */
 static const struct builtin_name builtin_protocols[] = {
-	{0, "unspec"}, {1, "redirect"},    {2, "kernel"},  {3, "boot"},	   {4, "static"},
-	{8, "gated"},  {9, "ra"},	   {10, "mrt"},	   {11, "zebra"},  {12, "bird"},
-	{13, "dnrouted"}, {14, "xorp"},	   {15, "ntk"},	   {16, "dhcp"},   {18, "keepalived"},
-	{42, "babel"}, {99, "openr"},	   {186, "bgp"},   {187, "isis"},  {188, "ospf"},
+	{0, "unspec"}, {1, "redirect"}, {2, "kernel"},	    {3, "boot"},
+	{4, "static"}, {8, "gated"},	{9, "ra"},	    {10, "mrt"},
+	{11, "zebra"}, {12, "bird"},	{13, "dnrouted"},   {14, "xorp"},
+	{15, "ntk"},   {16, "dhcp"},	{18, "keepalived"}, {42, "babel"},
+	{99, "openr"}, {186, "bgp"},	{187, "isis"},	    {188, "ospf"},
 	{189, "rip"},  {192, "eigrp"},
 };
 
@@ -45,10 +46,11 @@ struct name_db {
 };
 
 static const struct name_db tables_db = {"rt_tables", UINT32_MAX, builtin_tables,
-					 sizeof(builtin_tables) / sizeof(builtin_tables[0])};
-static const struct name_db protocols_db = {
-	"rt_protos", 255, builtin_protocols,
-	sizeof(builtin_protocols) / sizeof(builtin_protocols[0])};
+					 sizeof(builtin_tables) /
+						 sizeof(builtin_tables[0])};
+static const struct name_db protocols_db = {"rt_protos", 255, builtin_protocols,
+					    sizeof(builtin_protocols) /
+						    sizeof(builtin_protocols[0])};
 
 static char root_dir[PATH_MAX];
 
@@ -118,7 +120,8 @@ static int is_conf_file(const struct dirent *d)
 {
 	size_t len = strlen(d->d_name);
 
-	return d->d_name[0] != '.' && len > 5 && strcmp(d->d_name + len - 5, ".conf") == 0;
+	return d->d_name[0] != '.' && len > 5 &&
+	       strcmp(d->d_name + len - 5, ".conf") == 0;
 }
 
 static int file_exists(const char *dir, const char *file)
@@ -134,11 +137,11 @@ static int file_exists(const char *dir, const char *file)
 	return 1;
 }
 
-/* The .conf files of a NAME.d directory, in alphabetical order (iproute2 uses readdir order,
- * which is arbitrary; sorting keeps results stable). Files also present in
+/* The .conf files of a NAME.d directory, in alphabetical order (iproute2 uses readdir
+ * order, which is arbitrary; sorting keeps results stable). Files also present in
  * shadow_dir are skipped. */
-static int lookup_dir(const char *dir, const char *shadow_dir, const char *name, uint32_t max,
-		      uint32_t *out)
+static int lookup_dir(const char *dir, const char *shadow_dir, const char *name,
+		      uint32_t max, uint32_t *out)
 {
 	struct dirent **list;
 	char path[PATH_MAX * 2];
@@ -200,7 +203,8 @@ static int resolve(const struct name_db *db, const char *text, uint32_t *out)
 	if (err == 0)
 		return 0;
 	/* "12x", "-1", an id too large: a bad number rather than a name. */
-	if (err == -ERANGE || isdigit((unsigned char)text[0]) || text[0] == '-' || text[0] == '+')
+	if (err == -ERANGE || isdigit((unsigned char)text[0]) || text[0] == '-' ||
+	    text[0] == '+')
 		return -EINVAL;
 	return lookup_name(db, text, out);
 }

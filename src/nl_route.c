@@ -29,16 +29,16 @@
 #define RECV_BUF_SIZE (64 * 1024)
 /* One sendmsg carries at most this much; the acks of one batch must fit in
  * the request socket's receive buffer. */
-#define BATCH_LIMIT (16 * 1024)
+#define BATCH_LIMIT   (16 * 1024)
 #define ROUTE_MSG_MAX 256
-#define REQ_RCVBUF (4 * 1024 * 1024)
+#define REQ_RCVBUF    (4 * 1024 * 1024)
 /* Each route notification takes about 1 KiB of it: 256 MiB holds the events
  * of several seconds of a 1 000 000-route storm, so that the daemon reading
  * a large device (about a second at that size) loses none. Memory is only
  * taken while events wait. */
-#define EVENT_RCVBUF (256 * 1024 * 1024)
+#define EVENT_RCVBUF   (256 * 1024 * 1024)
 #define ACK_TIMEOUT_MS 5000
-#define DUMP_RETRIES 3
+#define DUMP_RETRIES   3
 
 /* ---------------------------------------------------------------------- */
 /* Attribute walking and validation                                        */
@@ -200,8 +200,9 @@ static int multipath_walk(const struct nlattr *mp, int family, struct knexthop *
 			return BAD;
 		if (hops) {
 			struct knexthop *hop = &hops[*n];
-			int err = attrs_parse((const char *)rtnh + sizeof(*rtnh),
-					      rtnh->rtnh_len - sizeof(*rtnh), tb, RTA_MAX);
+			int err =
+				attrs_parse((const char *)rtnh + sizeof(*rtnh),
+					    rtnh->rtnh_len - sizeof(*rtnh), tb, RTA_MAX);
 
 			if (err)
 				return err;
@@ -456,7 +457,8 @@ int nl_decode_addr(const void *buf, size_t len, struct nl_addr *addr)
 	err = msg_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
 	if (err)
 		return err;
-	if (ifa->ifa_prefixlen > family_addr_len(ifa->ifa_family) * 8 || ifa->ifa_index == 0)
+	if (ifa->ifa_prefixlen > family_addr_len(ifa->ifa_family) * 8 ||
+	    ifa->ifa_index == 0)
 		return BAD;
 	/* IFA_LOCAL is our end of a point-to-point link; IFA_ADDRESS the peer. */
 	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
@@ -562,7 +564,7 @@ struct route_key {
 struct route_rec {
 	struct route_key key;
 	uint8_t protocol, type;
-	uint32_t nh_id;		/* 0: an IPv6 multipath route with hops[] */
+	uint32_t nh_id; /* 0: an IPv6 multipath route with hops[] */
 	size_t n_hops;
 	struct knexthop *hops;
 	struct route_rec *hnext;	 /* hash chain */
@@ -1143,7 +1145,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
  * an aborted dump, late acks), so that the next answer is read cleanly. */
 static void flush_req(struct nl_route *nr)
 {
-	while (recv(mnl_socket_get_fd(nr->req), nr->reqbuf, RECV_BUF_SIZE, MSG_DONTWAIT) >= 0 ||
+	while (recv(mnl_socket_get_fd(nr->req), nr->reqbuf, RECV_BUF_SIZE,
+		    MSG_DONTWAIT) >= 0 ||
 	       errno == EINTR || errno == ENOBUFS)
 		;
 }
@@ -1298,8 +1301,11 @@ int nl_route_dump_nexthops(struct nl_route *nr, nl_nexthop_fn fn, void *ctx)
 static int nlr_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx)
 {
 	struct nl_route *nr = (struct nl_route *)b;
-	struct dump_ctx d = {
-		.nr = nr, .msg_fn = route_msg, .table = table, .route_fn = fn, .ctx = ctx};
+	struct dump_ctx d = {.nr = nr,
+			     .msg_fn = route_msg,
+			     .table = table,
+			     .route_fn = fn,
+			     .ctx = ctx};
 	int err;
 
 	/* The dump rebuilds the index from scratch, nexthops first. */
@@ -1379,8 +1385,8 @@ static void send_batch(struct nl_route *nr, const void *buf, size_t size,
 				fail = -errno;
 			continue;
 		}
-		acked += take_acks(nr->reqbuf, (size_t)n, base_seq + (uint32_t)first, count,
-				   idx + first, err);
+		acked += take_acks(nr->reqbuf, (size_t)n, base_seq + (uint32_t)first,
+				   count, idx + first, err);
 	}
 	for (size_t j = first; j < first + count && fail; j++)
 		if (err[idx[j]] == ACK_PENDING)
@@ -1392,8 +1398,7 @@ static bool is_route_change(const struct change *c)
 	return c->op == CHANGE_ROUTE_ADD || c->op == CHANGE_ROUTE_DEL;
 }
 
-static int nlr_apply(struct route_backend *b, const struct change *ch, size_t n,
-		     int *err)
+static int nlr_apply(struct route_backend *b, const struct change *ch, size_t n, int *err)
 {
 	struct nl_route *nr = (struct nl_route *)b;
 	struct mnl_nlmsg_batch *batch;
@@ -1414,8 +1419,8 @@ static int nlr_apply(struct route_backend *b, const struct change *ch, size_t n,
 		err[i] = 0;
 		if (!is_route_change(&ch[i]))
 			continue;
-		len = nl_encode_route(cur, room, ch[i].op == CHANGE_ROUTE_ADD, &ch[i].route,
-				      base_seq + (uint32_t)msgs);
+		len = nl_encode_route(cur, room, ch[i].op == CHANGE_ROUTE_ADD,
+				      &ch[i].route, base_seq + (uint32_t)msgs);
 		if (len < 0) {
 			err[i] = len;
 			continue;
@@ -1424,8 +1429,9 @@ static int nlr_apply(struct route_backend *b, const struct change *ch, size_t n,
 		if (!mnl_nlmsg_batch_next(batch)) {
 			/* The message just written no longer fits: send the
 			 * others; reset moves it to the front. */
-			send_batch(nr, mnl_nlmsg_batch_head(batch), mnl_nlmsg_batch_size(batch),
-				   base_seq, first, msgs - 1 - first, idx, err);
+			send_batch(nr, mnl_nlmsg_batch_head(batch),
+				   mnl_nlmsg_batch_size(batch), base_seq, first,
+				   msgs - 1 - first, idx, err);
 			first = msgs - 1;
 			mnl_nlmsg_batch_reset(batch);
 		}
@@ -1446,9 +1452,8 @@ static int nlr_apply(struct route_backend *b, const struct change *ch, size_t n,
 
 int nl_route_events_open(struct nl_route *nr, int rcvbuf)
 {
-	static int groups[] = {RTNLGRP_LINK,	  RTNLGRP_IPV4_ROUTE,
-				     RTNLGRP_IPV6_ROUTE,  RTNLGRP_NEXTHOP,
-				     RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
+	static int groups[] = {RTNLGRP_LINK,	RTNLGRP_IPV4_ROUTE,  RTNLGRP_IPV6_ROUTE,
+			       RTNLGRP_NEXTHOP, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
 	struct mnl_socket *nl;
 	int fd;
 
@@ -1525,8 +1530,7 @@ static int event_nexthop(struct nl_route *nr, const struct nlmsghdr *nlh,
 	return track_nexthop(nr, removed, &nh, event_route_out, o);
 }
 
-static int event_one(struct nl_route *nr, const struct nlmsghdr *nlh,
-		     struct event_out *o)
+static int event_one(struct nl_route *nr, const struct nlmsghdr *nlh, struct event_out *o)
 {
 	const struct nl_route_handlers *h = o->h;
 	struct nl_link link;

@@ -66,7 +66,8 @@ struct peer *peers_find(const struct peer_table *t, const struct wg_key *key)
 
 static int grow_slots(struct peer_table *t)
 {
-	uint32_t n = t->n_slots ? t->n_slots * 2 : 16, *old = t->slots, old_n = t->n_slots;
+	uint32_t n = t->n_slots ? t->n_slots * 2 : 16, *old = t->slots,
+		 old_n = t->n_slots;
 
 	t->slots = calloc(n, sizeof(*t->slots));
 	if (!t->slots) {

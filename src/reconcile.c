@@ -63,7 +63,8 @@ struct rec {
 
 /* ---- small helpers ---- */
 
-__attribute__((format(printf, 2, 3))) static void warnf(struct rec *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void warnf(struct rec *r, const char *fmt,
+							...)
 {
 	char msg[512];
 	va_list ap;
@@ -273,7 +274,8 @@ static void set_holding(struct rec *r, struct dest *d, uint32_t holder, bool lea
 		if (old)
 			r->wg_fp -= wg_fp_entry(peers_get(&r->peers, old)->fp, &d->dst);
 		if (holder)
-			r->wg_fp += wg_fp_entry(peers_get(&r->peers, holder)->fp, &d->dst);
+			r->wg_fp +=
+				wg_fp_entry(peers_get(&r->peers, holder)->fp, &d->dst);
 	}
 	r->n_held += (holder != 0) - (old != 0);
 	if (was_learned) {
@@ -328,7 +330,8 @@ static bool dest_uses(struct dest *d, const struct gw *g)
 }
 
 /* Gives up d's use of the gateways in v that no stored route of d uses. */
-static void release_gw_array(struct rec *r, struct dest *d, struct gw *const *v, unsigned n)
+static void release_gw_array(struct rec *r, struct dest *d, struct gw *const *v,
+			     unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		bool earlier = false;
@@ -396,8 +399,10 @@ static int rroute_build(struct rec *r, struct dest *d, uint32_t metric, uint8_t 
 	}
 	if (n > 1)
 		out->gw.many = v;
-	all_ours = all_ours && protocol == r->s.route_protocol && type == ROUTE_TYPE_UNICAST;
-	out->nh = (uint8_t)(n | (r->route_parity ? RN_SEEN : 0) | (all_ours ? RN_OURS : 0));
+	all_ours =
+		all_ours && protocol == r->s.route_protocol && type == ROUTE_TYPE_UNICAST;
+	out->nh =
+		(uint8_t)(n | (r->route_parity ? RN_SEEN : 0) | (all_ours ? RN_OURS : 0));
 	return 0;
 }
 
@@ -406,7 +411,8 @@ static bool rroute_same(const struct rroute *a, const struct rroute *b)
 	if (a->protocol != b->protocol || a->type != b->type ||
 	    (a->nh & (RN_COUNT | RN_OURS)) != (b->nh & (RN_COUNT | RN_OURS)))
 		return false;
-	return !memcmp(rroute_gws(a), rroute_gws(b), rroute_nh_count(a) * sizeof(struct gw *));
+	return !memcmp(rroute_gws(a), rroute_gws(b),
+		       rroute_nh_count(a) * sizeof(struct gw *));
 }
 
 static int route_find(struct dest *d, uint8_t tos, uint32_t metric)
@@ -538,8 +544,9 @@ static void claim_one(struct rec *r, struct peer *p, const struct prefix *addr,
 	int ret = gw_claim(r->gws, addr, s, p->id);
 
 	if (ret == 1)
-		warnf(r, "gateway %s is claimed by more than one peer (%s, latest %s): "
-			 "routes via it are ignored until only one claims it",
+		warnf(r,
+		      "gateway %s is claimed by more than one peer (%s, latest %s): "
+		      "routes via it are ignored until only one claims it",
 		      addr_format(addr, a), s == GW_EXPLICIT ? "explicit" : "derived",
 		      key_b64(&p->key, k));
 	else if (ret < 0)
@@ -553,7 +560,8 @@ static int claim_gateways(struct rec *r, struct peer *p)
 	if (p->explicit_gws)
 		for (size_t i = 0; i < p->explicit_gws->n_gateways; i++)
 			if (!listed_before(p->explicit_gws->gateways, i))
-				claim_one(r, p, &p->explicit_gws->gateways[i], GW_EXPLICIT);
+				claim_one(r, p, &p->explicit_gws->gateways[i],
+					  GW_EXPLICIT);
 	free(p->derived);
 	p->derived = NULL;
 	p->n_derived = 0;
@@ -576,7 +584,8 @@ static void unclaim_gateways(struct rec *r, struct peer *p)
 {
 	if (p->explicit_gws)
 		for (size_t i = 0; i < p->explicit_gws->n_gateways; i++) {
-			gw_unclaim(r->gws, &p->explicit_gws->gateways[i], GW_EXPLICIT, p->id);
+			gw_unclaim(r->gws, &p->explicit_gws->gateways[i], GW_EXPLICIT,
+				   p->id);
 			mark_gw_users(r, &p->explicit_gws->gateways[i]);
 		}
 	for (size_t i = 0; i < p->n_derived; i++) {
@@ -675,7 +684,8 @@ struct rec *rec_new(const struct settings *s, int ifindex)
 	r->displaced = ptrie_new();
 	r->orphans = ptrie_new();
 	r->gws = gw_table_new();
-	if (!r->dests || !r->displaced || !r->orphans || !r->gws || settings_copy(&r->s, s) < 0) {
+	if (!r->dests || !r->displaced || !r->orphans || !r->gws ||
+	    settings_copy(&r->s, s) < 0) {
 		rec_free(r);
 		return NULL;
 	}
@@ -1153,7 +1163,8 @@ int rec_own_take_changes(struct rec *r, struct own_change **out, size_t *n)
 	v = malloc(r->n_own_changed * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	qsort(r->own_changed, r->n_own_changed, sizeof(*r->own_changed), cmp_prefix_qsort);
+	qsort(r->own_changed, r->n_own_changed, sizeof(*r->own_changed),
+	      cmp_prefix_qsort);
 	for (size_t i = 0; i < r->n_own_changed; i++) {
 		const struct prefix *p = &r->own_changed[i];
 		struct dest *d;
@@ -1193,8 +1204,8 @@ int rec_route_upsert(struct rec *r, const struct kroute *rt)
 	d = dest_get(r, &rt->dst, true);
 	if (!d)
 		return -ENOMEM;
-	ret = rroute_build(r, d, rt->metric, rt->tos, rt->protocol, rt->type, rt->nexthops,
-			   rt->n_nexthops, &nr);
+	ret = rroute_build(r, d, rt->metric, rt->tos, rt->protocol, rt->type,
+			   rt->nexthops, rt->n_nexthops, &nr);
 	if (ret == 0)
 		ret = route_store(r, d, &nr);
 	if (ret > 0)
@@ -1320,7 +1331,6 @@ static uint32_t route_winner(const struct rec *r, struct dest *d)
 	return best_peer;
 }
 
-
 /* Where the destination should be learned before max_learned_prefixes, or
  * 0; *why gets DF_FILTERED or DF_CONFLICT when that is the reason. */
 static uint32_t learn_target(const struct rec *r, struct dest *d, uint8_t *why,
@@ -1382,12 +1392,16 @@ static void note_why(struct rec *r, struct dest *d, uint8_t why, uint32_t winner
 	if (!r->warn || !w)
 		return;
 	if ((why & DF_CONFLICT) && x)
-		warnf(r, "conflict: %s is a static AllowedIP of peer %s; the route via peer %s "
-			 "does not take it (conflict: static-wins)",
-		      prefix_format(&d->dst, p), key_b64(&x->key, a), key_b64(&w->key, b));
+		warnf(r,
+		      "conflict: %s is a static AllowedIP of peer %s; the route via peer "
+		      "%s "
+		      "does not take it (conflict: static-wins)",
+		      prefix_format(&d->dst, p), key_b64(&x->key, a),
+		      key_b64(&w->key, b));
 	if (why & DF_OVER)
 		warnf(r, "peer %s is at max_learned_prefixes (%u): %s not learned",
-		      key_b64(&w->key, a), r->s.max_learned_prefixes, prefix_format(&d->dst, p));
+		      key_b64(&w->key, a), r->s.max_learned_prefixes,
+		      prefix_format(&d->dst, p));
 }
 
 static bool gw_usable(const struct rec *r, const struct prefix *g)
@@ -1438,8 +1452,8 @@ static struct prefix install_gateway(const struct rec *r, const struct peer *p,
 	const struct prefix *g;
 	struct prefix none = {0};
 
-	if (prefix_is_host(dst) &&
-	    (is_gateway_host(dst, ex, n_ex) || is_gateway_host(dst, p->derived, p->n_derived)))
+	if (prefix_is_host(dst) && (is_gateway_host(dst, ex, n_ex) ||
+				    is_gateway_host(dst, p->derived, p->n_derived)))
 		return none;
 	if (family == AF_INET && !has_family(ex, n_ex, AF_INET) &&
 	    !has_family(p->derived, p->n_derived, AF_INET))
@@ -1507,7 +1521,8 @@ static int push(struct change_list *out, enum change_op op, const struct prefix 
  * (IP6_RT_PRIO_USER) and reports it so: that is the metric our route has. */
 static uint32_t route_metric_of(const struct rec *r, const struct prefix *dst)
 {
-	return dst->family == AF_INET6 && r->s.route_metric == 0 ? 1024 : r->s.route_metric;
+	return dst->family == AF_INET6 && r->s.route_metric == 0 ? 1024
+								 : r->s.route_metric;
 }
 
 /* The route changes that make our routes for d what (holder, learned)
@@ -1517,7 +1532,8 @@ static int plan_routes(const struct rec *r, struct dest *d, uint32_t holder, boo
 {
 	const struct rroute *v = dest_routes(d);
 	struct route_spec want, s;
-	bool wanted = holder && !learned && r->s.install_routes && !has_foreign_route(d) &&
+	bool wanted = holder && !learned && r->s.install_routes &&
+		      !has_foreign_route(d) &&
 		      (d->dst.len > 0 || r->s.install_default_routes);
 	const struct orphans *o = orphans_of(r, d);
 	bool have = false;
@@ -1583,7 +1599,8 @@ static int evaluate(struct rec *r, struct dest *d, struct change_list *out)
 		if (!h && !y) {
 			displaced_clear(r, d); /* its static holder went too */
 		} else if (y) {
-			ret = push(out, CHANGE_ALLOWED_ADD, &d->dst, &y->key, false, NULL);
+			ret = push(out, CHANGE_ALLOWED_ADD, &d->dst, &y->key, false,
+				   NULL);
 			h = y->id;
 		} else {
 			ret = push(out, CHANGE_ALLOWED_DEL, &d->dst,
@@ -1664,7 +1681,8 @@ static int cmp_dest(const void *a, const void *b)
 	return prefix_cmp(&x->dst, &y->dst);
 }
 
-static int evaluate_list(struct rec *r, struct dest **v, size_t n, struct change_list *out)
+static int evaluate_list(struct rec *r, struct dest **v, size_t n,
+			 struct change_list *out)
 {
 	int ret = 0;
 
@@ -1727,9 +1745,11 @@ int rec_teardown(struct rec *r, struct change_list *out)
 		if (d->flags & DF_LEARNED) {
 			const struct peer *y = displaced_peer(r, d);
 
-			ret = y ? push(out, CHANGE_ALLOWED_ADD, &d->dst, &y->key, false, NULL)
+			ret = y ? push(out, CHANGE_ALLOWED_ADD, &d->dst, &y->key, false,
+				       NULL)
 				: push(out, CHANGE_ALLOWED_DEL, &d->dst,
-				       &peers_get(&r->peers, d->holder)->key, false, NULL);
+				       &peers_get(&r->peers, d->holder)->key, false,
+				       NULL);
 		}
 		if (ret == 0)
 			ret = plan_routes(r, d, 0, false, out);
@@ -1810,8 +1830,8 @@ static int commit_route(struct rec *r, const struct change *c)
 		maybe_free(r, d);
 		return 0;
 	}
-	ret = rroute_build(r, d, s->metric, s->tos, s->protocol, ROUTE_TYPE_UNICAST, &hop, 1,
-			   &nr);
+	ret = rroute_build(r, d, s->metric, s->tos, s->protocol, ROUTE_TYPE_UNICAST, &hop,
+			   1, &nr);
 	if (ret == 0)
 		ret = route_store(r, d, &nr);
 	return ret < 0 ? ret : 0;

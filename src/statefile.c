@@ -19,13 +19,13 @@
 #include "prefix_trie.h"
 #include "statefile.h"
 
-#define MAGIC "wg-rtsync-state"
+#define MAGIC	     "wg-rtsync-state"
 #define LINE_MAX_LEN 255
-#define MAX_TOKENS 4
+#define MAX_TOKENS   4
 /* A file this big is not one we wrote (100 000 entries take ~15 MB). */
 #define MAX_FILE_SIZE (256u << 20)
-#define IFNAME_MAX 15
-#define TMP_INFIX ".state.tmp-"
+#define IFNAME_MAX    15
+#define TMP_INFIX     ".state.tmp-"
 
 static void say(char *msg, size_t msglen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -310,8 +310,9 @@ static int parse_count(struct parser *ps, char **tok, int ntok, unsigned lineno)
 		return -EINVAL;
 	}
 	if (ps->end_count != ps->live) {
-		say(ps->why, ps->whylen, "line %u: end says %lu entries, the file has %zu",
-		    lineno, ps->end_count, ps->live);
+		say(ps->why, ps->whylen,
+		    "line %u: end says %lu entries, the file has %zu", lineno,
+		    ps->end_count, ps->live);
 		return -EINVAL;
 	}
 	return 0;
@@ -365,7 +366,8 @@ static int parse_fields(struct parser *ps, char **tok, int ntok, unsigned lineno
 {
 	memset(e, 0, sizeof(*e));
 	if (ntok < 2 || ntok > 3) {
-		say(ps->why, ps->whylen, "line %u: expected PEER PREFIX [DISPLACED]", lineno);
+		say(ps->why, ps->whylen, "line %u: expected PEER PREFIX [DISPLACED]",
+		    lineno);
 		return -EINVAL;
 	}
 	if (!key_parse(tok[0], &e->peer)) {
@@ -556,14 +558,16 @@ static int parse_all(struct parser *ps, const char *text, size_t len)
 		if (!nl && ps->ended)
 			break; /* the torn end of a block that was being appended */
 		if (!nl) {
-			say(ps->why, ps->whylen, "line %u: truncated (no line end)", lineno);
+			say(ps->why, ps->whylen, "line %u: truncated (no line end)",
+			    lineno);
 			return -EINVAL;
 		}
 		l = (size_t)(nl - start);
 		if (ps->ended)
 			r = parse_change_line(ps, pos, l, lineno);
 		else
-			r = copy_line(ps, start, l, lineno, line) ?: parse_line(ps, line, lineno);
+			r = copy_line(ps, start, l, lineno, line)
+				    ?: parse_line(ps, line, lineno);
 		if (r)
 			return r;
 		pos += l + 1;
@@ -735,8 +739,9 @@ int statefile_save(const char *state_dir, const char *ifname, const struct wg_ke
 	r = replace_file(state_dir, ifname, path, text, len, &step);
 	free(text);
 	if (r) {
-		say(msg, msglen, "state file %s not written (%s: %s); the previous one is kept",
-		    path, step, strerror(-r));
+		say(msg, msglen,
+		    "state file %s not written (%s: %s); the previous one is kept", path,
+		    step, strerror(-r));
 		return r;
 	}
 	/* The rename is only durable once the directory is on disk. */
@@ -801,8 +806,9 @@ int statefile_append_to(int fd, const struct own_change *v, size_t n, size_t cou
 	return 0;
 }
 
-int statefile_append(const char *state_dir, const char *ifname, const struct own_change *v,
-		     size_t n, size_t count, size_t *bytes, char *msg, size_t msglen)
+int statefile_append(const char *state_dir, const char *ifname,
+		     const struct own_change *v, size_t n, size_t count, size_t *bytes,
+		     char *msg, size_t msglen)
 {
 	int fd, r = statefile_open_append(state_dir, ifname, &fd, msg, msglen);
 
@@ -908,8 +914,8 @@ static int read_file(int fd, char **text, size_t *len)
 
 /* Opens and parses; on -EINVAL/-ESTALE (or an unreadable file) why says what
  * is wrong and the caller sets the file aside. */
-static int load_file(const char *path, const struct wg_key *device, struct own_entry **out,
-		     size_t *n, char *why, size_t whylen)
+static int load_file(const char *path, const struct wg_key *device,
+		     struct own_entry **out, size_t *n, char *why, size_t whylen)
 {
 	struct stat st;
 	char *text = NULL;
@@ -973,7 +979,7 @@ int statefile_load(const char *state_dir, const char *ifname, const struct wg_ke
 		return r;
 	}
 	say(msg, msglen,
-	    "state file %s: %s; set aside as %s, starting with no learned AllowedIPs", path,
-	    why, aside);
+	    "state file %s: %s; set aside as %s, starting with no learned AllowedIPs",
+	    path, why, aside);
 	return STATEFILE_SET_ASIDE;
 }

@@ -10,7 +10,8 @@ static const char *utc(double t, char *buf, size_t len)
 	time_t s = (time_t)t;
 	struct tm tm;
 
-	if (t <= 0 || !gmtime_r(&s, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	if (t <= 0 || !gmtime_r(&s, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		snprintf(buf, len, "never");
 	return buf;
 }
@@ -28,8 +29,8 @@ void status_write_text(FILE *out, const struct daemon_status *ds)
 	double now = now_unix();
 	char when[32];
 
-	fprintf(out, "wg-rtsync %s, pid %d, config %s%s\n", ds->version, ds->pid, ds->config,
-		ds->dry_run ? ", dry run" : "");
+	fprintf(out, "wg-rtsync %s, pid %d, config %s%s\n", ds->version, ds->pid,
+		ds->config, ds->dry_run ? ", dry run" : "");
 	fprintf(out, "running since %s, full resyncs %llu, lost-event resyncs %llu\n",
 		utc(ds->started, when, sizeof(when)), (unsigned long long)ds->resyncs,
 		(unsigned long long)ds->lost_events);
@@ -40,12 +41,15 @@ void status_write_text(FILE *out, const struct daemon_status *ds)
 
 		fprintf(out, "\ninterface %s (index %d, %s)\n", s->name, s->ifindex,
 			s->up ? "up" : "down");
-		fprintf(out, "  backend %s, removal: %s, table %u\n", s->backend, s->removal,
-			s->table);
+		fprintf(out, "  backend %s, removal: %s, table %u\n", s->backend,
+			s->removal, s->table);
 		fprintf(out, "  peers %zu, AllowedIPs %zu, learned %zu\n", s->st.peers,
 			s->st.allowed_ips, s->st.learned);
-		fprintf(out, "  routes in table %zu, ours %zu\n", s->st.routes, s->st.installed);
-		fprintf(out, "  conflicts %zu, ambiguous gateways %zu, filtered %zu, over limit %zu\n",
+		fprintf(out, "  routes in table %zu, ours %zu\n", s->st.routes,
+			s->st.installed);
+		fprintf(out,
+			"  conflicts %zu, ambiguous gateways %zu, filtered %zu, over "
+			"limit %zu\n",
 			s->st.conflicts, s->st.ambiguous_gateways, s->st.filtered,
 			s->st.over_limit);
 		fprintf(out, "  last sync %s", utc(s->last_sync, when, sizeof(when)));
@@ -56,7 +60,8 @@ void status_write_text(FILE *out, const struct daemon_status *ds)
 			(unsigned long long)s->failed);
 		if (s->last_error_time > 0)
 			fprintf(out, "  last error %s: %s\n",
-				utc(s->last_error_time, when, sizeof(when)), s->last_error);
+				utc(s->last_error_time, when, sizeof(when)),
+				s->last_error);
 	}
 }
 
@@ -98,8 +103,8 @@ static void json_iface(FILE *out, const struct iface_status *s)
 		"\"rounds\":%llu,\"applied\":%llu,\"failed\":%llu,\"last_failed\":%llu,"
 		"\"last_sync\":",
 		s->table, s->st.peers, s->st.allowed_ips, s->st.learned, s->st.routes,
-		s->st.installed, s->st.conflicts, s->st.ambiguous_gateways, s->st.filtered,
-		s->st.over_limit, (unsigned long long)s->rounds,
+		s->st.installed, s->st.conflicts, s->st.ambiguous_gateways,
+		s->st.filtered, s->st.over_limit, (unsigned long long)s->rounds,
 		(unsigned long long)s->applied, (unsigned long long)s->failed,
 		(unsigned long long)s->last_failed);
 	json_time(out, s->last_sync);

@@ -74,9 +74,9 @@ out:
 	return ret;
 }
 
-static int apply_and_commit(struct rec *r, struct wg_backend *wg, struct route_backend *rt,
-			    const char *ifname, const struct change_list *l,
-			    struct sync_result *res)
+static int apply_and_commit(struct rec *r, struct wg_backend *wg,
+			    struct route_backend *rt, const char *ifname,
+			    const struct change_list *l, struct sync_result *res)
 {
 	int *err = calloc(l->n + 1, sizeof(*err));
 	bool any_allowed = false;

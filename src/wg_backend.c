@@ -12,9 +12,11 @@
 
 /* "wg-rtsync/temporary-peer/removal" */
 const struct wg_key wg_temp_peer_key = {.b = {
-	'w', 'g', '-', 'r', 't', 's', 'y', 'n', 'c', '/', 't', 'e', 'm', 'p', 'o', 'r',
-	'a', 'r', 'y', '-', 'p', 'e', 'e', 'r', '/', 'r', 'e', 'm', 'o', 'v', 'a', 'l',
-}};
+						'w', 'g', '-', 'r', 't', 's', 'y', 'n',
+						'c', '/', 't', 'e', 'm', 'p', 'o', 'r',
+						'a', 'r', 'y', '-', 'p', 'e', 'e', 'r',
+						'/', 'r', 'e', 'm', 'o', 'v', 'a', 'l',
+					}};
 
 bool wg_is_temp_peer(const struct wg_key *k)
 {

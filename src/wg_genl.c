@@ -16,7 +16,7 @@
 #include "wg_genl.h"
 
 #define GENL_RECV_SIZE 65536
-#define DUMP_RETRIES 5
+#define DUMP_RETRIES   5
 /* How long a reply may take before the request counts as lost. */
 #define GENL_TIMEOUT_S 10
 
@@ -50,7 +50,8 @@ static int walk_attrs(const void *start, size_t len, attr_fn fn, void *data)
 
 static int walk_nested(const struct nlattr *nest, attr_fn fn, void *data)
 {
-	return walk_attrs(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), fn, data);
+	return walk_attrs(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), fn,
+			  data);
 }
 
 static int walk_msg(const struct nlmsghdr *nlh, attr_fn fn, void *data)
@@ -58,7 +59,8 @@ static int walk_msg(const struct nlmsghdr *nlh, attr_fn fn, void *data)
 	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr)))
 		return -EBADMSG;
 	return walk_attrs(mnl_nlmsg_get_payload_offset(nlh, sizeof(struct genlmsghdr)),
-			  nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(sizeof(struct genlmsghdr)),
+			  nlh->nlmsg_len - MNL_NLMSG_HDRLEN -
+				  MNL_ALIGN(sizeof(struct genlmsghdr)),
 			  fn, data);
 }
 
@@ -580,8 +582,8 @@ static bool pol_has_policy(const struct pol_table *t, uint32_t policy)
  * -> allowed-IP policy: does it list WGALLOWEDIP_A_FLAGS? */
 static enum wg_remove_mode pol_decide(const struct pol_table *t)
 {
-	const struct pol_entry *e = pol_find(t, t->have_op ? t->do_policy : 0,
-					     WGDEVICE_A_PEERS);
+	const struct pol_entry *e =
+		pol_find(t, t->have_op ? t->do_policy : 0, WGDEVICE_A_PEERS);
 
 	if (!e || e->sub == UINT32_MAX)
 		return WG_REMOVE_UNKNOWN;
@@ -605,7 +607,8 @@ int wg_genl_parse_policy(const void *buf, size_t len, enum wg_remove_mode *mode)
 /* ---- encoders ---- */
 
 static struct nlmsghdr *msg_start(struct wg_buf *out, size_t max, uint16_t type,
-				  uint16_t flags, uint32_t seq, uint8_t cmd, uint8_t version)
+				  uint16_t flags, uint32_t seq, uint8_t cmd,
+				  uint8_t version)
 {
 	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
@@ -631,9 +634,9 @@ static void msg_end(struct wg_buf *out, const struct nlmsghdr *nlh)
 int wg_genl_encode_get(struct wg_buf *out, uint16_t family, uint32_t seq,
 		       const char *ifname)
 {
-	struct nlmsghdr *nlh = msg_start(out, 256, family,
-					 NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, seq,
-					 WG_CMD_GET_DEVICE, WG_GENL_VERSION);
+	struct nlmsghdr *nlh =
+		msg_start(out, 256, family, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, seq,
+			  WG_CMD_GET_DEVICE, WG_GENL_VERSION);
 
 	if (!nlh)
 		return -ENOMEM;
@@ -646,8 +649,9 @@ int wg_genl_encode_get(struct wg_buf *out, uint16_t family, uint32_t seq,
 
 int wg_genl_encode_getfamily(struct wg_buf *out, uint32_t seq)
 {
-	struct nlmsghdr *nlh = msg_start(out, 256, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK,
-					 seq, CTRL_CMD_GETFAMILY, 1);
+	struct nlmsghdr *nlh =
+		msg_start(out, 256, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK, seq,
+			  CTRL_CMD_GETFAMILY, 1);
 
 	if (!nlh)
 		return -ENOMEM;
@@ -658,9 +662,9 @@ int wg_genl_encode_getfamily(struct wg_buf *out, uint32_t seq)
 
 int wg_genl_encode_getpolicy(struct wg_buf *out, uint16_t family, uint32_t seq)
 {
-	struct nlmsghdr *nlh = msg_start(out, 256, GENL_ID_CTRL,
-					 NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, seq,
-					 CTRL_CMD_GETPOLICY, 1);
+	struct nlmsghdr *nlh =
+		msg_start(out, 256, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP,
+			  seq, CTRL_CMD_GETPOLICY, 1);
 
 	if (!nlh)
 		return -ENOMEM;
@@ -713,7 +717,8 @@ static bool fill_set(struct nlmsghdr *nlh, size_t max, struct wg_genl_peer *peer
 			flags &= ~(uint32_t)WGPEER_F_REPLACE_ALLOWEDIPS;
 		if (!peer_nest)
 			goto full;
-		if (!mnl_attr_put_check(nlh, max, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, p->key.b) ||
+		if (!mnl_attr_put_check(nlh, max, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN,
+					p->key.b) ||
 		    (flags && !mnl_attr_put_u32_check(nlh, max, WGPEER_A_FLAGS, flags))) {
 			mnl_attr_nest_cancel(nlh, peer_nest);
 			goto full;
@@ -744,8 +749,9 @@ full:
 	return progress;
 }
 
-int wg_genl_encode_set(struct wg_buf *out, uint16_t family, uint32_t seq, const char *ifname,
-		       struct wg_genl_peer *peers, size_t n, size_t msg_max, size_t *n_msgs)
+int wg_genl_encode_set(struct wg_buf *out, uint16_t family, uint32_t seq,
+		       const char *ifname, struct wg_genl_peer *peers, size_t n,
+		       size_t msg_max, size_t *n_msgs)
 {
 	size_t pi = 0, ii = 0, msgs = 0, start = out->len;
 	bool started = false;
@@ -757,9 +763,9 @@ int wg_genl_encode_set(struct wg_buf *out, uint16_t family, uint32_t seq, const 
 	if (msg_max > UINT32_MAX)
 		return -EMSGSIZE;
 	while (pi < n) {
-		struct nlmsghdr *nlh = msg_start(out, msg_max, family,
-						 NLM_F_REQUEST | NLM_F_ACK, seq + (uint32_t)msgs,
-						 WG_CMD_SET_DEVICE, WG_GENL_VERSION);
+		struct nlmsghdr *nlh = msg_start(
+			out, msg_max, family, NLM_F_REQUEST | NLM_F_ACK,
+			seq + (uint32_t)msgs, WG_CMD_SET_DEVICE, WG_GENL_VERSION);
 		size_t before_pi = pi, before_ii = ii;
 		bool was_started = started;
 
@@ -855,7 +861,9 @@ static int ensure_family(struct genl_backend *g)
 		return 0;
 	g->req.len = 0;
 	r = wg_genl_encode_getfamily(&g->req, ++g->seq);
-	r = r ?: g->exchange(g->ctx, (struct nlmsghdr *)g->req.data, family_reply_cb, &fc);
+	r = r
+		    ?: g->exchange(g->ctx, (struct nlmsghdr *)g->req.data,
+				   family_reply_cb, &fc);
 	if (r == -ENOENT)
 		return -ENODEV; /* no WireGuard module: not a kernel device */
 	if (r)
@@ -874,15 +882,15 @@ static int set_exchange(struct genl_backend *g, const struct nlmsghdr *nlh)
 	return r == -EOPNOTSUPP ? -ENODEV : r;
 }
 
-static int send_set(struct genl_backend *g, const char *ifname, struct wg_genl_peer *peers,
-		    size_t n, int *msg_err, size_t *n_msgs)
+static int send_set(struct genl_backend *g, const char *ifname,
+		    struct wg_genl_peer *peers, size_t n, int *msg_err, size_t *n_msgs)
 {
 	size_t off = 0, msgs = 0;
 	int r, first = 0;
 
 	g->req.len = 0;
-	r = wg_genl_encode_set(&g->req, g->family, g->seq + 1, ifname, peers, n, g->msg_max,
-			       &msgs);
+	r = wg_genl_encode_set(&g->req, g->family, g->seq + 1, ifname, peers, n,
+			       g->msg_max, &msgs);
 	if (r)
 		return r;
 	g->seq += (uint32_t)msgs;
@@ -925,7 +933,8 @@ static int dump_device(struct genl_backend *g, const char *ifname, struct wg_dev
 			wg_genl_dump_init_fingerprint(d, dev);
 		else
 			wg_genl_dump_init(d, dev);
-		r = g->exchange(g->ctx, (struct nlmsghdr *)g->req.data, wg_genl_dump_cb, d);
+		r = g->exchange(g->ctx, (struct nlmsghdr *)g->req.data, wg_genl_dump_cb,
+				d);
 		if (!r && d->interrupted)
 			r = -EAGAIN; /* changed while dumping: read again */
 		if (r) {
@@ -965,7 +974,8 @@ static int genl_get(struct wg_backend *b, const char *ifname, struct wg_device *
 	int r = get_device(g, ifname, dev, &temp_found);
 
 	if (r == -ENODEV)
-		wg_dev_mode_forget(&g->ifaces, ifname); /* a new device may be another kernel */
+		wg_dev_mode_forget(&g->ifaces,
+				   ifname); /* a new device may be another kernel */
 	if (r || !temp_found)
 		return r;
 	if (b->read_only) {
@@ -978,7 +988,8 @@ static int genl_get(struct wg_backend *b, const char *ifname, struct wg_device *
 		 ifname);
 	r = remove_temp_peer(g, ifname);
 	if (r)
-		log_warn("%s: cannot remove the temporary peer: %s", ifname, strerror(-r));
+		log_warn("%s: cannot remove the temporary peer: %s", ifname,
+			 strerror(-r));
 	return 0;
 }
 
@@ -1025,7 +1036,8 @@ static void probe_cleanup(struct genl_backend *g, const char *ifname)
 	int r = remove_temp_peer(g, ifname);
 
 	if (r && r != -ENODEV)
-		log_warn("%s: cannot remove the temporary peer: %s", ifname, strerror(-r));
+		log_warn("%s: cannot remove the temporary peer: %s", ifname,
+			 strerror(-r));
 }
 
 /* The temporary peer is made, asked to drop with the flag a prefix it does
@@ -1033,7 +1045,8 @@ static void probe_cleanup(struct genl_backend *g, const char *ifname)
  * the allowed IP with EINVAL (it parses a peer's allowed IPs only after
  * finding or making the peer, so the peer exists then): then it is removed
  * on its own. Never a real peer: a refused request may be half applied. */
-static int probe_flag(struct genl_backend *g, const char *ifname, enum wg_remove_mode *mode)
+static int probe_flag(struct genl_backend *g, const char *ifname,
+		      enum wg_remove_mode *mode)
 {
 	struct wg_genl_ip ip = {.remove = true, .change = SIZE_MAX};
 	struct wg_genl_peer p[2] = {
@@ -1079,7 +1092,8 @@ static int probe_temp_peer(struct genl_backend *g, const char *ifname,
 
 /* Sets *mode only when it could decide; a failed probe is tried again at
  * the next removal. */
-static int detect_mode(struct genl_backend *g, const char *ifname, enum wg_remove_mode *mode)
+static int detect_mode(struct genl_backend *g, const char *ifname,
+		       enum wg_remove_mode *mode)
 {
 	enum wg_remove_mode m;
 	int r;
@@ -1120,7 +1134,7 @@ static int cmp_prefix(const void *a, const void *b)
 struct plan {
 	struct wg_genl_peer *peers; /* room for one per change, and two more */
 	size_t n_peers;
-	size_t temp_take;	    /* index of the temporary peer's first entry, or SIZE_MAX */
+	size_t temp_take; /* index of the temporary peer's first entry, or SIZE_MAX */
 };
 
 static void plan_free(struct plan *pl)
@@ -1147,8 +1161,8 @@ static struct wg_genl_peer *plan_add(struct plan *pl, const struct wg_key *k,
 
 /* One peer's entry: its adds and native removals, or under REPLACE its
  * current list less its removals, then its adds. */
-static int plan_peer(struct plan *pl, const struct change *ch, const size_t *idx, size_t n,
-		     enum wg_remove_mode mode, const struct wg_device *cur)
+static int plan_peer(struct plan *pl, const struct change *ch, const size_t *idx,
+		     size_t n, enum wg_remove_mode mode, const struct wg_device *cur)
 {
 	const struct wg_peer *now = NULL;
 	struct wg_genl_peer *p;
@@ -1187,10 +1201,10 @@ static int plan_peer(struct plan *pl, const struct change *ch, const size_t *idx
 	for (size_t i = 0; i < n; i++) {
 		const struct change *c = &ch[idx[i]];
 		if (c->op == CHANGE_ALLOWED_ADD || mode == WG_REMOVE_NATIVE)
-			p->ips[p->n_ips++] = (struct wg_genl_ip){
-				.dst = c->dst,
-				.remove = c->op == CHANGE_ALLOWED_DEL,
-				.change = idx[i]};
+			p->ips[p->n_ips++] =
+				(struct wg_genl_ip){.dst = c->dst,
+						    .remove = c->op == CHANGE_ALLOWED_DEL,
+						    .change = idx[i]};
 	}
 	return 0;
 }
@@ -1212,7 +1226,8 @@ static int plan_round(struct plan *pl, const struct change *ch, const size_t *id
 	wg_sort_by_peer(sorted, n, ch);
 	for (size_t i = 0; !r && i < n;) {
 		size_t j = i + 1;
-		while (j < n && !memcmp(ch[sorted[j]].peer.b, ch[sorted[i]].peer.b, WG_KEY_LEN))
+		while (j < n &&
+		       !memcmp(ch[sorted[j]].peer.b, ch[sorted[i]].peer.b, WG_KEY_LEN))
 			j++;
 		r = plan_peer(pl, ch, sorted + i, j - i, mode, cur);
 		i = j;
@@ -1228,8 +1243,8 @@ static int plan_round(struct plan *pl, const struct change *ch, const size_t *id
 		pl->temp_take = pl->n_peers - 1;
 		for (size_t i = 0; i < n; i++)
 			if (ch[idx[i]].op == CHANGE_ALLOWED_DEL)
-				t->ips[t->n_ips++] =
-					(struct wg_genl_ip){.dst = ch[idx[i]].dst, .change = idx[i]};
+				t->ips[t->n_ips++] = (struct wg_genl_ip){
+					.dst = ch[idx[i]].dst, .change = idx[i]};
 		if (!plan_add(pl, &wg_temp_peer_key, WGPEER_F_REMOVE_ME, 0))
 			return -ENOMEM;
 	}
@@ -1266,8 +1281,9 @@ static void attribute_errors(const struct plan *pl, const int *msg_err, const si
 	}
 }
 
-static int apply_round(struct genl_backend *g, struct wg_dev_mode *ifc, const char *ifname,
-		       const struct change *ch, const size_t *idx, size_t n, int *err)
+static int apply_round(struct genl_backend *g, struct wg_dev_mode *ifc,
+		       const char *ifname, const struct change *ch, const size_t *idx,
+		       size_t n, int *err)
 {
 	struct wg_device cur = {0};
 	struct plan pl = {0};
@@ -1282,7 +1298,8 @@ static int apply_round(struct genl_backend *g, struct wg_dev_mode *ifc, const ch
 		r = detect_mode(g, ifname, &ifc->mode);
 		if (r)
 			return r;
-		log_info("%s: AllowedIP removal: %s", ifname, wg_remove_mode_name(ifc->mode));
+		log_info("%s: AllowedIP removal: %s", ifname,
+			 wg_remove_mode_name(ifc->mode));
 	}
 	mode = has_del ? ifc->mode : WG_REMOVE_NATIVE;
 	if (mode == WG_REMOVE_REPLACE) {
@@ -1307,7 +1324,8 @@ static int apply_round(struct genl_backend *g, struct wg_dev_mode *ifc, const ch
 
 		g->seq += (uint32_t)msgs;
 		for (size_t m = 0; m < msgs; m++) {
-			const struct nlmsghdr *nlh = (const struct nlmsghdr *)(g->req.data + off);
+			const struct nlmsghdr *nlh =
+				(const struct nlmsghdr *)(g->req.data + off);
 			msg_err[m] = set_exchange(g, nlh);
 			off += MNL_ALIGN(nlh->nlmsg_len);
 		}
@@ -1364,7 +1382,8 @@ static int genl_apply(struct wg_backend *b, const char *ifname, const struct cha
 	for (size_t i = 0; i < n && !first; i++)
 		first = err[i];
 	if (first == -ENODEV)
-		wg_dev_mode_forget(&g->ifaces, ifname); /* a new device may be another kernel */
+		wg_dev_mode_forget(&g->ifaces,
+				   ifname); /* a new device may be another kernel */
 	free(members);
 	wg_rounds_free(&rounds);
 	return first;

@@ -17,7 +17,7 @@
 #include "wg_uapi.h"
 
 #define UAPI_TIMEOUT_SEC 5
-#define UAPI_READ_CHUNK 65536
+#define UAPI_READ_CHUNK	 65536
 /* A device's text is about 32 bytes per AllowedIP: buffers grown past this
  * by a large device are given back after each request rather than kept. */
 #define UAPI_KEEP_BUFFER (1024 * 1024)
@@ -133,7 +133,8 @@ static int parse_ipv6(const char *s, size_t len, uint8_t *out)
 		unsigned v = 0;
 		int h;
 
-		while (i < len && i - start < 5 && (h = hexval((unsigned char)s[i])) >= 0) {
+		while (i < len && i - start < 5 &&
+		       (h = hexval((unsigned char)s[i])) >= 0) {
 			v = v << 4 | (unsigned)h;
 			i++;
 		}
@@ -506,7 +507,8 @@ static int encode_peer(struct wg_buf *out, const struct change *ch, const size_t
 	r = r ?: buf_puts(out, "update_only=true\n");
 	/* A peer the device did not have when read has nothing to remove;
 	 * replacing its list would wipe one it got since. */
-	if (!r && has_del && mode == WG_REMOVE_REPLACE && find_peer(cur, &ch[idx[0]].peer)) {
+	if (!r && has_del && mode == WG_REMOVE_REPLACE &&
+	    find_peer(cur, &ch[idx[0]].peer)) {
 		const struct wg_peer *p = find_peer(cur, &ch[idx[0]].peer);
 		struct prefix *dels = calloc(n, sizeof(*dels));
 		size_t nd = 0;
@@ -519,7 +521,8 @@ static int encode_peer(struct wg_buf *out, const struct change *ch, const size_t
 		qsort(dels, nd, sizeof(*dels), cmp_prefix_qsort);
 		r = buf_puts(out, "replace_allowed_ips=true\n");
 		for (size_t i = 0; !r && i < p->n_allowed; i++)
-			if (!bsearch(&p->allowed[i], dels, nd, sizeof(*dels), cmp_prefix_qsort))
+			if (!bsearch(&p->allowed[i], dels, nd, sizeof(*dels),
+				     cmp_prefix_qsort))
 				r = put_prefix_line(out, &p->allowed[i], false);
 		free(dels);
 	}
@@ -550,7 +553,8 @@ int wg_uapi_encode_set(struct wg_buf *out, const struct change *ch, const size_t
 	r = buf_puts(out, "set=1\n");
 	for (size_t i = 0; !r && i < n;) {
 		size_t j = i + 1;
-		while (j < n && !memcmp(ch[sorted[j]].peer.b, ch[sorted[i]].peer.b, WG_KEY_LEN))
+		while (j < n &&
+		       !memcmp(ch[sorted[j]].peer.b, ch[sorted[i]].peer.b, WG_KEY_LEN))
 			j++;
 		r = encode_peer(out, ch, sorted + i, j - i, mode, cur);
 		i = j;
@@ -813,7 +817,9 @@ static int transact(struct uapi_backend *u, const char *ifname, bool *replied)
 	*replied = false;
 	if (r) {
 		if (r == -ENODEV)
-			wg_dev_mode_forget(&u->ifaces, ifname); /* a new daemon may remove differently */
+			wg_dev_mode_forget(
+				&u->ifaces,
+				ifname); /* a new daemon may remove differently */
 		return r;
 	}
 	*replied = true;
@@ -842,7 +848,8 @@ static int remove_temp_peer(struct uapi_backend *u, const char *ifname, bool *re
  * changes nothing and no peer outlives it, whatever the answer. Then
  * whether the temporary peer can be made and removed at all, again in one
  * transaction, so that no reader ever sees it. */
-static int detect_mode(struct uapi_backend *u, const char *ifname, enum wg_remove_mode *mode)
+static int detect_mode(struct uapi_backend *u, const char *ifname,
+		       enum wg_remove_mode *mode)
 {
 	bool replied;
 	int r = set_text(u, "set=1\n");
@@ -863,9 +870,10 @@ static int detect_mode(struct uapi_backend *u, const char *ifname, enum wg_remov
 		return r;
 	*mode = r ? WG_REMOVE_REPLACE : WG_REMOVE_TEMP_PEER;
 	if (r)
-		log_warn("%s: the temporary peer cannot be made (%s): removing AllowedIPs "
-			 "by replacing whole lists",
-			 ifname, strerror(-r));
+		log_warn(
+			"%s: the temporary peer cannot be made (%s): removing AllowedIPs "
+			"by replacing whole lists",
+			ifname, strerror(-r));
 	return 0;
 }
 
@@ -905,7 +913,8 @@ static int temp_peer_found(struct wg_backend *b, const char *ifname)
 		 ifname);
 	r = remove_temp_peer(u, ifname, &replied);
 	if (r)
-		log_warn("%s: cannot remove the temporary peer: %s", ifname, strerror(-r));
+		log_warn("%s: cannot remove the temporary peer: %s", ifname,
+			 strerror(-r));
 	return 0;
 }
 
@@ -960,8 +969,8 @@ static int uapi_get_changed(struct wg_backend *b, const char *ifname, uint64_t k
 	if (r == -ENODEV)
 		wg_dev_mode_forget(&u->ifaces, ifname);
 	if (!r)
-		r = wg_uapi_parse_fingerprint(u->reply.data, u->reply.len, &dev->pubkey, &fp,
-					      &temp_found);
+		r = wg_uapi_parse_fingerprint(u->reply.data, u->reply.len, &dev->pubkey,
+					      &fp, &temp_found);
 	if (!r && !temp_found && fp == known) {
 		*same = true;
 	} else if (!r) {
@@ -973,8 +982,9 @@ static int uapi_get_changed(struct wg_backend *b, const char *ifname, uint64_t k
 	return r;
 }
 
-static int apply_phase(struct uapi_backend *u, struct wg_dev_mode *ifc, const char *ifname,
-		       const struct change *ch, const size_t *idx, size_t n)
+static int apply_phase(struct uapi_backend *u, struct wg_dev_mode *ifc,
+		       const char *ifname, const struct change *ch, const size_t *idx,
+		       size_t n)
 {
 	struct wg_device cur = {0};
 	bool has_del = false, replied;
@@ -986,7 +996,8 @@ static int apply_phase(struct uapi_backend *u, struct wg_dev_mode *ifc, const ch
 		r = detect_mode(u, ifname, &ifc->mode);
 		if (r)
 			return r;
-		log_info("%s: AllowedIP removal: %s", ifname, wg_remove_mode_name(ifc->mode));
+		log_info("%s: AllowedIP removal: %s", ifname,
+			 wg_remove_mode_name(ifc->mode));
 	}
 	if (has_del && ifc->mode == WG_REMOVE_REPLACE) {
 		r = uapi_get_raw(u, ifname, &cur, NULL);
@@ -1022,7 +1033,8 @@ static int uapi_apply(struct wg_backend *b, const char *ifname, const struct cha
 	}
 	if (first) { /* nothing was tried */
 		for (size_t i = 0; i < n; i++)
-			if (ch[i].op == CHANGE_ALLOWED_ADD || ch[i].op == CHANGE_ALLOWED_DEL)
+			if (ch[i].op == CHANGE_ALLOWED_ADD ||
+			    ch[i].op == CHANGE_ALLOWED_DEL)
 				err[i] = first;
 		wg_rounds_free(&rounds);
 		return first;

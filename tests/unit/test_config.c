@@ -130,7 +130,8 @@ static void test_empty_file(void **state)
 /* SPEC section 8's example, verbatim. */
 static void test_example(void **state)
 {
-	struct config *c = config_load(src_path("tests/config/example.yaml"), err, sizeof(err));
+	struct config *c =
+		config_load(src_path("tests/config/example.yaml"), err, sizeof(err));
 	struct settings s;
 	struct wg_key key = K(EXAMPLE_KEY);
 
@@ -254,8 +255,8 @@ static void test_empty_lists(void **state)
 	struct settings s;
 
 	(void)state;
-	settings_from("prefixes: []\nlearn_protocols: []\nlearn_filter: []\npeers: {}\n", "wg0",
-		      &s);
+	settings_from("prefixes: []\nlearn_protocols: []\nlearn_filter: []\npeers: {}\n",
+		      "wg0", &s);
 	assert_int_equal(s.n_prefixes, 0);
 	assert_int_equal(s.n_learn_protocols, 0);
 	assert_int_equal(s.n_learn_filter, 0);
@@ -288,12 +289,19 @@ static void test_durations(void **state)
 	static const struct {
 		const char *text;
 		uint32_t ms;
-	} good[] = {{"200ms", 200}, {"1s", 1000},   {"5m", 300000}, {"1h", 3600000},
-		    {"7", 7000},    {"0", 0},	    {"0ms", 0},	    {"300s", 300000},
-		    {"4294967295ms", 4294967295u}, {"1193h", 1193u * 3600000u}};
-	static const char *const bad[] = {"",	  "s",	 "ms",	"1.5s", "-1s", "+1s",
-					  "1 s", "1d",	 "1S",	"1sec", " 1s", "1s ",
-					  "0x10", "abc"};
+	} good[] = {{"200ms", 200},
+		    {"1s", 1000},
+		    {"5m", 300000},
+		    {"1h", 3600000},
+		    {"7", 7000},
+		    {"0", 0},
+		    {"0ms", 0},
+		    {"300s", 300000},
+		    {"4294967295ms", 4294967295u},
+		    {"1193h", 1193u * 3600000u}};
+	static const char *const bad[] = {"",	 "s",	"ms",	"1.5s", "-1s",
+					  "+1s", "1 s", "1d",	"1S",	"1sec",
+					  " 1s", "1s ", "0x10", "abc"};
 	static const char *const too_long[] = {"4294967296ms", "4294968s", "1194h",
 					       "99999999999999999999999s"};
 	uint32_t ms;
@@ -462,7 +470,8 @@ static void test_learns_protocol(void **state)
 /* A copy owns its arrays. */
 static void test_copy(void **state)
 {
-	struct config *c = config_load(src_path("tests/config/example.yaml"), err, sizeof(err));
+	struct config *c =
+		config_load(src_path("tests/config/example.yaml"), err, sizeof(err));
 	struct settings a, b;
 
 	(void)state;
@@ -514,7 +523,8 @@ static const struct bad_case bad_cases[] = {
 	{"peers: [" EXAMPLE_KEY "]\n", 1, 8, "peers", "expected a mapping"},
 	{"- sync_routes\n", 1, 1, "top level", "expected a mapping"},
 	/* values */
-	{"prefixes: [fc2f:9a4d::/32, 10.237.0.0/33]\n", 1, 28, "prefixes[1]", "not a prefix"},
+	{"prefixes: [fc2f:9a4d::/32, 10.237.0.0/33]\n", 1, 28, "prefixes[1]",
+	 "not a prefix"},
 	{"prefixes: [10.0.0.1/32]\n", 1, 12, "prefixes[0]", "no bits"},
 	{"peers:\n  " EXAMPLE_KEY ": {gateways: [fe80::1, 192.0.2.256]}\n", 2, 70,
 	 "peers." EXAMPLE_KEY ".gateways[1]", "not an address"},
@@ -554,11 +564,12 @@ static const struct bad_case bad_cases[] = {
 	{"state_dir: run/wg-rtsync\n", 1, 12, "state_dir", "absolute path"},
 	/* structure */
 	{"route_metric: 1\nroute_metric: 2\n", 2, 1, "route_metric", "duplicate key"},
-	{"interfaces:\n  wg0: {}\n  wg0: {}\n", 3, 3, "interfaces.wg0", "duplicate interface"},
+	{"interfaces:\n  wg0: {}\n  wg0: {}\n", 3, 3, "interfaces.wg0",
+	 "duplicate interface"},
 	{"interfaces:\n  wg0: {route_metric: x}\n", 2, 23, "interfaces.wg0.route_metric",
 	 "not a number"},
-	{"interfaces:\n  \"wg-*\":\n    peers:\n      " EXAMPLE_KEY ": {gateways: [x]}\n", 4,
-	 65, "interfaces.wg-*.peers." EXAMPLE_KEY ".gateways[0]", "not an address"},
+	{"interfaces:\n  \"wg-*\":\n    peers:\n      " EXAMPLE_KEY ": {gateways: [x]}\n",
+	 4, 65, "interfaces.wg-*.peers." EXAMPLE_KEY ".gateways[0]", "not an address"},
 };
 
 /* Returns whether the case gave the expected line; prints it if not. */
@@ -572,10 +583,12 @@ static bool check_error(const struct bad_case *bc)
 		print_message("accepted: %s", bc->text);
 		return false;
 	}
-	snprintf(want, sizeof(want), "%s:%u:%u: %s: ", tmp_path, bc->line, bc->column, bc->key);
+	snprintf(want, sizeof(want), "%s:%u:%u: %s: ", tmp_path, bc->line, bc->column,
+		 bc->key);
 	if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, bc->what) ||
 	    strchr(err, '\n')) {
-		print_message("for %s got: %s\nwant: %s...%s\n", bc->text, err, want, bc->what);
+		print_message("for %s got: %s\nwant: %s...%s\n", bc->text, err, want,
+			      bc->what);
 		return false;
 	}
 	return true;
@@ -616,8 +629,8 @@ static void test_fixture_errors(void **state)
 	static const struct {
 		const char *file, *where, *what;
 	} cases[] = {
-		{"tests/config/bad-unknown-key.yaml", ":6:5: interfaces.wg0.instal_routes: ",
-		 "unknown key"},
+		{"tests/config/bad-unknown-key.yaml",
+		 ":6:5: interfaces.wg0.instal_routes: ", "unknown key"},
 		{"tests/config/bad-prefix.yaml", ":4:5: prefixes[1]: ", "not a prefix"},
 		{"tests/config/bad-syntax.yaml", ":3:", "syntax"},
 	};
@@ -642,8 +655,9 @@ static void test_file_errors(void **state)
 
 	(void)state;
 	assert_null(config_load("/nonexistent/wg-rtsync.yaml", err, sizeof(err)));
-	assert_string_equal(err,
-			    "/nonexistent/wg-rtsync.yaml: cannot open: No such file or directory");
+	assert_string_equal(
+		err,
+		"/nonexistent/wg-rtsync.yaml: cannot open: No such file or directory");
 	assert_null(config_load("/", err, sizeof(err)));
 	assert_non_null(strstr(err, "not a regular file"));
 	/* A short buffer is cut, not overrun; no buffer at all is fine. */
@@ -656,7 +670,8 @@ static void test_file_errors(void **state)
 
 static void test_minimal_fixture(void **state)
 {
-	struct config *c = config_load(src_path("tests/config/minimal.yaml"), err, sizeof(err));
+	struct config *c =
+		config_load(src_path("tests/config/minimal.yaml"), err, sizeof(err));
 	struct settings s;
 
 	(void)state;

@@ -111,8 +111,12 @@ static void test_route_identity_replace_and_delete(void **state)
 {
 	struct fake_world *w = fake_world_new();
 	struct knexthop h1 = {A("fe80::1"), 5}, h2 = {A("fe80::2"), 5};
-	struct kroute r = {.dst = P("2001:db8::/32"), .table = 254, .protocol = 12,
-			   .type = ROUTE_TYPE_UNICAST, .metric = 32, .n_nexthops = 1,
+	struct kroute r = {.dst = P("2001:db8::/32"),
+			   .table = 254,
+			   .protocol = 12,
+			   .type = ROUTE_TYPE_UNICAST,
+			   .metric = 32,
+			   .n_nexthops = 1,
 			   .nexthops = &h1};
 	struct collected c = {0};
 
@@ -148,7 +152,9 @@ static void test_walk_order_is_stable(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < 4; i++) {
-		struct kroute r = {.dst = P(dsts[i]), .table = 254, .protocol = 4,
+		struct kroute r = {.dst = P(dsts[i]),
+				   .table = 254,
+				   .protocol = 4,
 				   .type = ROUTE_TYPE_UNICAST};
 
 		assert_int_equal(fake_route_add(w, &r), 0);

@@ -21,7 +21,7 @@
 #include "testutil.h"
 
 /* In the capture namespace (README): lo 1, vb 2, va 3. */
-#define IF_VA 3
+#define IF_VA	       3
 #define RTPROT_BIRD_ID 12
 
 /* ---------------------------------------------------------------------- */
@@ -57,7 +57,8 @@ static size_t msg_offsets(const struct fixture *f, size_t *off, size_t max)
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(f->data + o);
 
 		assert_true(f->len - o >= sizeof(*nlh));
-		assert_true(nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= f->len - o);
+		assert_true(nlh->nlmsg_len >= sizeof(*nlh) &&
+			    nlh->nlmsg_len <= f->len - o);
 		assert_true(n < max);
 		off[n++] = o;
 		o += MNL_ALIGN(nlh->nlmsg_len);
@@ -132,7 +133,8 @@ static int decode_any(uint16_t type, const void *buf, size_t len)
 	case RTM_DELROUTE:
 		r = nl_decode_route(buf, len, &rt, &nh_id);
 		if (r == 0) {
-			assert_true(rt.dst.family == AF_INET || rt.dst.family == AF_INET6);
+			assert_true(rt.dst.family == AF_INET ||
+				    rt.dst.family == AF_INET6);
 			assert_true(rt.dst.len <= prefix_family_bits(rt.dst.family));
 			assert_true(rt.n_nexthops == 0 || rt.nexthops);
 			for (size_t i = 0; i < rt.n_nexthops; i++)
@@ -166,7 +168,8 @@ static int decode_any(uint16_t type, const void *buf, size_t len)
 	case RTM_DELADDR:
 		r = nl_decode_addr(buf, len, &addr);
 		if (r == 0)
-			assert_true(addr.addr.len <= prefix_family_bits(addr.addr.family));
+			assert_true(addr.addr.len <=
+				    prefix_family_bits(addr.addr.family));
 		return r;
 	}
 	fail_msg("unexpected message type %u", type);
@@ -174,23 +177,40 @@ static int decode_any(uint16_t type, const void *buf, size_t len)
 }
 
 static const char *const all_fixtures[] = {
-	"link-veth-new.bin",	    "link-up.bin",
-	"link-down.bin",	    "addr4-new.bin",
-	"addr6-new.bin",	    "addr4-del.bin",
-	"route4-gw.bin",	    "route6-gw.bin",
-	"route4-via6.bin",	    "route4-multipath.bin",
-	"route6-multipath.bin",	    "route4-table1000.bin",
-	"route6-table1000.bin",	    "route4-default.bin",
-	"route4-blackhole.bin",	    "route6-unreachable.bin",
-	"route4-nogw.bin",	    "nexthop4.bin",
-	"nexthop6.bin",		    "nexthop-dev.bin",
-	"nexthop-group.bin",	    "nexthop-blackhole.bin",
-	"route4-nhid.bin",	    "route6-nhid-group.bin",
-	"route4-nhid-group6.bin",   "route4-nhid-blackhole.bin",
-	"dump-link.bin",	    "dump-addr.bin",
-	"dump-route4.bin",	    "dump-route6.bin",
-	"dump-nexthop.bin",	    "route4-gw-del.bin",
-	"route6-multipath-hop-del.bin", "nexthop-group-del.bin",
+	"link-veth-new.bin",
+	"link-up.bin",
+	"link-down.bin",
+	"addr4-new.bin",
+	"addr6-new.bin",
+	"addr4-del.bin",
+	"route4-gw.bin",
+	"route6-gw.bin",
+	"route4-via6.bin",
+	"route4-multipath.bin",
+	"route6-multipath.bin",
+	"route4-table1000.bin",
+	"route6-table1000.bin",
+	"route4-default.bin",
+	"route4-blackhole.bin",
+	"route6-unreachable.bin",
+	"route4-nogw.bin",
+	"nexthop4.bin",
+	"nexthop6.bin",
+	"nexthop-dev.bin",
+	"nexthop-group.bin",
+	"nexthop-blackhole.bin",
+	"route4-nhid.bin",
+	"route6-nhid-group.bin",
+	"route4-nhid-group6.bin",
+	"route4-nhid-blackhole.bin",
+	"dump-link.bin",
+	"dump-addr.bin",
+	"dump-route4.bin",
+	"dump-route6.bin",
+	"dump-nexthop.bin",
+	"route4-gw-del.bin",
+	"route6-multipath-hop-del.bin",
+	"nexthop-group-del.bin",
 };
 #define N_FIXTURES (sizeof(all_fixtures) / sizeof(all_fixtures[0]))
 
@@ -624,7 +644,8 @@ static void test_addresses(void **state)
 	m = msg_copy(&f, 0, &len);
 	assert_int_equal(nl_decode_addr(m, len, &addr), 0);
 	assert_int_equal(addr.ifindex, IF_VA);
-	assert_string_equal(prefix_format(&addr.addr, buf), "192.0.2.1/24"); /* host bits kept */
+	assert_string_equal(prefix_format(&addr.addr, buf),
+			    "192.0.2.1/24"); /* host bits kept */
 	assert_true(addr.flags & IFA_F_PERMANENT);
 	free(m);
 	unload(&f);
@@ -666,10 +687,11 @@ static void test_addresses(void **state)
 /* Every route of the dumps decodes; the ones made above are there. */
 static void test_dumps(void **state)
 {
-	static const char *const want4[] = {
-		"198.51.100.0/24", "203.0.113.0/24",   "198.51.100.128/25", "198.51.100.64/26",
-		"0.0.0.0/0",	   "203.0.113.64/26",  "203.0.113.192/27",  "203.0.113.128/25",
-		"198.51.100.192/26", "198.51.100.32/27"};
+	static const char *const want4[] = {"198.51.100.0/24",	 "203.0.113.0/24",
+					    "198.51.100.128/25", "198.51.100.64/26",
+					    "0.0.0.0/0",	 "203.0.113.64/26",
+					    "203.0.113.192/27",	 "203.0.113.128/25",
+					    "198.51.100.192/26", "198.51.100.32/27"};
 	static const char *const want6[] = {"2001:db8:100::/48", "2001:db8:200::/48",
 					    "2001:db8:1000::/64", "2001:db8:dead::/48",
 					    "2001:db8:300::/48"};
@@ -695,7 +717,8 @@ static void test_dumps(void **state)
 			local |= rt.table == RT_TABLE_LOCAL;
 			prefix_format(&rt.dst, buf);
 			for (size_t k = 0; k < n_want[fam]; k++)
-				found += !strcmp(buf, want[fam][k]) && rt.table != RT_TABLE_LOCAL;
+				found += !strcmp(buf, want[fam][k]) &&
+					 rt.table != RT_TABLE_LOCAL;
 			nl_kroute_release(&rt);
 			free(m);
 		}
@@ -802,7 +825,8 @@ static void cut_buffer(const char *name, size_t i, const uint8_t *m, size_t len)
 		memcpy(cut, m, l);
 		r = decode_any(type, cut, l);
 		if (r != -EBADMSG)
-			fail_msg("%s message %zu cut to %zu of %zu bytes: %d", name, i, l, len, r);
+			fail_msg("%s message %zu cut to %zu of %zu bytes: %d", name, i, l,
+				 len, r);
 		free(cut);
 	}
 	/* The whole message decodes (0, or skipped for a local route). */
@@ -851,8 +875,8 @@ static void cut_nlmsg_len(const char *name, size_t i, const uint8_t *m, size_t l
 		if (l < NLMSG_HDRLEN + MNL_ALIGN(family_hdr_len(type)) ||
 		    !attr_boundary(m, len, l)) {
 			if (r != -EBADMSG)
-				fail_msg("%s message %zu, nlmsg_len %zu of %zu: %d", name, i, l,
-					 len, r);
+				fail_msg("%s message %zu, nlmsg_len %zu of %zu: %d", name,
+					 i, l, len, r);
 		} else {
 			assert_true(r == 0 || r == NL_ROUTE_SKIP || r == -EBADMSG);
 		}
@@ -879,7 +903,8 @@ static void with_len16(const char *what, const uint8_t *m, size_t len, size_t of
 	memcpy(b + off, &v, sizeof(v));
 	r = decode_any(msg_type(m), b, len);
 	if (want_bad && r != -EBADMSG)
-		fail_msg("%s: length at %zu set to %u: %d, want -EBADMSG", what, off, v, r);
+		fail_msg("%s: length at %zu set to %u: %d, want -EBADMSG", what, off, v,
+			 r);
 	assert_true(r == 0 || r == NL_ROUTE_SKIP || r == -EBADMSG);
 	free(b);
 }
@@ -908,8 +933,10 @@ static void damage_nested(const char *name, const uint8_t *m, size_t len, size_t
 				const struct nlattr *ia = (const struct nlattr *)(m + in);
 
 				with_len16(name, m, len, in, 3, true);
-				with_len16(name, m, len, in, (uint16_t)(hop_end - in + 1), true);
-				with_len16(name, m, len, in, (uint16_t)(hop_end - in + 4), true);
+				with_len16(name, m, len, in, (uint16_t)(hop_end - in + 1),
+					   true);
+				with_len16(name, m, len, in, (uint16_t)(hop_end - in + 4),
+					   true);
 				in += MNL_ALIGN(ia->nla_len);
 			}
 			h += RTNH_ALIGN(rtnh->rtnh_len);
@@ -1011,10 +1038,10 @@ static void test_random_damage(void **state)
 /* Building messages with one attribute replaced                           */
 
 struct attr_edit {
-	uint16_t type;	    /* attribute to replace or drop */
-	const void *data;   /* NULL: drop it */
+	uint16_t type;	  /* attribute to replace or drop */
+	const void *data; /* NULL: drop it */
 	size_t len;
-	bool add;	    /* append it instead (the message has none) */
+	bool add; /* append it instead (the message has none) */
 };
 
 /* A copy of message m with edit applied, in a buffer of exactly its size. */
@@ -1094,7 +1121,8 @@ static void test_bad_attribute_payloads(void **state)
 		{"route4-gw.bin", {RTA_PRIORITY, zero, 8, false}},
 		{"route4-table1000.bin", {RTA_TABLE, zero, 3, false}},
 		{"route4-nhid.bin", {RTA_NH_ID, zero, 1, false}},
-		{"route4-via6.bin", {RTA_VIA, via_bad_family, sizeof(via_bad_family), false}},
+		{"route4-via6.bin",
+		 {RTA_VIA, via_bad_family, sizeof(via_bad_family), false}},
 		{"route4-via6.bin", {RTA_VIA, via_short, sizeof(via_short), false}},
 		{"route4-via6.bin", {RTA_VIA, via_one, sizeof(via_one), false}},
 		{"route4-via6.bin", {RTA_VIA, zero, 18, false}},
@@ -1110,7 +1138,8 @@ static void test_bad_attribute_payloads(void **state)
 		{"nexthop6.bin", {NHA_GATEWAY, zero, 4, false}},
 		{"nexthop4.bin", {NHA_OIF, zero, 1, false}},
 		{"nexthop-group.bin", {NHA_GROUP, zero, 0, false}},
-		{"nexthop-group.bin", {NHA_GROUP, group_ragged, sizeof(group_ragged), false}},
+		{"nexthop-group.bin",
+		 {NHA_GROUP, group_ragged, sizeof(group_ragged), false}},
 		{"nexthop-blackhole.bin", {NHA_BLACKHOLE, zero, 4, false}},
 		{"nexthop-group.bin", {NHA_GATEWAY, zero, 4, true}}, /* family 0 */
 		/* Links. */
@@ -1217,8 +1246,8 @@ static void assert_same_attr(const uint8_t *enc, const uint8_t *kern, uint16_t t
 	const struct nlattr *a = find_attr(enc, type), *b = find_attr(kern, type);
 
 	if (!a || !b)
-		fail_msg("attribute %u: encoded %s, kernel %s", type, a ? "has it" : "lacks it",
-			 b ? "has it" : "lacks it");
+		fail_msg("attribute %u: encoded %s, kernel %s", type,
+			 a ? "has it" : "lacks it", b ? "has it" : "lacks it");
 	assert_int_equal(a->nla_len, b->nla_len);
 	assert_memory_equal(mnl_attr_get_payload(a), mnl_attr_get_payload(b),
 			    mnl_attr_get_payload_len(a));
@@ -1301,41 +1330,60 @@ static void test_encode_matches_kernel(void **state)
 	struct route_spec rs;
 
 	(void)state;
-	rs = (struct route_spec){.dst = P("198.51.100.64/26"), .table = 1000,
-				 .protocol = 98, .metric = 7, .oif = IF_VA,
+	rs = (struct route_spec){.dst = P("198.51.100.64/26"),
+				 .table = 1000,
+				 .protocol = 98,
+				 .metric = 7,
+				 .oif = IF_VA,
 				 .gw = A("192.0.2.2")};
 	encode_like_kernel("route4-table1000.bin", &rs, gw_attrs, 5, RT_SCOPE_UNIVERSE);
 
-	rs = (struct route_spec){.dst = P("198.51.100.0/24"), .table = RT_TABLE_MAIN,
-				 .protocol = RTPROT_STATIC, .metric = 100, .oif = IF_VA,
+	rs = (struct route_spec){.dst = P("198.51.100.0/24"),
+				 .table = RT_TABLE_MAIN,
+				 .protocol = RTPROT_STATIC,
+				 .metric = 100,
+				 .oif = IF_VA,
 				 .gw = A("192.0.2.2")};
 	encode_like_kernel("route4-gw.bin", &rs, gw_attrs, 5, RT_SCOPE_UNIVERSE);
 
-	rs = (struct route_spec){.dst = P("2001:db8:100::/48"), .table = RT_TABLE_MAIN,
-				 .protocol = RTPROT_STATIC, .metric = 512, .oif = IF_VA,
+	rs = (struct route_spec){.dst = P("2001:db8:100::/48"),
+				 .table = RT_TABLE_MAIN,
+				 .protocol = RTPROT_STATIC,
+				 .metric = 512,
+				 .oif = IF_VA,
 				 .gw = A("fe80::2")};
 	encode_like_kernel("route6-gw.bin", &rs, gw_attrs, 5, RT_SCOPE_UNIVERSE);
 
 	/* IPv4 via an IPv6 next hop: RTA_VIA, as the kernel reports it. */
-	rs = (struct route_spec){.dst = P("203.0.113.0/24"), .table = RT_TABLE_MAIN,
-				 .protocol = RTPROT_BIRD_ID, .oif = IF_VA,
+	rs = (struct route_spec){.dst = P("203.0.113.0/24"),
+				 .table = RT_TABLE_MAIN,
+				 .protocol = RTPROT_BIRD_ID,
+				 .oif = IF_VA,
 				 .gw = A("fe80::2")};
 	encode_like_kernel("route4-via6.bin", &rs, via_attrs, 4, RT_SCOPE_UNIVERSE);
 
 	/* No gateway: a link-scope route through the device. */
-	rs = (struct route_spec){.dst = P("203.0.113.192/27"), .table = RT_TABLE_MAIN,
-				 .protocol = 98, .oif = IF_VA};
+	rs = (struct route_spec){.dst = P("203.0.113.192/27"),
+				 .table = RT_TABLE_MAIN,
+				 .protocol = 98,
+				 .oif = IF_VA};
 	encode_like_kernel("route4-nogw.bin", &rs, dev_attrs, 3, RT_SCOPE_LINK);
 
-	rs = (struct route_spec){.dst = P("2001:db8:1000::/64"), .table = 1000,
-				 .protocol = 98, .metric = 1024, .oif = IF_VA};
+	rs = (struct route_spec){.dst = P("2001:db8:1000::/64"),
+				 .table = 1000,
+				 .protocol = 98,
+				 .metric = 1024,
+				 .oif = IF_VA};
 	encode_like_kernel("route6-table1000.bin", &rs, dev_attrs, 3, RT_SCOPE_LINK);
 
 	/* A default route has no RTA_DST, like the kernel's. */
-	rs = (struct route_spec){.dst = P("0.0.0.0/0"), .table = 100,
-				 .protocol = RTPROT_BOOT, .oif = IF_VA,
+	rs = (struct route_spec){.dst = P("0.0.0.0/0"),
+				 .table = 100,
+				 .protocol = RTPROT_BOOT,
+				 .oif = IF_VA,
 				 .gw = A("192.0.2.254")};
-	encode_like_kernel("route4-default.bin", &rs, default_attrs, 3, RT_SCOPE_UNIVERSE);
+	encode_like_kernel("route4-default.bin", &rs, default_attrs, 3,
+			   RT_SCOPE_UNIVERSE);
 	uint8_t buf[512];
 	assert_true(nl_encode_route(buf, sizeof(buf), true, &rs, 1) > 0);
 	assert_null(find_attr(buf, RTA_DST));
@@ -1343,8 +1391,12 @@ static void test_encode_matches_kernel(void **state)
 
 static void test_encode_delete(void **state)
 {
-	struct route_spec rs = {.dst = P("198.51.100.64/26"), .table = 1000, .protocol = 98,
-				.metric = 7, .oif = IF_VA, .gw = A("192.0.2.2")};
+	struct route_spec rs = {.dst = P("198.51.100.64/26"),
+				.table = 1000,
+				.protocol = 98,
+				.metric = 7,
+				.oif = IF_VA,
+				.gw = A("192.0.2.2")};
 	uint8_t buf[512];
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 	const struct rtmsg *rtm = NLMSG_DATA(buf);
@@ -1389,8 +1441,11 @@ static void test_encode_delete(void **state)
 static void test_encode_refuses_bad_specs(void **state)
 {
 	uint8_t buf[512];
-	struct route_spec good = {.dst = P("198.51.100.0/24"), .table = 254, .protocol = 98,
-				  .oif = IF_VA, .gw = A("192.0.2.2")};
+	struct route_spec good = {.dst = P("198.51.100.0/24"),
+				  .table = 254,
+				  .protocol = 98,
+				  .oif = IF_VA,
+				  .gw = A("192.0.2.2")};
 	struct route_spec rs;
 
 	(void)state;

@@ -25,7 +25,7 @@
 #include "nl_route.h"
 #include "testutil.h"
 
-#define WAIT_MS 5000
+#define WAIT_MS	   5000
 #define PROTO_OURS 98
 
 static const char *ip_path;
@@ -156,7 +156,8 @@ static void record_route(struct record *r, bool removed, const struct kroute *rt
 	if (rt->n_nexthops) {
 		c->rt.nexthops = malloc(rt->n_nexthops * sizeof(*rt->nexthops));
 		assert_non_null(c->rt.nexthops);
-		memcpy(c->rt.nexthops, rt->nexthops, rt->n_nexthops * sizeof(*rt->nexthops));
+		memcpy(c->rt.nexthops, rt->nexthops,
+		       rt->n_nexthops * sizeof(*rt->nexthops));
 	}
 }
 
@@ -258,8 +259,8 @@ static void assert_hops(const struct kroute *rt, int oif, const char *const *gws
 		}
 		struct prefix want = A(gws[i]);
 		if (!prefix_equal(&rt->nexthops[i].gw, &want))
-			fail_msg("%s hop %zu: %s, want %s", prefix_format(&rt->dst, buf), i,
-				 addr_format(&rt->nexthops[i].gw, buf), gws[i]);
+			fail_msg("%s hop %zu: %s, want %s", prefix_format(&rt->dst, buf),
+				 i, addr_format(&rt->nexthops[i].gw, buf), gws[i]);
 	}
 }
 
@@ -370,11 +371,14 @@ static void test_dump_both_families(void **state)
 
 	IP("route add 198.51.100.0/24 via 192.0.2.2 dev va proto static metric 100");
 	IP("route add 203.0.113.0/24 via inet6 fe80::2 dev va proto bird");
-	IP("route add 198.51.100.128/25 proto 98 nexthop via 192.0.2.2 dev va nexthop via "
+	IP("route add 198.51.100.128/25 proto 98 nexthop via 192.0.2.2 dev va nexthop "
+	   "via "
 	   "inet6 fe80::3 dev va");
-	IP("route add 198.51.100.64/26 via 192.0.2.2 dev va table 1000 proto 98 metric 7");
+	IP("route add 198.51.100.64/26 via 192.0.2.2 dev va table 1000 proto 98 metric "
+	   "7");
 	IP("-6 route add 2001:db8:100::/48 via fe80::2 dev va proto static metric 512");
-	IP("-6 route add 2001:db8:200::/48 proto bird nexthop via fe80::2 dev va nexthop via "
+	IP("-6 route add 2001:db8:200::/48 proto bird nexthop via fe80::2 dev va nexthop "
+	   "via "
 	   "fe80::3 dev va");
 	IP("-6 route add 2001:db8:1000::/64 dev va table 1000 proto 98");
 	IP("route add blackhole 203.0.113.64/26 table 1000");
@@ -546,7 +550,8 @@ static void test_apply_batch_per_route_errors(void **state)
 	/* What the kernel has, seen by ip(8) and by the dump. */
 	assert_int_equal(ip_run(out, sizeof(out), "-4 route show table all proto 98"), 0);
 	assert_non_null(strstr(out, "198.51.100.0/24 via 192.0.2.2 dev va"));
-	assert_non_null(strstr(out, "203.0.113.128/25 via inet6 fe80::2 dev va table 1000"));
+	assert_non_null(
+		strstr(out, "203.0.113.128/25 via inet6 fe80::2 dev va table 1000"));
 	assert_null(strstr(out, "198.51.100.128/25"));
 	assert_int_equal(ip_run(out, sizeof(out), "-4 route show 203.0.113.0/24"), 0);
 	assert_non_null(strstr(out, "203.0.113.0/24 via 192.0.2.3 dev va proto static"));
@@ -603,8 +608,10 @@ static void test_apply_many_batches(void **state)
 	assert_non_null(ch);
 	assert_non_null(err);
 	for (int i = 0; i < N; i++) {
-		snprintf(dst, sizeof(dst), "2001:db8:%x:%x::/64", 0x100 + i / 256, i % 256);
-		ch[i] = route_change(true, dst, "fe80::2", i == BAD ? 9999 : l->va, 254, 0);
+		snprintf(dst, sizeof(dst), "2001:db8:%x:%x::/64", 0x100 + i / 256,
+			 i % 256);
+		ch[i] = route_change(true, dst, "fe80::2", i == BAD ? 9999 : l->va, 254,
+				     0);
 	}
 	assert_int_equal(l->be->apply(l->be, ch, N, err), -ENODEV);
 	for (int i = 0; i < N; i++)
@@ -777,7 +784,8 @@ static void test_route_events(void **state)
 
 	assert_int_equal(nl_route_events_open(l->nr, 0), 0);
 	assert_int_equal(nl_route_events_open(l->nr, 0), 0); /* already open */
-	IP("route add 198.51.100.0/24 via 192.0.2.2 dev va proto static metric 5 table 1000");
+	IP("route add 198.51.100.0/24 via 192.0.2.2 dev va proto static metric 5 table "
+	   "1000");
 	c = wait_route(l, &r, 0, "198.51.100.0/24", gw2, 1);
 	assert_int_equal(c->rt.table, 1000);
 	assert_int_equal(c->rt.metric, 5);
@@ -792,7 +800,8 @@ static void test_route_events(void **state)
 	assert_int_equal(c->rt.table, 1000);
 
 	/* IPv6 multipath: a hop deleted is an update with the hops left. */
-	IP("-6 route add 2001:db8:200::/48 proto bird nexthop via fe80::2 dev va nexthop via "
+	IP("-6 route add 2001:db8:200::/48 proto bird nexthop via fe80::2 dev va nexthop "
+	   "via "
 	   "fe80::3 dev va");
 	wait_route(l, &r, 0, "2001:db8:200::/48", mp, 2);
 	mark = r.n_routes;
@@ -894,10 +903,11 @@ static void test_enobufs(void **state)
 	assert_non_null(text);
 	assert_int_equal(nl_route_events_open(l->nr, 4096), 0);
 	for (int i = 0; i < N; i++)
-		len += (size_t)snprintf(text + len, cap - len,
-					"route add 2001:db8:%x:%x::/64 via fe80::2 dev va "
-					"proto bird\n",
-					0x100 + i / 256, i % 256);
+		len += (size_t)snprintf(
+			text + len, cap - len,
+			"route add 2001:db8:%x:%x::/64 via fe80::2 dev va "
+			"proto bird\n",
+			0x100 + i / 256, i % 256);
 	ip_batch(text);
 	free(text);
 
@@ -908,7 +918,8 @@ static void test_enobufs(void **state)
 		long left = deadline - now_ms();
 
 		if (left <= 0)
-			fail_msg("no ENOBUFS after %d routes (%zu events seen)", N, r.n_routes);
+			fail_msg("no ENOBUFS after %d routes (%zu events seen)", N,
+				 r.n_routes);
 		poll(&p, 1, (int)left);
 	}
 	assert_int_equal(n, -ENOBUFS);
@@ -935,12 +946,16 @@ static void test_events_not_open(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_dump_both_families, setup_ns, teardown_ns),
-		cmocka_unit_test_setup_teardown(test_dump_links_addrs, setup_ns, teardown_ns),
-		cmocka_unit_test_setup_teardown(test_apply_batch_per_route_errors, setup_ns,
+		cmocka_unit_test_setup_teardown(test_dump_both_families, setup_ns,
 						teardown_ns),
-		cmocka_unit_test_setup_teardown(test_apply_many_batches, setup_ns, teardown_ns),
-		cmocka_unit_test_setup_teardown(test_nexthop_dump_compat, setup_ns, teardown_ns),
+		cmocka_unit_test_setup_teardown(test_dump_links_addrs, setup_ns,
+						teardown_ns),
+		cmocka_unit_test_setup_teardown(test_apply_batch_per_route_errors,
+						setup_ns, teardown_ns),
+		cmocka_unit_test_setup_teardown(test_apply_many_batches, setup_ns,
+						teardown_ns),
+		cmocka_unit_test_setup_teardown(test_nexthop_dump_compat, setup_ns,
+						teardown_ns),
 		cmocka_unit_test_setup_teardown(test_nexthop_dump_no_compat, setup_ns,
 						teardown_ns),
 		cmocka_unit_test_setup_teardown(test_nexthop_events_compat, setup_ns,
@@ -951,7 +966,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link_and_address_events, setup_ns,
 						teardown_ns),
 		cmocka_unit_test_setup_teardown(test_enobufs, setup_ns, teardown_ns),
-		cmocka_unit_test_setup_teardown(test_events_not_open, setup_ns, teardown_ns),
+		cmocka_unit_test_setup_teardown(test_events_not_open, setup_ns,
+						teardown_ns),
 	};
 
 	if (geteuid() != 0) {

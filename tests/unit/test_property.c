@@ -23,11 +23,11 @@
 #include "sync.h"
 #include "testutil.h"
 
-#define IFNAME	"wg0"
-#define IFINDEX 5
-#define OTHER_IF 7
-#define PROTO	98
-#define N_KEYS	4
+#define IFNAME	  "wg0"
+#define IFINDEX	  5
+#define OTHER_IF  7
+#define PROTO	  98
+#define N_KEYS	  4
 #define SEQUENCES 1200
 #define STEPS	  25
 
@@ -49,17 +49,18 @@ static unsigned pick(unsigned n)
 }
 
 static const char *const dst_pool[] = {
-	"2001:db8:1::/48", "2001:db8:1:1::/64", "2001:db8:2::/48", "2001:db8:ff::/64",
-	"2001:db8::/32",   "::/0",		"198.51.100.0/24", "198.51.100.0/28",
-	"203.0.113.0/24",  "192.0.2.128/25",	"0.0.0.0/0",	   "10.237.0.0/16",
+	"2001:db8:1::/48",  "2001:db8:1:1::/64", "2001:db8:2::/48",
+	"2001:db8:ff::/64", "2001:db8::/32",	 "::/0",
+	"198.51.100.0/24",  "198.51.100.0/28",	 "203.0.113.0/24",
+	"192.0.2.128/25",   "0.0.0.0/0",	 "10.237.0.0/16",
 };
 #define N_DST (sizeof(dst_pool) / sizeof(dst_pool[0]))
 
 /* Gateways: explicit ones, cryptokey ones (inside the static prefixes
  * above), unknown ones; derived ones are added per key. */
 static const char *const gw_pool[] = {
-	"fe80::a", "fe80::b", "192.0.2.10", "198.51.100.5", "2001:db8:ff::5",
-	"203.0.113.9", "fe80::99", "2001:db8:1::1",
+	"fe80::a",	  "fe80::b",	 "192.0.2.10", "198.51.100.5",
+	"2001:db8:ff::5", "203.0.113.9", "fe80::99",   "2001:db8:1::1",
 };
 #define N_GW (sizeof(gw_pool) / sizeof(gw_pool[0]))
 
@@ -127,8 +128,9 @@ static void mutate_settings(struct sim *m)
 {
 	switch (pick(6)) {
 	case 0:
-		m->s.conflict = m->s.conflict == CONFLICT_STATIC_WINS ? CONFLICT_LEARNED_WINS
-								       : CONFLICT_STATIC_WINS;
+		m->s.conflict = m->s.conflict == CONFLICT_STATIC_WINS
+					? CONFLICT_LEARNED_WINS
+					: CONFLICT_STATIC_WINS;
 		break;
 	case 1:
 		m->s.max_learned_prefixes = m->s.max_learned_prefixes ? 0 : 1 + pick(3);
@@ -147,9 +149,10 @@ static void mutate_settings(struct sim *m)
 		} else {
 			m->s.learn_filter = calloc(2, sizeof(*m->s.learn_filter));
 			assert_non_null(m->s.learn_filter);
-			m->s.learn_filter[0] = (struct filter_rule){false, P("2001:db8:1::/48"),
-								    48, 128};
-			m->s.learn_filter[1] = (struct filter_rule){true, P("::/0"), 0, 128};
+			m->s.learn_filter[0] = (struct filter_rule){
+				false, P("2001:db8:1::/48"), 48, 128};
+			m->s.learn_filter[1] =
+				(struct filter_rule){true, P("::/0"), 0, 128};
 			m->s.n_learn_filter = 2;
 		}
 		break;
@@ -268,11 +271,13 @@ static void event_route_add(struct sim *m)
 	if (trace) {
 		char d[PREFIX_STRLEN], g[PREFIX_STRLEN];
 
-		printf("route add %s table %u proto %u type %u metric %u", prefix_format(&rt.dst, d),
-		       rt.table, rt.protocol, rt.type, rt.metric);
+		printf("route add %s table %u proto %u type %u metric %u",
+		       prefix_format(&rt.dst, d), rt.table, rt.protocol, rt.type,
+		       rt.metric);
 		for (size_t i = 0; i < rt.n_nexthops; i++)
 			printf(" [%s dev %d]",
-			       hops[i].gw.family ? addr_format(&hops[i].gw, g) : "-", hops[i].oif);
+			       hops[i].gw.family ? addr_format(&hops[i].gw, g) : "-",
+			       hops[i].oif);
 		printf("\n");
 	}
 	assert_int_equal(fake_route_add(m->w, &rt), 0);
@@ -397,12 +402,14 @@ static bool event_peer(struct sim *m)
 static void event_addresses(struct sim *m)
 {
 	if (trace)
-		printf("addresses %s\n", m->n_addrs ? "none" : "192.0.2.1/24 2001:db8:ff::1/64");
+		printf("addresses %s\n",
+		       m->n_addrs ? "none" : "192.0.2.1/24 2001:db8:ff::1/64");
 	if (m->n_addrs) {
 		m->n_addrs = 0;
 	} else {
 		assert_int_equal(prefix_parse_keep_host("192.0.2.1/24", &m->addrs[0]), 0);
-		assert_int_equal(prefix_parse_keep_host("2001:db8:ff::1/64", &m->addrs[1]), 0);
+		assert_int_equal(
+			prefix_parse_keep_host("2001:db8:ff::1/64", &m->addrs[1]), 0);
 		m->n_addrs = 2;
 	}
 	assert_int_equal(rec_set_addresses(m->rec, m->addrs, m->n_addrs), 0);
@@ -412,9 +419,11 @@ static void event_settings(struct sim *m)
 {
 	mutate_settings(m);
 	if (trace)
-		printf("settings: conflict %s max %u install %d default %d filter %zu metric %u\n",
-		       m->s.conflict ? "learned-wins" : "static-wins", m->s.max_learned_prefixes,
-		       m->s.install_routes, m->s.install_default_routes, m->s.n_learn_filter,
+		printf("settings: conflict %s max %u install %d default %d filter %zu "
+		       "metric %u\n",
+		       m->s.conflict ? "learned-wins" : "static-wins",
+		       m->s.max_learned_prefixes, m->s.install_routes,
+		       m->s.install_default_routes, m->s.n_learn_filter,
 		       m->s.route_metric);
 	assert_int_equal(rec_set_settings(m->rec, &m->s), 0);
 	feed_routes(m, m->rec); /* as the daemon does after a reload */
@@ -476,18 +485,22 @@ static void check_plan(struct sim *m, const struct change_list *l)
 		switch (c->op) {
 		case CHANGE_ALLOWED_DEL:
 			if (!owned(own, n_own, &c->peer, &c->dst))
-				fail_msg("seq %u: removes a static AllowedIP: %s", m->seq, buf);
+				fail_msg("seq %u: removes a static AllowedIP: %s", m->seq,
+					 buf);
 			break;
 		case CHANGE_ALLOWED_ADD:
 			h = world_holder(m, &c->dst);
-			if (h && wg_key_cmp(h, &c->peer) && !owned(own, n_own, h, &c->dst) &&
+			if (h && wg_key_cmp(h, &c->peer) &&
+			    !owned(own, n_own, h, &c->dst) &&
 			    m->s.conflict == CONFLICT_STATIC_WINS)
-				fail_msg("seq %u: takes a static AllowedIP: %s", m->seq, buf);
+				fail_msg("seq %u: takes a static AllowedIP: %s", m->seq,
+					 buf);
 			break;
 		default:
 			if (c->route.protocol != PROTO || c->route.oif != IFINDEX ||
 			    c->route.table != m->s.routing_table)
-				fail_msg("seq %u: touches a route not ours: %s", m->seq, buf);
+				fail_msg("seq %u: touches a route not ours: %s", m->seq,
+					 buf);
 			break;
 		}
 	}
@@ -503,7 +516,8 @@ static void apply(struct sim *m, const struct change_list *l)
 	m->rtb->apply(m->rtb, l->v, l->n, err);
 	for (size_t i = 0; i < l->n; i++) {
 		if (err[i])
-			fail_msg("seq %u: change %zu failed in the fake: %d", m->seq, i, err[i]);
+			fail_msg("seq %u: change %zu failed in the fake: %d", m->seq, i,
+				 err[i]);
 		assert_int_equal(rec_commit(m->rec, &l->v[i]), 0);
 	}
 	free(err);
@@ -518,7 +532,8 @@ static void converge_checked(struct sim *m, unsigned step)
 		assert_int_equal(rec_pass(m->rec, false, &inc), 0);
 		assert_int_equal(rec_pass(m->rec, true, &full), 0);
 		if (!same_changes(&inc, &full)) {
-			printf("seq %u step %u round %d: incremental and full passes differ\n",
+			printf("seq %u step %u round %d: incremental and full passes "
+			       "differ\n",
 			       m->seq, step, round);
 			dump("incremental", &inc);
 			dump("full", &full);
@@ -589,7 +604,8 @@ static void check_fingerprint(struct sim *m)
 
 	assert_int_equal(fake_wg_get(m->w, IFNAME, &dev), 0);
 	if (!rec_wg_unchanged(m->rec, &dev))
-		fail_msg("seq %u: the model's fingerprint differs from the device", m->seq);
+		fail_msg("seq %u: the model's fingerprint differs from the device",
+			 m->seq);
 	wg_device_free(&dev);
 }
 
@@ -618,7 +634,8 @@ static int collect_ours(const struct kroute *rt, void *ctx)
 	struct our_routes *o = ctx;
 	char d[PREFIX_STRLEN], g[PREFIX_STRLEN];
 
-	if (rt->protocol != PROTO || rt->n_nexthops != 1 || rt->nexthops[0].oif != IFINDEX)
+	if (rt->protocol != PROTO || rt->n_nexthops != 1 ||
+	    rt->nexthops[0].oif != IFINDEX)
 		return 0;
 	assert_true(o->n < 256);
 	snprintf(o->lines[o->n++], 128, "%s via %s table %u metric %u",
@@ -635,7 +652,8 @@ static int cmp_line(const void *a, const void *b)
 
 static int cmp_peer(const void *a, const void *b)
 {
-	return wg_key_cmp(&((const struct wg_peer *)a)->key, &((const struct wg_peer *)b)->key);
+	return wg_key_cmp(&((const struct wg_peer *)a)->key,
+			  &((const struct wg_peer *)b)->key);
 }
 
 /* AllowedIPs per peer (by key) and our routes: one text to compare. */
@@ -652,15 +670,17 @@ static void describe_world(struct fake_world *w, char *out, size_t len)
 		used += (size_t)snprintf(out + used, len - used, "peer %s:",
 					 wg_key_to_base64(&dev.peers[i].key, k));
 		for (size_t j = 0; j < dev.peers[i].n_allowed; j++)
-			used += (size_t)snprintf(out + used, len - used, " %s",
-						 prefix_format(&dev.peers[i].allowed[j], p));
+			used += (size_t)snprintf(
+				out + used, len - used, " %s",
+				prefix_format(&dev.peers[i].allowed[j], p));
 		used += (size_t)snprintf(out + used, len - used, "\n");
 	}
 	wg_device_free(&dev);
 	fake_route_walk(w, 0, collect_ours, &o);
 	qsort(o.lines, o.n, sizeof(o.lines[0]), cmp_line);
 	for (size_t i = 0; i < o.n; i++)
-		used += (size_t)snprintf(out + used, len - used, "route %s\n", o.lines[i]);
+		used += (size_t)snprintf(out + used, len - used, "route %s\n",
+					 o.lines[i]);
 }
 
 /* Every route but ours (protocol P through the interface in table T). */
@@ -694,8 +714,9 @@ static void check_fresh_inputs(struct sim *m)
 		struct prefix p = P(dst_pool[d]);
 
 		if (m->static_of[d])
-			assert_int_equal(
-				fake_wg_allow(w2, IFNAME, &m->keys[m->static_of[d] - 1], &p), 0);
+			assert_int_equal(fake_wg_allow(w2, IFNAME,
+						       &m->keys[m->static_of[d] - 1], &p),
+					 0);
 	}
 	assert_int_equal(fake_route_walk(m->w, 0, copy_foreign, w2), 0);
 	wgb = fake_wg_backend(w2);
@@ -704,8 +725,9 @@ static void check_fresh_inputs(struct sim *m)
 	for (round = 0; round < 8; round++) {
 		struct change_list l = {0};
 
-		assert_int_equal(sync_round(rec, wgb, rtb, IFNAME, round == 0, false, &l, &res),
-				 0);
+		assert_int_equal(
+			sync_round(rec, wgb, rtb, IFNAME, round == 0, false, &l, &res),
+			0);
 		if (trace)
 			dump("fresh start applied", &l);
 		change_list_free(&l);
@@ -751,7 +773,8 @@ static void run_sequence(unsigned seq)
 		}
 	if (trace)
 		printf("conflict %s, ambiguous variant %zu\n",
-		       m.s.conflict ? "learned-wins" : "static-wins", m.s.peers[2].n_gateways);
+		       m.s.conflict ? "learned-wins" : "static-wins",
+		       m.s.peers[2].n_gateways);
 	for (size_t i = 0; i < N_GW; i++)
 		m.gws[m.n_gws++] = A(gw_pool[i]);
 	for (unsigned k = 0; k < N_KEYS; k++)

@@ -106,7 +106,8 @@ static size_t round_(struct env *e, bool full)
 {
 	struct sync_result res;
 
-	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, full, false, NULL, &res), 0);
+	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, full, false, NULL, &res),
+			 0);
 	assert_int_equal(res.failed, 0);
 	return res.applied;
 }
@@ -114,8 +115,12 @@ static size_t round_(struct env *e, bool full)
 static void add_route(struct env *e, const char *dst, const char *gw, uint8_t proto)
 {
 	struct knexthop h = {A(gw), IFINDEX};
-	struct kroute r = {.dst = P(dst), .table = 254, .protocol = proto,
-			   .type = ROUTE_TYPE_UNICAST, .metric = 32, .n_nexthops = 1,
+	struct kroute r = {.dst = P(dst),
+			   .table = 254,
+			   .protocol = proto,
+			   .type = ROUTE_TYPE_UNICAST,
+			   .metric = 32,
+			   .n_nexthops = 1,
 			   .nexthops = &h};
 
 	assert_int_equal(fake_route_add(e->w, &r), 0);
@@ -184,8 +189,8 @@ static void test_teardown_undoes_our_work_only(void **state)
 	e->s.conflict = CONFLICT_LEARNED_WINS;
 	assert_int_equal(rec_set_settings(e->rec, &e->s), 0);
 	dump_routes(e);
-	allow(e, &e->a, "2001:db8:a::/48");	/* static: our route */
-	allow(e, &e->b, "2001:db8:b::/48");	/* static, taken by a below */
+	allow(e, &e->a, "2001:db8:a::/48");		/* static: our route */
+	allow(e, &e->b, "2001:db8:b::/48");		/* static, taken by a below */
 	add_route(e, "2001:db8:1::/48", "fe80::a", 12); /* learned by a */
 	add_route(e, "2001:db8:b::/48", "fe80::a", 12);
 	round_(e, true);
@@ -221,8 +226,8 @@ static void test_stats_count_what_the_model_holds(void **state)
 	(void)state;
 	allow(e, &e->a, "2001:db8:a::/48");
 	allow(e, &e->b, "2001:db8:c::/48");
-	add_route(e, "2001:db8:1::/48", "fe80::a", 12); /* learn */
-	add_route(e, "2001:db8:c::/48", "fe80::a", 12); /* conflict: b's static */
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12);	 /* learn */
+	add_route(e, "2001:db8:c::/48", "fe80::a", 12);	 /* conflict: b's static */
 	add_route(e, "2001:db8:2::/48", "fe80::99", 12); /* unknown gateway */
 	round_(e, false);
 	rec_get_stats(e->rec, &st);
@@ -288,7 +293,8 @@ static void test_failed_change_is_retried(void **state)
 	(void)state;
 	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
 	fake_fail_next(e->w, 1, -EIO);
-	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, NULL, &res), -EIO);
+	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, NULL, &res),
+			 -EIO);
 	assert_int_equal(res.failed, 1);
 	assert_int_equal(allowed_of(e, &e->a), 0);
 	/* Nothing else happened, yet the next round tries again. */
@@ -312,7 +318,8 @@ static void test_failed_allowed_ip_holds_back_its_route_change(void **state)
 	assert_int_equal(routes_of_proto(e, 98), 1);
 	add_route(e, "2001:db8:b::/48", "fe80::a", 12);
 	fake_fail_next(e->w, 1, -EIO);
-	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, &plan, &res), -EIO);
+	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, &plan, &res),
+			 -EIO);
 	/* The take failed, so the change to our route for the same prefix
 	 * waits: it was planned on the take having happened. */
 	assert_int_equal(plan.n, 2);
@@ -332,8 +339,8 @@ static void test_bad_input_is_refused_without_change(void **state)
 	struct env *e = env_new();
 	struct prefix bad = {AF_INET6, 129, {0}};
 	struct prefix none = {0};
-	struct kroute r = {.dst = bad, .table = 254, .protocol = 12,
-			   .type = ROUTE_TYPE_UNICAST};
+	struct kroute r = {
+		.dst = bad, .table = 254, .protocol = 12, .type = ROUTE_TYPE_UNICAST};
 	struct wg_peer p = {e->a, 1, &bad};
 	struct wg_device d = {{{0}}, 1, &p};
 	struct own_entry own = {e->a, bad, {{0}}};
@@ -361,8 +368,12 @@ static void test_many_next_hops_are_capped(void **state)
 {
 	struct env *e = env_new();
 	struct knexthop h[100];
-	struct kroute r = {.dst = P("2001:db8:1::/48"), .table = 254, .protocol = 12,
-			   .type = ROUTE_TYPE_UNICAST, .n_nexthops = 100, .nexthops = h};
+	struct kroute r = {.dst = P("2001:db8:1::/48"),
+			   .table = 254,
+			   .protocol = 12,
+			   .type = ROUTE_TYPE_UNICAST,
+			   .n_nexthops = 100,
+			   .nexthops = h};
 
 	(void)state;
 	for (int i = 0; i < 100; i++) {

@@ -153,7 +153,8 @@ static void save_ok(struct fixture *f, const struct own_entry *v, size_t n)
 	struct wg_key dev = device_key();
 	char msg[STATEFILE_MSG_LEN];
 
-	assert_int_equal(statefile_save(f->state, ifname, &dev, v, n, msg, sizeof(msg)), 0);
+	assert_int_equal(statefile_save(f->state, ifname, &dev, v, n, msg, sizeof(msg)),
+			 0);
 	assert_string_equal(msg, "");
 }
 
@@ -231,8 +232,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(count_tmp(f->state), 0);
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
-			 0);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
 	assert_string_equal(msg, "");
 	assert_entries_equal(v, 50, got, n);
 	free(got);
@@ -277,8 +278,8 @@ static void test_empty_ownership(void **state)
 
 	save_ok(f, v, 3);
 	save_ok(f, NULL, 0); /* everything withdrawn: the file says so */
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
-			 0);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(access(f->path, F_OK), 0);
 	free(got);
@@ -294,8 +295,8 @@ static void test_missing_file(void **state)
 	char msg[STATEFILE_MSG_LEN] = "x";
 
 	/* Neither the directory nor the file exists: nothing is created. */
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
-			 0);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
 	assert_int_equal(n, 0);
 	assert_string_equal(msg, "");
 	assert_int_equal(access(f->state, F_OK), -1);
@@ -316,7 +317,8 @@ static void test_nested_state_dir_created(void **state)
 	assert_int_equal(stat(deep, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0700);
-	assert_int_equal(statefile_load(deep, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
+	assert_int_equal(statefile_load(deep, ifname, &dev, &got, &n, msg, sizeof(msg)),
+			 0);
 	assert_entries_equal(v, 2, got, n);
 	free(got);
 	free(v);
@@ -330,11 +332,13 @@ static void test_other_device_key_set_aside(void **state)
 	char *text, *kept, aside[PATH_MAX], msg[STATEFILE_MSG_LEN];
 	size_t len, klen;
 
-	assert_int_equal(statefile_save(f->state, ifname, &other, v, 4, msg, sizeof(msg)), 0);
+	assert_int_equal(statefile_save(f->state, ifname, &other, v, 4, msg, sizeof(msg)),
+			 0);
 	text = slurp(f->path, &len);
 	assert_set_aside(f, text, len, "written for device key");
 	/* Kept byte for byte, for the operator. */
-	assert_int_equal(count_names(f->state, "wgt0.state.bad-", aside, sizeof(aside)), 1);
+	assert_int_equal(count_names(f->state, "wgt0.state.bad-", aside, sizeof(aside)),
+			 1);
 	kept = slurp(aside, &klen);
 	assert_int_equal(klen, len);
 	assert_memory_equal(kept, text, len);
@@ -476,21 +480,24 @@ static void test_unreadable_set_aside(void **state)
 	/* A directory where the file should be. */
 	assert_int_equal(mkdir(f->state, 0700), 0);
 	assert_int_equal(mkdir(f->path, 0700), 0);
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
-			 STATEFILE_SET_ASIDE);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+		STATEFILE_SET_ASIDE);
 	assert_non_null(strstr(msg, "not a regular file"));
-	assert_int_equal(count_names(f->state, "wgt0.state.bad-", aside, sizeof(aside)), 1);
+	assert_int_equal(count_names(f->state, "wgt0.state.bad-", aside, sizeof(aside)),
+			 1);
 	free(got);
 	/* A FIFO: must not block. */
 	assert_int_equal(mkfifo(f->path, 0600), 0);
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
-			 STATEFILE_SET_ASIDE);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+		STATEFILE_SET_ASIDE);
 	assert_non_null(strstr(msg, "not a regular file"));
 	free(got);
 	/* Saving over a leftover directory fails, and leaves no temporary file. */
 	assert_int_equal(mkdir(f->path, 0700), 0);
-	assert_int_not_equal(statefile_save(f->state, ifname, &dev, NULL, 0, msg, sizeof(msg)),
-			     0);
+	assert_int_not_equal(
+		statefile_save(f->state, ifname, &dev, NULL, 0, msg, sizeof(msg)), 0);
 	assert_non_null(strstr(msg, "renaming"));
 	assert_int_equal(count_tmp(f->state), 0);
 }
@@ -526,8 +533,8 @@ static void test_failed_write_keeps_old_file(void **state)
 	assert_int_equal(alen, blen);
 	assert_memory_equal(after, before, blen);
 	assert_int_equal(count_tmp(f->state), 0);
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
-			 0);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
 	assert_entries_equal(old, 3, got, n);
 	free(got);
 	free(after);
@@ -554,8 +561,9 @@ static void test_read_only_dir_keeps_old_file(void **state)
 	save_ok(f, old, 3);
 	before = slurp(f->path, &blen);
 	assert_int_equal(chmod(f->state, 0500), 0);
-	assert_int_equal(statefile_save(f->state, ifname, &dev, other, 9, msg, sizeof(msg)),
-			 -EACCES);
+	assert_int_equal(
+		statefile_save(f->state, ifname, &dev, other, 9, msg, sizeof(msg)),
+		-EACCES);
 	assert_int_equal(chmod(f->state, 0700), 0);
 	after = slurp(f->path, &alen);
 	assert_int_equal(alen, blen);
@@ -573,8 +581,9 @@ static void test_state_dir_not_a_directory(void **state)
 	char msg[STATEFILE_MSG_LEN];
 
 	spit(f->state, "x", 1);
-	assert_int_equal(statefile_save(f->state, ifname, &dev, NULL, 0, msg, sizeof(msg)),
-			 -ENOTDIR);
+	assert_int_equal(
+		statefile_save(f->state, ifname, &dev, NULL, 0, msg, sizeof(msg)),
+		-ENOTDIR);
 	assert_non_null(strstr(msg, "cannot create state directory"));
 	assert_int_equal(statefile_save(f->state, "a/b", &dev, NULL, 0, msg, sizeof(msg)),
 			 -EINVAL);
@@ -595,8 +604,8 @@ static void test_stale_tmp_removed(void **state)
 	snprintf(other, sizeof(other), "%s/.wgt01.state.tmp-abc123", f->state);
 	spit(tmp, "wg-rtsync-state 1 ", 18);
 	spit(other, "x", 1);
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
-			 0);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
 	assert_entries_equal(v, 2, got, n);
 	assert_int_equal(access(tmp, F_OK), -1);
 	assert_int_equal(access(other, F_OK), 0); /* another interface's */
@@ -632,7 +641,8 @@ static void parse_garbage(const char *text, size_t len, const struct wg_key *dev
 		return;
 	}
 	assert_int_equal(statefile_format(dev, v, n, &ftext, &flen), 0);
-	assert_int_equal(statefile_parse(ftext, flen, dev, &again, &n2, why, sizeof(why)), 0);
+	assert_int_equal(statefile_parse(ftext, flen, dev, &again, &n2, why, sizeof(why)),
+			 0);
 	assert_entries_equal(v, n, again, n2);
 	free(ftext);
 	free(again);
@@ -651,8 +661,9 @@ static void test_fuzz_truncations(void **state)
 	/* Every proper prefix of the file is refused, even at a line end. */
 	for (size_t cut = 0; cut < len; cut++) {
 		got = NULL;
-		assert_int_equal(statefile_parse(text, cut, &dev, &got, &n, why, sizeof(why)),
-				 -EINVAL);
+		assert_int_equal(
+			statefile_parse(text, cut, &dev, &got, &n, why, sizeof(why)),
+			-EINVAL);
 		assert_null(got);
 	}
 	assert_int_equal(statefile_parse(text, len, &dev, &got, &n, why, sizeof(why)), 0);
@@ -742,13 +753,12 @@ static void test_large(void **state)
 	size_t n;
 
 	save_ok(f, v, count);
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
-			 0);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
 	assert_entries_equal(v, count, got, n);
 	free(got);
 	free(v);
 }
-
 
 /* ---- appended changes ---- */
 
@@ -767,14 +777,15 @@ static struct own_change gone(const char *dst)
 	return c;
 }
 
-static void append_ok(struct fixture *f, const struct own_change *v, size_t n, size_t count)
+static void append_ok(struct fixture *f, const struct own_change *v, size_t n,
+		      size_t count)
 {
 	char msg[STATEFILE_MSG_LEN];
 	size_t bytes = 0;
 
-	assert_int_equal(statefile_append(f->state, ifname, v, n, count, &bytes, msg,
-					  sizeof(msg)),
-			 0);
+	assert_int_equal(
+		statefile_append(f->state, ifname, v, n, count, &bytes, msg, sizeof(msg)),
+		0);
 	assert_string_equal(msg, "");
 	assert_true(bytes > 0);
 }
@@ -786,7 +797,8 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /* The entries as a set: order in the file after changes is not kept. */
-static void assert_same_set(struct own_entry *a, size_t na, struct own_entry *b, size_t nb)
+static void assert_same_set(struct own_entry *a, size_t na, struct own_entry *b,
+			    size_t nb)
 {
 	qsort(a, na, sizeof(*a), cmp_entry);
 	qsort(b, nb, sizeof(*b), cmp_entry);
@@ -799,7 +811,8 @@ static struct own_entry *load_ok(struct fixture *f, size_t *n)
 	struct own_entry *got = NULL;
 	char msg[STATEFILE_MSG_LEN];
 
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, n, msg, sizeof(msg)), 0);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, n, msg, sizeof(msg)), 0);
 	assert_string_equal(msg, "");
 	return got;
 }
@@ -853,7 +866,8 @@ static void test_append_to_open_file(void **state)
 	int fd;
 
 	save_ok(f, v, 4);
-	assert_int_equal(statefile_open_append(f->state, ifname, &fd, msg, sizeof(msg)), 0);
+	assert_int_equal(statefile_open_append(f->state, ifname, &fd, msg, sizeof(msg)),
+			 0);
 	memset(&added, 0, sizeof(added));
 	added.peer = key_n(3);
 	for (int i = 0; i < 3; i++) {
@@ -862,8 +876,8 @@ static void test_append_to_open_file(void **state)
 		snprintf(text, sizeof(text), "2001:db8:feed:%d::/64", i);
 		added.dst = P(text);
 		c = owned(&added);
-		assert_int_equal(statefile_append_to(fd, &c, 1, 5 + (size_t)i, &bytes, msg,
-						     sizeof(msg)),
+		assert_int_equal(statefile_append_to(fd, &c, 1, 5 + (size_t)i, &bytes,
+						     msg, sizeof(msg)),
 				 0);
 		assert_true(bytes > 0);
 	}
@@ -880,8 +894,9 @@ static void test_append_needs_a_file(void **state)
 	struct own_change c = gone("192.0.2.0/24");
 	char msg[STATEFILE_MSG_LEN];
 
-	assert_int_equal(statefile_append(f->state, ifname, &c, 1, 0, NULL, msg, sizeof(msg)),
-			 -ENOENT);
+	assert_int_equal(
+		statefile_append(f->state, ifname, &c, 1, 0, NULL, msg, sizeof(msg)),
+		-ENOENT);
 	assert_non_null(strstr(msg, "append"));
 	assert_int_equal(access(f->path, F_OK), -1);
 }

@@ -45,7 +45,8 @@ static void fmt_change(const struct change *c, char *buf, size_t len)
 		snprintf(buf, len, "{op: %s, peer: %s, prefix: %s%s}",
 			 c->op == CHANGE_ALLOWED_ADD ? "allowed-add" : "allowed-del",
 			 key_str(&c->peer, k), prefix_format(&c->dst, d),
-			 c->op == CHANGE_ALLOWED_ADD && c->learned ? ", learned: true" : "");
+			 c->op == CHANGE_ALLOWED_ADD && c->learned ? ", learned: true"
+								   : "");
 		return;
 	case CHANGE_ROUTE_ADD:
 	case CHANGE_ROUTE_DEL:
@@ -53,8 +54,9 @@ static void fmt_change(const struct change *c, char *buf, size_t len)
 			 "{op: %s, dst: %s, gw: %s, table: %u, protocol: %u, tos: %u, "
 			 "metric: %u, oif: %d}",
 			 c->op == CHANGE_ROUTE_ADD ? "route-add" : "route-del",
-			 prefix_format(&r->dst, d), r->gw.family ? addr_format(&r->gw, g) : "~",
-			 r->table, r->protocol, r->tos, r->metric, r->oif);
+			 prefix_format(&r->dst, d),
+			 r->gw.family ? addr_format(&r->gw, g) : "~", r->table,
+			 r->protocol, r->tos, r->metric, r->oif);
 		return;
 	}
 	snprintf(buf, len, "{op: ?%d}", (int)c->op);
@@ -121,7 +123,8 @@ static int cmp_prefix_v(const void *a, const void *b)
 
 static int cmp_peer_v(const void *a, const void *b)
 {
-	return wg_key_cmp(&((const struct wg_peer *)a)->key, &((const struct wg_peer *)b)->key);
+	return wg_key_cmp(&((const struct wg_peer *)a)->key,
+			  &((const struct wg_peer *)b)->key);
 }
 
 static int cmp_own_v(const void *a, const void *b)
@@ -148,7 +151,8 @@ static void print_device(const char *title, const struct wg_device *d)
 	for (size_t i = 0; i < d->n_peers; i++) {
 		printf("    - {key: %s, allowed_ips: [", key_str(&d->peers[i].key, k));
 		for (size_t j = 0; j < d->peers[i].n_allowed; j++)
-			printf("%s%s", j ? ", " : "", prefix_format(&d->peers[i].allowed[j], p));
+			printf("%s%s", j ? ", " : "",
+			       prefix_format(&d->peers[i].allowed[j], p));
 		printf("]}\n");
 	}
 }
@@ -212,7 +216,8 @@ static void world_routes(struct run *r, struct route_set *s)
 }
 
 static const struct kroute *find_route(const struct route_set *s, uint32_t table,
-				       const struct prefix *dst, uint8_t tos, uint32_t metric)
+				       const struct prefix *dst, uint8_t tos,
+				       uint32_t metric)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		const struct kroute *rt = &s->v[i];
@@ -269,8 +274,8 @@ static void build_world(struct run *r)
 
 		assert_int_equal(fake_wg_add_peer(r->w, IFNAME, &p->key), 0);
 		for (size_t j = 0; j < p->n_allowed; j++)
-			assert_int_equal(fake_wg_allow(r->w, IFNAME, &p->key, &p->allowed[j]),
-					 0);
+			assert_int_equal(
+				fake_wg_allow(r->w, IFNAME, &p->key, &p->allowed[j]), 0);
 	}
 	for (size_t i = 0; i < v->n_routes; i++)
 		assert_int_equal(fake_route_add(r->w, &v->routes[i]), 0);
@@ -291,7 +296,8 @@ static void route_del_event(struct run *r, const struct kroute *id)
 	world_routes(r, &s);
 	rt = find_route(&s, id->table, &id->dst, id->tos, id->metric);
 	if (!rt)
-		fail_msg("%s: route-del of %s table %u metric %u: no such route in the world",
+		fail_msg("%s: route-del of %s table %u metric %u: no such route in the "
+			 "world",
 			 r->v->name, prefix_format(&id->dst, d), id->table, id->metric);
 	/* The kernel reports the whole route that went, as the world held it. */
 	assert_int_equal(fake_route_del(r->w, rt), 0);
@@ -351,7 +357,8 @@ static bool owned_has(const struct own_entry *own, size_t n, const struct wg_key
 	return false;
 }
 
-static const struct wg_peer *holder_of(const struct wg_device *dev, const struct prefix *d)
+static const struct wg_peer *holder_of(const struct wg_device *dev,
+				       const struct prefix *d)
 {
 	for (size_t i = 0; i < dev->n_peers; i++)
 		for (size_t j = 0; j < dev->peers[i].n_allowed; j++)
@@ -363,8 +370,8 @@ static const struct wg_peer *holder_of(const struct wg_device *dev, const struct
 /* Called before the plan is applied: own, dev and routes are the state the
  * plan was made from. */
 static void check_plan(struct run *r, const struct change_list *plan,
-		       const struct own_entry *own, size_t n_own, const struct wg_device *dev,
-		       const struct route_set *routes)
+		       const struct own_entry *own, size_t n_own,
+		       const struct wg_device *dev, const struct route_set *routes)
 {
 	char buf[512];
 
@@ -378,23 +385,28 @@ static void check_plan(struct run *r, const struct change_list *plan,
 		switch (c->op) {
 		case CHANGE_ALLOWED_DEL:
 			if (!owned_has(own, n_own, &c->peer, &c->dst))
-				fail_msg("%s: removes a static AllowedIP: %s", r->v->name, buf);
+				fail_msg("%s: removes a static AllowedIP: %s", r->v->name,
+					 buf);
 			break;
 		case CHANGE_ALLOWED_ADD:
 			h = holder_of(dev, &c->dst);
 			if (h && wg_key_cmp(&h->key, &c->peer) &&
 			    !owned_has(own, n_own, &h->key, &c->dst) &&
 			    r->cur.conflict != CONFLICT_LEARNED_WINS)
-				fail_msg("%s: takes a static AllowedIP under static-wins: %s",
+				fail_msg("%s: takes a static AllowedIP under "
+					 "static-wins: %s",
 					 r->v->name, buf);
 			break;
 		case CHANGE_ROUTE_ADD:
 		case CHANGE_ROUTE_DEL:
-			if (s->protocol != r->cur.route_protocol || s->oif != r->v->ifindex)
-				fail_msg("%s: change to a route not ours: %s", r->v->name, buf);
+			if (s->protocol != r->cur.route_protocol ||
+			    s->oif != r->v->ifindex)
+				fail_msg("%s: change to a route not ours: %s", r->v->name,
+					 buf);
 			old = find_route(routes, s->table, &s->dst, s->tos, s->metric);
 			if (old && old->protocol != r->cur.route_protocol)
-				fail_msg("%s: touches a foreign route: %s", r->v->name, buf);
+				fail_msg("%s: touches a foreign route: %s", r->v->name,
+					 buf);
 			if (c->op == CHANGE_ROUTE_DEL && !old)
 				fail_msg("%s: deletes a route that does not exist: %s",
 					 r->v->name, buf);
@@ -422,7 +434,8 @@ static void check_state(struct run *r, size_t step, const struct vec_state *want
 			print_device("expected", &exp);
 			print_device("got", &got);
 			wg_device_free(&got);
-			fail_msg("%s: step %zu: AllowedIPs differ (see above)", name, step);
+			fail_msg("%s: step %zu: AllowedIPs differ (see above)", name,
+				 step);
 		}
 		wg_device_free(&got);
 	}
@@ -466,8 +479,8 @@ static void check_state(struct run *r, size_t step, const struct vec_state *want
 				same = spec_equal(&got[i].route, &exp[j].route);
 		}
 		if (!same) {
-			printf("%s: step %zu: our routes differ (as route-add lines)\n", name,
-			       step);
+			printf("%s: step %zu: our routes differ (as route-add lines)\n",
+			       name, step);
 			print_changes("expected", exp, want->n_routes);
 			print_changes("got", got, n);
 		}
@@ -475,7 +488,8 @@ static void check_state(struct run *r, size_t step, const struct vec_state *want
 		free(exp);
 		route_set_free(&s);
 		if (!same)
-			fail_msg("%s: step %zu: our routes differ (see above)", name, step);
+			fail_msg("%s: step %zu: our routes differ (see above)", name,
+				 step);
 	}
 	if (want->has_owned) {
 		struct own_entry *own = NULL;
@@ -495,7 +509,8 @@ static void check_state(struct run *r, size_t step, const struct vec_state *want
 			printf("%s: step %zu: owned differs; got:\n", name, step);
 			for (size_t i = 0; i < n; i++)
 				printf("    - {peer: %s, prefix: %s}\n",
-				       key_str(&own[i].peer, k), prefix_format(&own[i].dst, p));
+				       key_str(&own[i].peer, k),
+				       prefix_format(&own[i].dst, p));
 		}
 		free(own);
 		if (!same)
@@ -522,8 +537,8 @@ static void round_checked(struct run *r, size_t step, const struct vec_step *s)
 
 	ret = sync_round(r->rec, r->wgb, r->rtb, IFNAME, s->full, false, &plan, &res);
 	if (ret != 0 || res.failed)
-		fail_msg("%s: step %zu: sync_round returned %d, %zu failed", r->v->name, step,
-			 ret, res.failed);
+		fail_msg("%s: step %zu: sync_round returned %d, %zu failed", r->v->name,
+			 step, ret, res.failed);
 	check_plan(r, &plan, own, n_own, &dev, &routes);
 	check_changes(r->v->name, step, s, &plan);
 	change_list_free(&plan);
@@ -554,9 +569,9 @@ static void check_converged(struct run *r)
 			fresh = start_rec(r, own, n_own);
 			rec = fresh;
 		}
-		assert_int_equal(sync_round(rec, r->wgb, r->rtb, IFNAME, i > 0, true, &plan,
-					    &res),
-				 0);
+		assert_int_equal(
+			sync_round(rec, r->wgb, r->rtb, IFNAME, i > 0, true, &plan, &res),
+			0);
 		if (plan.n) {
 			printf("%s: %s changes something\n", r->v->name, what[i]);
 			print_changes("got", plan.v, plan.n);

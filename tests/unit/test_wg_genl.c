@@ -344,8 +344,9 @@ static void test_fingerprint_fixtures(void **state)
 		bool temp = false, temp_fp = !temp;
 
 		assert_int_equal(wg_genl_parse_dump(b.data, b.len, &dev, &temp), 0);
-		assert_int_equal(wg_genl_parse_fingerprint(b.data, b.len, &pubkey, &fp, &temp_fp),
-				 0);
+		assert_int_equal(
+			wg_genl_parse_fingerprint(b.data, b.len, &pubkey, &fp, &temp_fp),
+			0);
 		assert_true(fp == wg_device_fingerprint(&dev));
 		assert_memory_equal(pubkey.b, dev.pubkey.b, WG_KEY_LEN);
 		assert_int_equal(temp_fp, temp);
@@ -441,7 +442,8 @@ static size_t make_dump(char *buf, size_t max, const size_t *ips, size_t n_peers
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = 0x23;
 	nlh->nlmsg_flags = NLM_F_MULTI;
-	((struct genlmsghdr *)mnl_nlmsg_put_extra_header(nlh, 4))->cmd = WG_CMD_GET_DEVICE;
+	((struct genlmsghdr *)mnl_nlmsg_put_extra_header(nlh, 4))->cmd =
+		WG_CMD_GET_DEVICE;
 	mnl_attr_put(nlh, WGDEVICE_A_PUBLIC_KEY, WG_KEY_LEN, key_n(500).b);
 	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
 	for (size_t i = 1; i <= n_peers; i++) {
@@ -455,8 +457,8 @@ static size_t make_dump(char *buf, size_t max, const size_t *ips, size_t n_peers
 			struct prefix p = nth_prefix((unsigned)(100 * i + j));
 
 			mnl_attr_put_u16(nlh, WGALLOWEDIP_A_FAMILY, p.family);
-			mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR, p.family == AF_INET ? 4 : 16,
-				     p.addr);
+			mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR,
+				     p.family == AF_INET ? 4 : 16, p.addr);
 			mnl_attr_put_u8(nlh, WGALLOWEDIP_A_CIDR_MASK, p.len);
 			mnl_attr_nest_end(nlh, ip);
 		}
@@ -1565,7 +1567,8 @@ static void test_backend_get_changed(void **state)
 	/* Gone. */
 	k->no_device = true;
 	same = true;
-	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same), -ENODEV);
+	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same),
+			 -ENODEV);
 	assert_false(same);
 	assert_null(dev.peers);
 	b->destroy(b);

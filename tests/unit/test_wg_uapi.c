@@ -25,12 +25,12 @@
 #include "wg_backend.h"
 #include "wg_uapi.h"
 
-#define KEY_DEV "v6eecaOUkwJnMdw/sdk3dxxV2t59MFh/sB7itOJiv0o="
-#define KEY_A "FPI/ZBjENVcrVynzmR5tsWbLf/zWI5kP4BEH74nH+jA="
-#define KEY_B "IBJlu/bEzmmzxj+EUGHZ8s/y40AOJ0NH9MJx7Dvjs0I="
-#define KEY_C "CK4oTA0zwRnTes54PMPIaYyvnxJR4fiXSdn3WidCzgc="
-#define HEX_A "14f23f6418c435572b5729f3991e6db166cb7ffcd623990fe01107ef89c7fa30"
-#define HEX_B "201265bbf6c4ce69b3c63f845061d9f2cff2e3400e274347f4c271ec3be3b342"
+#define KEY_DEV	 "v6eecaOUkwJnMdw/sdk3dxxV2t59MFh/sB7itOJiv0o="
+#define KEY_A	 "FPI/ZBjENVcrVynzmR5tsWbLf/zWI5kP4BEH74nH+jA="
+#define KEY_B	 "IBJlu/bEzmmzxj+EUGHZ8s/y40AOJ0NH9MJx7Dvjs0I="
+#define KEY_C	 "CK4oTA0zwRnTes54PMPIaYyvnxJR4fiXSdn3WidCzgc="
+#define HEX_A	 "14f23f6418c435572b5729f3991e6db166cb7ffcd623990fe01107ef89c7fa30"
+#define HEX_B	 "201265bbf6c4ce69b3c63f845061d9f2cff2e3400e274347f4c271ec3be3b342"
 #define HEX_TEMP "77672d727473796e632f74656d706f726172792d706565722f72656d6f76616c"
 
 /* ---------------------------------------------------------------------- */
@@ -123,7 +123,8 @@ static void test_parse_no_key_no_peers(void **state)
 
 static void test_parse_one_peer(void **state)
 {
-	static const char *const a[] = {"192.0.2.2/32", "2001:db8:a::/48", "198.51.100.0/24"};
+	static const char *const a[] = {"192.0.2.2/32", "2001:db8:a::/48",
+					"198.51.100.0/24"};
 	struct wg_device dev;
 
 	(void)state;
@@ -135,7 +136,8 @@ static void test_parse_one_peer(void **state)
 
 static void test_parse_multi_peer(void **state)
 {
-	static const char *const a[] = {"192.0.2.2/32", "2001:db8:a::/48", "198.51.100.0/24"};
+	static const char *const a[] = {"192.0.2.2/32", "2001:db8:a::/48",
+					"198.51.100.0/24"};
 	static const char *const b[] = {"fe80::2/128", "2001:db8:b::/64", "0.0.0.0/0"};
 	struct wg_device dev;
 	bool temp = true;
@@ -167,8 +169,8 @@ static void test_parse_many_allowed(void **state)
 	assert_int_equal(c->n_allowed, 1280);
 	for (unsigned i = 0; i < 1280; i++) {
 		if (i < 1024)
-			snprintf(want, sizeof(want), "2001:db8:%x:%x::/64", 0x1000 + i / 256,
-				 i % 256);
+			snprintf(want, sizeof(want), "2001:db8:%x:%x::/64",
+				 0x1000 + i / 256, i % 256);
 		else
 			snprintf(want, sizeof(want), "198.51.100.%u/32", i - 1024);
 		/* "2001:db8:1000:0::/64" is printed "2001:db8:1000::/64". */
@@ -202,7 +204,8 @@ static void test_temp_peer_key(void **state)
 
 	(void)state;
 	assert_memory_equal(wg_temp_peer_key.b, k.b, WG_KEY_LEN);
-	assert_memory_equal(wg_temp_peer_key.b, "wg-rtsync/temporary-peer/removal", WG_KEY_LEN);
+	assert_memory_equal(wg_temp_peer_key.b, "wg-rtsync/temporary-peer/removal",
+			    WG_KEY_LEN);
 	assert_string_equal(wg_key_to_hex(&wg_temp_peer_key, hex), HEX_TEMP);
 	assert_true(wg_is_temp_peer(&k));
 	k.b[31] ^= 1;
@@ -297,11 +300,11 @@ static void test_malformed_text(void **state)
 {
 	static const char *const bad[] = {
 		/* structure */
-		"allowed_ip=192.0.2.0/24\nerrno=0\n\n",		    /* before any peer */
-		"public_key=" HEX_A "\n\nerrno=0\n\n",		    /* blank line inside */
-		"public_key=" HEX_A "\n",			    /* no end */
+		"allowed_ip=192.0.2.0/24\nerrno=0\n\n", /* before any peer */
+		"public_key=" HEX_A "\n\nerrno=0\n\n",	/* blank line inside */
+		"public_key=" HEX_A "\n",		/* no end */
 		"public_key=" HEX_A "\nallowed_ip=192.0.2.0/24\n\n", /* no errno */
-		"errno=0\npublic_key=" HEX_A "\n\n",		    /* errno not last */
+		"errno=0\npublic_key=" HEX_A "\n\n",		     /* errno not last */
 		"errno=0\nerrno=0\n\n",
 		"no_equals_sign\nerrno=0\n\n",
 		"=value\nerrno=0\n\n",
@@ -310,10 +313,12 @@ static void test_malformed_text(void **state)
 		"public_key=" HEX_A "0\nerrno=0\n\n",
 		"public_key=14f2\nerrno=0\n\n",
 		"public_key=\nerrno=0\n\n",
-		"public_key=x4f23f6418c435572b5729f3991e6db166cb7ffcd623990fe01107ef89c7fa30\n"
+		"public_key="
+		"x4f23f6418c435572b5729f3991e6db166cb7ffcd623990fe01107ef89c7fa30\n"
 		"errno=0\n\n",
 		"private_key=zz\nerrno=0\n\n",
-		"public_key=" HEX_A "\nprivate_key=" HEX_B "\nerrno=0\n\n", /* in a peer */
+		"public_key=" HEX_A "\nprivate_key=" HEX_B
+		"\nerrno=0\n\n", /* in a peer */
 		/* prefixes */
 		"public_key=" HEX_A "\nallowed_ip=192.0.2.256/32\nerrno=0\n\n",
 		"public_key=" HEX_A "\nallowed_ip=192.0.2.1/33\nerrno=0\n\n",
@@ -396,15 +401,16 @@ static void test_parse_prefix(void **state)
 static void test_truncated(void **state)
 {
 	static const char *const files[] = {
-		"get-nokey.txt",	"get-nopeers.txt",   "get-one-peer.txt",
+		"get-nokey.txt",      "get-nopeers.txt",      "get-one-peer.txt",
 		"get-multi-peer.txt", "get-many-allowed.txt", "get-temp-peer.txt",
-		"set-ok.txt",		"set-remove-einval.txt"};
+		"set-ok.txt",	      "set-remove-einval.txt"};
 
 	(void)state;
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		struct text t = load(files[f]);
 		/* The big one is cut at its first and last 2000 bytes only. */
-		size_t step_from = t.len > 8000 ? 2000 : t.len, step_to = t.len - step_from;
+		size_t step_from = t.len > 8000 ? 2000 : t.len,
+		       step_to = t.len - step_from;
 
 		for (size_t l = 0; l < t.len; l++) {
 			struct wg_device dev;
@@ -418,7 +424,8 @@ static void test_truncated(void **state)
 			memcpy(cut, t.data, l);
 			r = wg_uapi_parse_get(cut, l, &dev, NULL);
 			if (r != -EBADMSG)
-				fail_msg("%s cut to %zu of %zu bytes: %d", files[f], l, t.len, r);
+				fail_msg("%s cut to %zu of %zu bytes: %d", files[f], l,
+					 t.len, r);
 			assert_int_equal(dev.n_peers, 0);
 			assert_null(dev.peers);
 			free(cut);
@@ -457,7 +464,8 @@ static void test_random_damage(void **state)
 
 			memcpy(b, t.data, t.len);
 			for (unsigned k = 0; k < flips; k++)
-				b[rng() % t.len] = alphabet[rng() % (sizeof(alphabet) - 1)];
+				b[rng() % t.len] =
+					alphabet[rng() % (sizeof(alphabet) - 1)];
 			r = wg_uapi_parse_get(b, t.len, &dev, NULL);
 			assert_true(r <= 0);
 			if (r == 0)
@@ -574,17 +582,19 @@ static void test_encode_replace(void **state)
 
 	(void)state;
 	assert_int_equal(parse_fixture("get-one-peer.txt", &cur, NULL), 0);
-	assert_encoded(ch, 4, WG_REMOVE_REPLACE, &cur,
-		       "set=1\n"
-		       "public_key=08ae284c0d33c119d37ace783cc3c8698caf9f1251e1f89749d9f75a2742ce07\n"
-		       "update_only=true\n"
-		       "public_key=" HEX_A "\nupdate_only=true\n"
-		       "replace_allowed_ips=true\n"
-		       "allowed_ip=192.0.2.2/32\nallowed_ip=198.51.100.0/24\n"
-		       "allowed_ip=203.0.113.0/24\n"
-		       "public_key=" HEX_B "\nupdate_only=true\n"
-		       "allowed_ip=198.51.100.128/25\n"
-		       "\n");
+	assert_encoded(
+		ch, 4, WG_REMOVE_REPLACE, &cur,
+		"set=1\n"
+		"public_key="
+		"08ae284c0d33c119d37ace783cc3c8698caf9f1251e1f89749d9f75a2742ce07\n"
+		"update_only=true\n"
+		"public_key=" HEX_A "\nupdate_only=true\n"
+		"replace_allowed_ips=true\n"
+		"allowed_ip=192.0.2.2/32\nallowed_ip=198.51.100.0/24\n"
+		"allowed_ip=203.0.113.0/24\n"
+		"public_key=" HEX_B "\nupdate_only=true\n"
+		"allowed_ip=198.51.100.128/25\n"
+		"\n");
 	wg_device_free(&cur);
 }
 
@@ -669,7 +679,7 @@ static void test_rounds(void **state)
 /* The backend over a model of wireguard-go                                */
 
 #define SIM_PEERS 8
-#define SIM_IPS 32
+#define SIM_IPS	  32
 
 struct sim_peer {
 	struct wg_key key;
@@ -829,7 +839,8 @@ static int sim_exchange(void *ctx, const char *ifname, const char *req, size_t l
 			 wg_key_to_hex(&s->priv, hex));
 		assert_int_equal(wg_buf_append(reply, line, strlen(line)), 0);
 		for (size_t i = 0; i < s->n_peers; i++) {
-			snprintf(line, sizeof(line), "public_key=%s\nprotocol_version=1\n",
+			snprintf(line, sizeof(line),
+				 "public_key=%s\nprotocol_version=1\n",
 				 wg_key_to_hex(&s->peers[i].key, hex));
 			assert_int_equal(wg_buf_append(reply, line, strlen(line)), 0);
 			for (size_t j = 0; j < s->peers[i].n; j++) {
@@ -837,7 +848,8 @@ static int sim_exchange(void *ctx, const char *ifname, const char *req, size_t l
 
 				snprintf(line, sizeof(line), "allowed_ip=%s\n",
 					 prefix_format(&s->peers[i].ip[j], buf));
-				assert_int_equal(wg_buf_append(reply, line, strlen(line)), 0);
+				assert_int_equal(wg_buf_append(reply, line, strlen(line)),
+						 0);
 			}
 		}
 		return wg_buf_append(reply, "errno=0\n\n", 9);
@@ -924,14 +936,16 @@ static void test_backend_temp_peer_path(void **state)
 	/* The probe (a placeholder peer, refused), the temporary peer made
 	 * and removed in one go, then the change itself. */
 	assert_int_equal(s.n_req, 3);
-	assert_string_equal(s.req[0], "set=1\npublic_key=" HEX_TEMP
-				      "\nupdate_only=true\nallowed_ip=-192.0.2.255/32\n\n");
+	assert_string_equal(s.req[0],
+			    "set=1\npublic_key=" HEX_TEMP
+			    "\nupdate_only=true\nallowed_ip=-192.0.2.255/32\n\n");
 	assert_string_equal(s.req[1], "set=1\npublic_key=" HEX_TEMP "\nremove=true\n\n");
-	assert_string_equal(s.req[2], "set=1\npublic_key=" HEX_B "\nupdate_only=true\n"
-				      "allowed_ip=203.0.113.0/24\n"
-				      "public_key=" HEX_TEMP "\n"
-				      "allowed_ip=198.51.100.0/24\nallowed_ip=2001:db8:a::/48\n"
-				      "remove=true\n\n");
+	assert_string_equal(s.req[2],
+			    "set=1\npublic_key=" HEX_B "\nupdate_only=true\n"
+			    "allowed_ip=203.0.113.0/24\n"
+			    "public_key=" HEX_TEMP "\n"
+			    "allowed_ip=198.51.100.0/24\nallowed_ip=2001:db8:a::/48\n"
+			    "remove=true\n\n");
 
 	/* Known from now on: one transaction per apply. */
 	assert_int_equal(b->apply(b, "wgsim", &ch[0], 1, err), 0);
@@ -997,9 +1011,10 @@ static void test_backend_replace_path(void **state)
 	/* probe, temporary peer refused, get, set */
 	assert_int_equal(s.n_req, 4);
 	assert_string_equal(s.req[2], "get=1\n\n");
-	assert_string_equal(s.req[3], "set=1\npublic_key=" HEX_A "\nupdate_only=true\n"
-				      "replace_allowed_ips=true\n"
-				      "allowed_ip=192.0.2.2/32\nallowed_ip=198.51.100.0/24\n\n");
+	assert_string_equal(s.req[3],
+			    "set=1\npublic_key=" HEX_A "\nupdate_only=true\n"
+			    "replace_allowed_ips=true\n"
+			    "allowed_ip=192.0.2.2/32\nallowed_ip=198.51.100.0/24\n\n");
 	b->destroy(b);
 	sim_free(&s);
 }
@@ -1008,7 +1023,8 @@ static void test_backend_replace_path(void **state)
  * and never reported. */
 static void test_backend_get_removes_temp_peer(void **state)
 {
-	static const char *const a[] = {"192.0.2.2/32", "2001:db8:a::/48", "198.51.100.0/24"};
+	static const char *const a[] = {"192.0.2.2/32", "2001:db8:a::/48",
+					"198.51.100.0/24"};
 	struct sim s;
 	struct wg_backend *b;
 	struct wg_device dev;
@@ -1169,8 +1185,16 @@ static void test_auto_choice(void **state)
 {
 	static const char *kernel_devs[] = {"wgk", NULL, NULL};
 	static const char *uapi_devs[] = {"wgu", NULL, NULL};
-	struct stub genl = {{"genl", stub_get, stub_apply, stub_destroy, false, NULL}, kernel_devs, 0, 0, 0};
-	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false, NULL}, uapi_devs, 0, 0, 0};
+	struct stub genl = {{"genl", stub_get, stub_apply, stub_destroy, false, NULL},
+			    kernel_devs,
+			    0,
+			    0,
+			    0};
+	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false, NULL},
+			    uapi_devs,
+			    0,
+			    0,
+			    0};
 	struct wg_backend *a = wg_backend_auto_new_with(&genl.base, &uapi.base);
 	struct change ch[] = {allowed(true, KEY_A, "192.0.2.0/24")};
 	struct wg_device dev;
@@ -1238,7 +1262,11 @@ static void test_auto_choice(void **state)
 static void test_auto_without_kernel(void **state)
 {
 	static const char *uapi_devs[] = {"wgu", NULL};
-	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false, NULL}, uapi_devs, 0, 0, 0};
+	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false, NULL},
+			    uapi_devs,
+			    0,
+			    0,
+			    0};
 	struct wg_backend *a = wg_backend_auto_new_with(NULL, &uapi.base);
 	struct wg_device dev;
 
@@ -1251,8 +1279,6 @@ static void test_auto_without_kernel(void **state)
 	assert_int_equal(stubs_destroyed, 1);
 	assert_null(wg_backend_auto_new_with(NULL, NULL));
 }
-
-
 
 /* ---------------------------------------------------------------------- */
 /* The idle poll's read: fingerprint first, snapshot only when it differs  */
@@ -1272,14 +1298,16 @@ static void test_parse_fingerprint_matches_snapshot(void **state)
 		bool temp1, temp2;
 
 		assert_int_equal(wg_uapi_parse_get(t.data, t.len, &dev, &temp1), 0);
-		assert_int_equal(wg_uapi_parse_fingerprint(t.data, t.len, &pub, &fp, &temp2), 0);
+		assert_int_equal(
+			wg_uapi_parse_fingerprint(t.data, t.len, &pub, &fp, &temp2), 0);
 		assert_true(fp == wg_device_fingerprint(&dev));
 		assert_int_equal(wg_key_cmp(&pub, &dev.pubkey), 0);
 		assert_int_equal(temp1, temp2);
 		wg_device_free(&dev);
 		/* What the snapshot parser refuses, so does this one. */
-		assert_int_equal(wg_uapi_parse_fingerprint(t.data, t.len - 1, &pub, &fp, &temp2),
-				 -EBADMSG);
+		assert_int_equal(
+			wg_uapi_parse_fingerprint(t.data, t.len - 1, &pub, &fp, &temp2),
+			-EBADMSG);
 		free(t.data);
 	}
 }
@@ -1318,7 +1346,8 @@ static void test_backend_get_changed(void **state)
 	assert_true(same);
 	/* A transport error is passed on. */
 	s.transport = -ETIMEDOUT;
-	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same), -ETIMEDOUT);
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same),
+			 -ETIMEDOUT);
 	assert_false(same);
 	wg_device_free(&dev);
 	b->destroy(b);
@@ -1371,7 +1400,8 @@ static void serve(int lfd, int total, bool keep, int report)
 				if (n <= 0)
 					break;
 				len += (size_t)n;
-				whole = len >= 2 && buf[len - 1] == '\n' && buf[len - 2] == '\n';
+				whole = len >= 2 && buf[len - 1] == '\n' &&
+					buf[len - 2] == '\n';
 			}
 			if (!whole)
 				break;

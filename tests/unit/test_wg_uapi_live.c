@@ -35,17 +35,17 @@
 #include "wg_backend.h"
 #include "wg_uapi.h"
 
-#define WAIT_MS 10000
+#define WAIT_MS	    10000
 #define NAME_PREFIX "wgu"
 
 #define PRIV_DEV "AE7jE2Mtnb5d8S+AoxoVLErdgHdmAwFr2kcW/hj6MGM="
-#define KEY_DEV "v6eecaOUkwJnMdw/sdk3dxxV2t59MFh/sB7itOJiv0o="
-#define KEY_A "FPI/ZBjENVcrVynzmR5tsWbLf/zWI5kP4BEH74nH+jA="
-#define KEY_B "IBJlu/bEzmmzxj+EUGHZ8s/y40AOJ0NH9MJx7Dvjs0I="
+#define KEY_DEV	 "v6eecaOUkwJnMdw/sdk3dxxV2t59MFh/sB7itOJiv0o="
+#define KEY_A	 "FPI/ZBjENVcrVynzmR5tsWbLf/zWI5kP4BEH74nH+jA="
+#define KEY_B	 "IBJlu/bEzmmzxj+EUGHZ8s/y40AOJ0NH9MJx7Dvjs0I="
 #define KEY_TEMP "d2ctcnRzeW5jL3RlbXBvcmFyeS1wZWVyL3JlbW92YWw="
 
 static const char *wg_path, *wggo_path;
-static pid_t wggo_pid;	   /* the running wireguard-go, 0: none */
+static pid_t wggo_pid;	      /* the running wireguard-go, 0: none */
 static char ifname[IFNAMSIZ]; /* its interface */
 static unsigned name_counter;
 
@@ -154,7 +154,8 @@ static void start_wireguard_go(void)
 {
 	long deadline;
 
-	snprintf(ifname, sizeof(ifname), NAME_PREFIX "%dx%u", (int)getpid(), ++name_counter);
+	snprintf(ifname, sizeof(ifname), NAME_PREFIX "%dx%u", (int)getpid(),
+		 ++name_counter);
 	wggo_pid = fork();
 	assert_true(wggo_pid >= 0);
 	if (wggo_pid == 0) {
@@ -182,7 +183,7 @@ static void start_wireguard_go(void)
 #define WG(...)                                                                          \
 	do {                                                                             \
 		char out_[4096];                                                         \
-		if (run_program(wg_path, out_, sizeof(out_), __VA_ARGS__) != 0)                  \
+		if (run_program(wg_path, out_, sizeof(out_), __VA_ARGS__) != 0)          \
 			fail_msg("wg failed: %s", out_);                                 \
 	} while (0)
 
@@ -245,8 +246,8 @@ static int setup(void **state)
 	close(fd);
 	WG("set %s private-key %s", ifname, keyfile);
 	unlink(keyfile);
-	WG("set %s peer %s allowed-ips 192.0.2.2/32,2001:db8:a::/48,198.51.100.0/24", ifname,
-	   KEY_A);
+	WG("set %s peer %s allowed-ips 192.0.2.2/32,2001:db8:a::/48,198.51.100.0/24",
+	   ifname, KEY_A);
 	WG("set %s peer %s allowed-ips fe80::2/128,2001:db8:b::/64", ifname, KEY_B);
 	l->b = wg_uapi_backend_new(NULL);
 	assert_non_null(l->b);
@@ -303,7 +304,8 @@ static bool accepts_minus(void)
 {
 	static const char probe[] =
 		"set=1\n"
-		"public_key=0101010101010101010101010101010101010101010101010101010101010101\n"
+		"public_key="
+		"0101010101010101010101010101010101010101010101010101010101010101\n"
 		"allowed_ip=-192.0.2.254/32\n\n";
 	char reply[64] = {0};
 	int fd = uapi_connect();
@@ -355,7 +357,8 @@ static void test_add_allowed_ips(void **state)
 		/* Moves it from A: an AllowedIP has one peer at a time. */
 		allowed(true, KEY_B, "198.51.100.0/24"),
 		/* A peer the device does not have: not created (update_only). */
-		allowed(true, "CK4oTA0zwRnTes54PMPIaYyvnxJR4fiXSdn3WidCzgc=", "192.0.2.9/32"),
+		allowed(true,
+			"CK4oTA0zwRnTes54PMPIaYyvnxJR4fiXSdn3WidCzgc=", "192.0.2.9/32"),
 	};
 	int err[5];
 
@@ -506,7 +509,8 @@ static void test_many(void **state)
 	assert_non_null(ch);
 	assert_non_null(err);
 	for (int i = 0; i < N; i++) {
-		snprintf(dst, sizeof(dst), "2001:db8:%x:%x::/64", 0x100 + i / 256, i % 256);
+		snprintf(dst, sizeof(dst), "2001:db8:%x:%x::/64", 0x100 + i / 256,
+			 i % 256);
 		ch[i] = allowed(true, KEY_A, dst);
 	}
 	assert_int_equal(l->b->apply(l->b, ifname, ch, N, err), 0);
@@ -523,7 +527,8 @@ static void test_many(void **state)
 	assert_non_null(a);
 	assert_int_equal(a->n_allowed, 3 + N / 2);
 	for (int i = 0; i < N; i++) {
-		snprintf(dst, sizeof(dst), "2001:db8:%x:%x::/64", 0x100 + i / 256, i % 256);
+		snprintf(dst, sizeof(dst), "2001:db8:%x:%x::/64", 0x100 + i / 256,
+			 i % 256);
 		if (peer_holds(a, dst) != (i % 2 == 1))
 			fail_msg("%s %s", dst, i % 2 ? "missing" : "still there");
 	}
@@ -660,16 +665,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_allowed_ips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_allowed_ips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_temp_peer_after_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_temp_peer_after_crash, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_no_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_backend, setup, teardown),
 	};
-	static const char *const wg_paths[] = {"/usr/bin/wg", "/bin/wg", "/usr/local/bin/wg"};
-	static const char *const go_paths[] = {"/usr/bin/wireguard-go", "/bin/wireguard-go",
+	static const char *const wg_paths[] = {"/usr/bin/wg", "/bin/wg",
+					       "/usr/local/bin/wg"};
+	static const char *const go_paths[] = {"/usr/bin/wireguard-go",
+					       "/bin/wireguard-go",
 					       "/usr/local/bin/wireguard-go"};
 
 	if (geteuid() != 0) {
-		printf("test_wg_uapi_live: skipped: needs root (namespaces, wireguard-go)\n");
+		printf("test_wg_uapi_live: skipped: needs root (namespaces, "
+		       "wireguard-go)\n");
 		return 77;
 	}
 	for (size_t i = 0; i < 3; i++) {

@@ -8,31 +8,31 @@
 
 #include "testutil.h"
 
-struct prefix P(const char *text)
-{
+struct prefix P(const char *text) {
 	struct prefix p;
 	if (prefix_parse(text, &p) != 0)
 		fail_msg("bad prefix in test: %s", text);
 	return p;
 }
 
-struct prefix A(const char *text)
-{
+struct prefix
+A(const char *text) {
 	struct prefix p;
 	if (addr_parse(text, &p) != 0)
 		fail_msg("bad address in test: %s", text);
 	return p;
 }
 
-struct wg_key K(const char *base64)
-{
+struct wg_key
+K(const char *base64) {
 	struct wg_key k;
 	if (wg_key_from_base64(base64, &k) != 0)
 		fail_msg("bad key in test: %s", base64);
 	return k;
 }
 
-struct wg_key key_n(unsigned n)
+struct wg_key
+key_n(unsigned n)
 {
 	struct wg_key k;
 	memset(&k, 0, sizeof(k));

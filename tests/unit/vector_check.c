@@ -50,16 +50,20 @@ static int check_order(const char *path, const struct vector *v)
 		const struct vec_step *st = &v->steps[s];
 
 		for (size_t i = 1; i < st->n_changes; i++) {
-			const struct change *x = &st->changes[i - 1], *y = &st->changes[i];
+			const struct change *x = &st->changes[i - 1],
+					    *y = &st->changes[i];
 			int c = prefix_cmp(&x->dst, &y->dst);
 
 			if (c < 0 || (c == 0 && op_rank(x->op) <= op_rank(y->op)))
 				continue;
 			fprintf(stderr,
-				"%s: steps[%zu].changes[%zu]: %s comes after %s; the order is "
-				"by destination (prefix order), then AllowedIP, route-del, "
+				"%s: steps[%zu].changes[%zu]: %s comes after %s; the "
+				"order is "
+				"by destination (prefix order), then AllowedIP, "
+				"route-del, "
 				"route-add\n",
-				path, s, i, prefix_format(&y->dst, a), prefix_format(&x->dst, b));
+				path, s, i, prefix_format(&y->dst, a),
+				prefix_format(&x->dst, b));
 			bad = 1;
 		}
 	}
@@ -77,8 +81,8 @@ static int check_file(const char *path)
 		return 1;
 	}
 	if (!name_matches_file(path, v.name)) {
-		fprintf(stderr, "%s: name '%s' is not the file's name without .yaml\n", path,
-			v.name);
+		fprintf(stderr, "%s: name '%s' is not the file's name without .yaml\n",
+			path, v.name);
 		bad = 1;
 	}
 	if (!v.description[0]) {
@@ -103,14 +107,16 @@ int main(int argc, char **argv)
 			bad |= check_file(argv[i]);
 		return bad;
 	}
-	snprintf(pattern, sizeof(pattern), "%s/tests/vectors/*.yaml", srcdir ? srcdir : ".");
+	snprintf(pattern, sizeof(pattern), "%s/tests/vectors/*.yaml",
+		 srcdir ? srcdir : ".");
 	if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
 		fprintf(stderr, "no vectors match %s (set WGRS_SRCDIR)\n", pattern);
 		return 1;
 	}
 	for (size_t i = 0; i < g.gl_pathc; i++)
 		bad |= check_file(g.gl_pathv[i]);
-	printf("%zu vectors checked, %s\n", g.gl_pathc, bad ? "some malformed" : "all well formed");
+	printf("%zu vectors checked, %s\n", g.gl_pathc,
+	       bad ? "some malformed" : "all well formed");
 	globfree(&g);
 	return bad;
 }

@@ -108,7 +108,7 @@ struct raw_vector {
 
 /* ---- schema ---- */
 
-#define OPT CYAML_FLAG_OPTIONAL
+#define OPT		CYAML_FLAG_OPTIONAL
 #define STR(key, st, m) CYAML_FIELD_STRING_PTR(key, OPT, st, m, 0, CYAML_UNLIMITED)
 #define STR_REQ(key, st, m)                                                              \
 	CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_DEFAULT, st, m, 0, CYAML_UNLIMITED)
@@ -165,9 +165,11 @@ static const cyaml_schema_value_t nexthop_entry = {
 };
 
 #define ROUTE_FIELDS                                                                     \
-	STR("table", struct raw_item, table), STR("protocol", struct raw_item, protocol), \
-		STR("type", struct raw_item, type), STR("tos", struct raw_item, tos),     \
-		STR("metric", struct raw_item, metric), STR("nhid", struct raw_item, nhid), \
+	STR("table", struct raw_item, table),                                            \
+		STR("protocol", struct raw_item, protocol),                              \
+		STR("type", struct raw_item, type), STR("tos", struct raw_item, tos),    \
+		STR("metric", struct raw_item, metric),                                  \
+		STR("nhid", struct raw_item, nhid),                                      \
 		SEQ("nexthops", OPT, struct raw_item, nexthops, &nexthop_entry)
 
 static const cyaml_schema_field_t route_fields[] = {
@@ -186,7 +188,8 @@ static const cyaml_schema_field_t event_fields[] = {
 	STR("peer", struct raw_item, peer),
 	STR("prefix", struct raw_item, prefix),
 	SEQ("addresses", OPT, struct raw_item, addresses, &str_entry),
-	CYAML_FIELD_MAPPING_PTR("settings", OPT, struct raw_item, settings, settings_fields),
+	CYAML_FIELD_MAPPING_PTR("settings", OPT, struct raw_item, settings,
+				settings_fields),
 	CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t event_entry = {
@@ -194,8 +197,9 @@ static const cyaml_schema_value_t event_entry = {
 };
 
 #define SPEC_FIELDS                                                                      \
-	STR("gw", struct raw_item, gw), STR("table", struct raw_item, table),             \
-		STR("protocol", struct raw_item, protocol), STR("tos", struct raw_item, tos), \
+	STR("gw", struct raw_item, gw), STR("table", struct raw_item, table),            \
+		STR("protocol", struct raw_item, protocol),                              \
+		STR("tos", struct raw_item, tos),                                        \
 		STR("metric", struct raw_item, metric), STR("oif", struct raw_item, oif)
 
 static const cyaml_schema_field_t change_fields[] = {
@@ -303,7 +307,8 @@ struct ctx {
 	int ifindex;
 };
 
-static int fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static int fail(struct ctx *c, const char *fmt, ...)
 {
 	char what[256];
@@ -316,7 +321,8 @@ static int fail(struct ctx *c, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static void where(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void where(struct ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void where(struct ctx *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -409,9 +415,9 @@ static int parse_addr(struct ctx *c, const char *field, const char *text,
 
 static int parse_type(struct ctx *c, const char *text, uint8_t *out)
 {
-	static const char *names[] = {"unspec",	  "unicast", "local",	    "broadcast",
-				      "anycast",  "multicast", "blackhole", "unreachable",
-				      "prohibit"};
+	static const char *names[] = {"unspec",	   "unicast",	  "local",
+				      "broadcast", "anycast",	  "multicast",
+				      "blackhole", "unreachable", "prohibit"};
 
 	if (!text) {
 		*out = ROUTE_TYPE_UNICAST;
@@ -506,15 +512,18 @@ int vec_settings_copy(struct settings *dst, const struct settings *src)
 	bool oom = false;
 
 	*dst = *src;
-	dst->prefixes = dup_array(src->prefixes, src->n_prefixes, sizeof(struct prefix), &oom);
-	dst->learn_protocols = dup_array(src->learn_protocols, src->n_learn_protocols, 1, &oom);
+	dst->prefixes =
+		dup_array(src->prefixes, src->n_prefixes, sizeof(struct prefix), &oom);
+	dst->learn_protocols =
+		dup_array(src->learn_protocols, src->n_learn_protocols, 1, &oom);
 	dst->learn_filter = dup_array(src->learn_filter, src->n_learn_filter,
 				      sizeof(struct filter_rule), &oom);
-	dst->peers = dup_array(src->peers, src->n_peers, sizeof(struct peer_gateways), &oom);
+	dst->peers =
+		dup_array(src->peers, src->n_peers, sizeof(struct peer_gateways), &oom);
 	for (size_t i = 0; dst->peers && i < src->n_peers; i++)
-		dst->peers[i].gateways = dup_array(src->peers[i].gateways,
-						   src->peers[i].n_gateways,
-						   sizeof(struct prefix), &oom);
+		dst->peers[i].gateways =
+			dup_array(src->peers[i].gateways, src->peers[i].n_gateways,
+				  sizeof(struct prefix), &oom);
 	if (!dst->peers)
 		dst->n_peers = 0;
 	dst->state_dir = src->state_dir ? strdup(src->state_dir) : NULL;
@@ -529,8 +538,8 @@ static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
 {
 	if (!m || m->type != YAML_MAPPING_NODE)
 		return NULL;
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
-	     p++) {
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+	     p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(d, p->key);
 		if (k && k->type == YAML_SCALAR_NODE &&
 		    !strcmp((const char *)k->data.scalar.value, key))
@@ -556,7 +565,8 @@ static int parse_filter(struct ctx *c, const struct raw_filter *r, struct filter
 	else if (!strcmp(r->action, "deny"))
 		f->permit = false;
 	else
-		return fail(c, "learn_filter: action '%s' is not permit or deny", r->action);
+		return fail(c, "learn_filter: action '%s' is not permit or deny",
+			    r->action);
 	if (parse_prefix(c, "learn_filter: prefix", r->prefix, &f->prefix))
 		return -EINVAL;
 	max = prefix_family_bits(f->prefix.family);
@@ -602,13 +612,14 @@ static int apply_settings(struct ctx *c, const struct raw_settings *r, yaml_node
 		else if (!strcmp(r->conflict, "learned-wins"))
 			s->conflict = CONFLICT_LEARNED_WINS;
 		else
-			return fail(c, "conflict: '%s' is not static-wins or learned-wins",
+			return fail(c,
+				    "conflict: '%s' is not static-wins or learned-wins",
 				    r->conflict);
 	}
 	if (map_get(d, node, "prefixes")) {
 		free(s->prefixes);
-		ret = parse_prefix_list(c, "prefixes", r->prefixes, r->prefixes_count, false,
-					&s->prefixes, &s->n_prefixes);
+		ret = parse_prefix_list(c, "prefixes", r->prefixes, r->prefixes_count,
+					false, &s->prefixes, &s->n_prefixes);
 		if (ret)
 			return ret;
 	}
@@ -628,7 +639,8 @@ static int apply_settings(struct ctx *c, const struct raw_settings *r, yaml_node
 	if (map_get(d, node, "learn_filter")) {
 		free(s->learn_filter);
 		s->n_learn_filter = 0;
-		s->learn_filter = calloc(r->learn_filter_count + 1, sizeof(*s->learn_filter));
+		s->learn_filter =
+			calloc(r->learn_filter_count + 1, sizeof(*s->learn_filter));
 		if (!s->learn_filter)
 			return -ENOMEM;
 		for (unsigned i = 0; i < r->learn_filter_count; i++) {
@@ -652,13 +664,16 @@ static int apply_settings(struct ctx *c, const struct raw_settings *r, yaml_node
 			s->n_peers++;
 			if (parse_key(c, "peers: key", rp->key, &pg->key))
 				return -EINVAL;
-			pg->gateways = calloc(rp->gateways_count + 1, sizeof(*pg->gateways));
+			pg->gateways =
+				calloc(rp->gateways_count + 1, sizeof(*pg->gateways));
 			if (!pg->gateways)
 				return -ENOMEM;
 			for (unsigned j = 0; j < rp->gateways_count; j++) {
 				if (addr_parse(rp->gateways[j], &pg->gateways[j]) != 0)
-					return fail(c, "peers: gateways: '%s' is not an address",
-						    rp->gateways[j]);
+					return fail(
+						c,
+						"peers: gateways: '%s' is not an address",
+						rp->gateways[j]);
 				pg->n_gateways++;
 			}
 		}
@@ -688,7 +703,8 @@ static int parse_route(struct ctx *c, const struct raw_item *r, struct kroute *r
 		return fail(c, "protocol: missing (every route names its protocol)");
 	if (parse_prefix(c, "dst", r->dst, &rt->dst) ||
 	    opt_u8(c, "protocol", r->protocol, 0, &rt->protocol) ||
-	    opt_u32(c, "table", r->table, UINT32_MAX, c->cur->routing_table, &rt->table) ||
+	    opt_u32(c, "table", r->table, UINT32_MAX, c->cur->routing_table,
+		    &rt->table) ||
 	    parse_type(c, r->type, &rt->type) || opt_u8(c, "tos", r->tos, 0, &rt->tos) ||
 	    opt_u32(c, "metric", r->metric, UINT32_MAX, our_metric(c, rt), &rt->metric) ||
 	    opt_u32(c, "nhid", r->nhid, UINT32_MAX, 0, &nhid))
@@ -702,7 +718,8 @@ static int parse_route(struct ctx *c, const struct raw_item *r, struct kroute *r
 	for (unsigned i = 0; i < r->nexthops_count; i++) {
 		uint32_t oif = 0;
 
-		if (parse_addr(c, "nexthops: gw", r->nexthops[i].gw, &rt->nexthops[i].gw) ||
+		if (parse_addr(c, "nexthops: gw", r->nexthops[i].gw,
+			       &rt->nexthops[i].gw) ||
 		    parse_u32(c, "nexthops: oif", r->nexthops[i].oif, INT32_MAX, &oif))
 			return -EINVAL;
 		rt->nexthops[i].oif = (int)oif;
@@ -738,8 +755,8 @@ static int parse_owned(struct ctx *c, const struct raw_item *r, unsigned n,
 		if (parse_key(c, "owned: peer", r[i].peer, &e->peer) ||
 		    parse_prefix(c, "owned: prefix", r[i].prefix, &e->dst))
 			return -EINVAL;
-		if (r[i].displaced && parse_key(c, "owned: displaced", r[i].displaced,
-						&e->displaced))
+		if (r[i].displaced &&
+		    parse_key(c, "owned: displaced", r[i].displaced, &e->displaced))
 			return -EINVAL;
 	}
 	return 0;
@@ -794,8 +811,8 @@ static int parse_event(struct ctx *c, const struct raw_item *r, yaml_node_t *nod
 	}
 	if (!strcmp(op, "allowed-add") || !strcmp(op, "allowed-del")) {
 		e->kind = op[8] == 'a' ? VEV_ALLOWED_ADD : VEV_ALLOWED_DEL;
-		return parse_key(c, "peer", r->peer, &e->peer) ?:
-		       parse_prefix(c, "prefix", r->prefix, &e->prefix);
+		return parse_key(c, "peer", r->peer, &e->peer)
+			       ?: parse_prefix(c, "prefix", r->prefix, &e->prefix);
 	}
 	if (!strcmp(op, "addresses")) {
 		e->kind = VEV_ADDRESSES;
@@ -858,13 +875,14 @@ static int parse_change(struct ctx *c, const struct raw_item *r, struct change *
 			return fail(c, "allowed-del takes no learned");
 		if (r->learned && parse_bool(c, "learned", r->learned, &ch->learned))
 			return -EINVAL;
-		return parse_key(c, "peer", r->peer, &ch->peer) ?:
-		       parse_prefix(c, "prefix", r->prefix, &ch->dst);
+		return parse_key(c, "peer", r->peer, &ch->peer)
+			       ?: parse_prefix(c, "prefix", r->prefix, &ch->dst);
 	}
 	if (!strcmp(op, "route-add") || !strcmp(op, "route-del")) {
 		ch->op = op[6] == 'a' ? CHANGE_ROUTE_ADD : CHANGE_ROUTE_DEL;
 		if (r->peer || r->prefix || r->learned)
-			return fail(c, "%s takes dst, gw, table, protocol, tos, metric, oif",
+			return fail(c,
+				    "%s takes dst, gw, table, protocol, tos, metric, oif",
 				    op);
 		if (parse_spec(c, r, &ch->route))
 			return -EINVAL;
@@ -988,7 +1006,8 @@ static int convert(struct ctx *c, const struct raw_vector *r, struct vector *v)
 	ret = vec_settings_defaults(&v->settings);
 	if (ret)
 		return ret;
-	ret = apply_settings(c, r->settings, map_get(&c->doc, root, "settings"), &v->settings);
+	ret = apply_settings(c, r->settings, map_get(&c->doc, root, "settings"),
+			     &v->settings);
 	if (ret)
 		return ret;
 	where(c, "interface");
@@ -996,7 +1015,8 @@ static int convert(struct ctx *c, const struct raw_vector *r, struct vector *v)
 		return -EINVAL;
 	v->ifindex = c->ifindex = (int)ifindex;
 	ret = parse_prefix_list(c, "addresses", r->interface->addresses,
-				r->interface->addresses_count, true, &v->addrs, &v->n_addrs);
+				r->interface->addresses_count, true, &v->addrs,
+				&v->n_addrs);
 	if (ret)
 		return ret;
 	where(c, "wireguard");
@@ -1038,7 +1058,8 @@ int vector_load(const char *path, struct vector *v, char *err, size_t errlen)
 
 	memset(v, 0, sizeof(*v));
 	where(&c, "file");
-	cerr = cyaml_load_file(path, &cyaml_cfg, &vector_schema, (cyaml_data_t **)&raw, NULL);
+	cerr = cyaml_load_file(path, &cyaml_cfg, &vector_schema, (cyaml_data_t **)&raw,
+			       NULL);
 	if (cerr != CYAML_OK)
 		return fail(&c, "%s (libcyaml; its log above names the key)",
 			    cyaml_strerror(cerr));

@@ -23,10 +23,10 @@ enum vec_event_kind {
 
 struct vec_event {
 	enum vec_event_kind kind;
-	struct kroute route;	 /* ROUTE_*: nexthops owned (only identity for DEL) */
-	struct wg_key peer;	 /* PEER_*, ALLOWED_* */
-	struct prefix prefix;	 /* ALLOWED_* */
-	struct prefix *addrs;	 /* ADDRESSES */
+	struct kroute route;  /* ROUTE_*: nexthops owned (only identity for DEL) */
+	struct wg_key peer;   /* PEER_*, ALLOWED_* */
+	struct prefix prefix; /* ALLOWED_* */
+	struct prefix *addrs; /* ADDRESSES */
 	size_t n_addrs;
 	struct settings settings; /* SETTINGS: the whole settings from now on */
 };
