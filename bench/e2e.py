@@ -780,14 +780,17 @@ def idle_cpu(w, d, seconds):
 
 def latency(args, flavour, results):
     n, events, floor_events = args.latency_n, args.events, args.floor_events
+    quiet = args.quiet_events
     w = World(args, flavour, {}, "B4")
     try:
         # 0xfa: add markers (a route via the marker's gateway is learned by
         # it); 0xfb: withdrawal markers (their static /64 covers a /80 an
         # ordinary peer learned, which falls back to the marker when it is
         # withdrawn); 0xf9: calibration (the target is static already).
-        w.add_markers({0xfa: events + floor_events, 0xfb: events + floor_events,
-                       0xf9: floor_events})
+        # Markers [0, events) serve the daemon's run, then floor_events the
+        # floor's, then quiet the run without WireGuard polls.
+        per_kind = events + floor_events + quiet
+        w.add_markers({0xfa: per_kind, 0xfb: per_kind, 0xf9: floor_events})
         dst, _ = workload(n)
         lines = []
         for i, d in enumerate(dst):
@@ -803,7 +806,7 @@ def latency(args, flavour, results):
         for i, m in enumerate(w.markers[0xfa]):
             a = canon("2001:db8:fa:%x::/64" % i)
             adds.append((a, m))
-            if i >= events:  # the floor's adds need a route into the device
+            if events <= i < events + floor_events:  # the floor's adds need a route
                 lines.append("route add %s dev %s proto static\n" % (a, w.name))
         w.batch(w.write("b4.batch", "".join(lines)))
         learned = n + len(withdraw)
@@ -811,21 +814,19 @@ def latency(args, flavour, results):
         netns.wait_until(lambda: (w.status() or {}).get("learned") == learned, 900,
                          "%d routes learned" % learned, interval=0.5)
         w.wait_idle(3)
-        ev = []
-        for i in range(events):
-            a, m = adds[i]
-            ev.append("route add %s %s %d %s %d\n" % (a, m.gw, w.ifindex, host(a), m.port))
-            dd, k, m = withdraw[i]
-            ev.append("route del %s %s %d %s %d\n" % (dd, gw_of(k), w.ifindex, host(dd),
-                                                       m.port))
-        c0 = cpu_seconds(d.pid)
-        res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR], input="".join(ev),
-                       timeout=3600).stdout
-        cpu = cpu_seconds(d.pid) - c0
-        out = {"n": n, "learned": learned, "daemon": parse_latency(res), "load": loadavg(),
-               "daemon_cpu": cpu}
-        st = w.status()
-        out["rounds"] = st["rounds"]
+        out = {"n": n, "learned": learned, "load": loadavg()}
+        out.update(latency_run(w, d, adds, withdraw, range(events)))
+        if quiet:
+            # The same single changes with WireGuard polls held off: how much
+            # of the tail is an event waiting for a poll of the whole device.
+            w.write("wg-rtsync.yaml", "state_dir: %s\nwg_poll_interval: 3600s\n"
+                    "resync_interval: 3600s\n" % os.path.join(w.state, "state"))
+            os.kill(d.pid, signal.SIGHUP)
+            netns.wait_until(lambda: "configuration reloaded" in d.log(), 60,
+                             "wg-rtsync to reload its configuration", interval=0.1)
+            w.wait_idle(3)
+            out["quiet"] = latency_run(w, d, adds, withdraw,
+                                       range(events + floor_events, per_kind))
         w.stop_daemon()
         # The floor: the same single changes made directly with wg-rtsync's
         # WireGuard backend, and the probe alone.
@@ -846,9 +847,31 @@ def latency(args, flavour, results):
             log("B4 %s: p50 %.0f us p99 %.0f us (floor p50 %.0f us)" % (
                 kind, pct(out["daemon"][kind], 50), pct(out["daemon"][kind], 99),
                 pct(out["floor"][kind], 50)))
+            if quiet:
+                log("B4 %s without polls: p50 %.0f us p99 %.0f us" % (
+                    kind, pct(out["quiet"]["daemon"][kind], 50),
+                    pct(out["quiet"]["daemon"][kind], 99)))
         save(args, results)
     finally:
         w.close()
+
+
+def latency_run(w, d, adds, withdraw, indexes):
+    """One add and one withdrawal per index, through the daemon, one at a time."""
+    ev = []
+    for i in indexes:
+        a, m = adds[i]
+        ev.append("route add %s %s %d %s %d\n" % (a, m.gw, w.ifindex, host(a), m.port))
+        dd, k, m = withdraw[i]
+        ev.append("route del %s %s %d %s %d\n" % (dd, gw_of(k), w.ifindex, host(dd),
+                                                   m.port))
+    st0 = w.status()
+    c0 = cpu_seconds(d.pid)
+    res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR], input="".join(ev),
+                   timeout=3600).stdout
+    cpu = cpu_seconds(d.pid) - c0
+    return {"daemon": parse_latency(res), "daemon_cpu": cpu,
+            "rounds": w.status()["rounds"] - st0["rounds"]}
 
 
 def parse_latency(text):
@@ -929,6 +952,8 @@ def main(argv):
     ap.add_argument("--latency-n", type=int, default=100000)
     ap.add_argument("--events", type=int, default=1000)
     ap.add_argument("--floor-events", type=int, default=200)
+    ap.add_argument("--quiet-events", type=int, default=1000,
+                    help="B4 once more with WireGuard polls held off (0: not)")
     ap.add_argument("--idle-n", type=int, default=100000)
     ap.add_argument("--idle-seconds", type=float, default=60.0)
     ap.add_argument("--delay-ms", type=int, default=10,
