@@ -253,10 +253,32 @@ struct get_parser {
 	struct wg_peer *cur; /* NULL before the first peer, or in the temp peer */
 	bool in_peer, temp_found, have_errno;
 	int err;
-	/* Fingerprint only: no peers are stored, fp sums what they hold. */
-	bool fp_only;
-	uint64_t fp, peer_fp;
+	/* Fingerprint only: no peers are stored, fp sums what they hold, and
+	 * text_hash hashes the public_key and allowed_ip values as written;
+	 * text_only: that hash alone, the AllowedIPs not even parsed. */
+	bool fp_only, text_only;
+	uint64_t fp, peer_fp, text_hash, peer_text;
 };
+
+/* A hash of text as written, not of what it means: the idle poll's memo
+ * (uapi_get_changed) keys on it. A device's text hash is a sum over its
+ * lines, each hashed with its peer's key, because wireguard-go lists the
+ * peers in no fixed order. */
+static uint64_t text_mix(uint64_t h, const char *s, size_t n)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t w;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	w = (uint64_t)n << 56;
+	memcpy(&w, s, n); /* n < 8: the length byte stays */
+	h = (h ^ w) * k;
+	return h ^ (h >> 29);
+}
 
 static int start_peer(struct get_parser *ps, const char *v, size_t vlen)
 {
@@ -265,6 +287,10 @@ static int start_peer(struct get_parser *ps, const char *v, size_t vlen)
 
 	if (parse_hex_key(v, vlen, &k))
 		return -EBADMSG;
+	if (ps->fp_only) {
+		ps->peer_text = text_mix(0, v, vlen);
+		ps->text_hash += ps->peer_text;
+	}
 	ps->in_peer = true;
 	ps->allowed_cap = 0;
 	if (wg_is_temp_peer(&k)) {
@@ -306,7 +332,14 @@ static int parse_line(struct get_parser *ps, const char *line, size_t len)
 	/* The hot line first: a large device is almost all allowed_ip. */
 	if (klen == 10 && !memcmp(line, "allowed_ip", 10)) {
 		struct prefix a;
-		if (!ps->in_peer || wg_uapi_parse_prefix(v, vlen, &a))
+		if (!ps->in_peer)
+			return -EBADMSG;
+		if (ps->fp_only) {
+			ps->text_hash += text_mix(ps->peer_text, v, vlen);
+			if (ps->text_only)
+				return 0;
+		}
+		if (wg_uapi_parse_prefix(v, vlen, &a))
 			return -EBADMSG;
 		if (ps->fp_only) {
 			ps->fp += ps->peer_fp ? wg_fp_entry(ps->peer_fp, &a) : 0;
@@ -335,34 +368,37 @@ static int parse_line(struct get_parser *ps, const char *line, size_t len)
 	return 0; /* other keys (endpoint, counters, ...) are not needed */
 }
 
-static int parse_get(const char *text, size_t len, struct wg_device *dev,
-		     bool *temp_found, uint64_t *fp)
+/* A whole reply through ps: 0, the reply's errno, or -EBADMSG. */
+static int parse_text(const char *text, size_t len, struct get_parser *ps)
 {
-	struct get_parser ps = {.dev = dev, .fp_only = fp != NULL};
 	const char *p = text, *end = text + len;
 	int r = 0;
 
-	memset(dev, 0, sizeof(*dev));
-	if (temp_found)
-		*temp_found = false;
 	if (!wg_uapi_reply_complete(text, len))
 		return -EBADMSG;
 	end--; /* the final blank line */
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl || nl == p) {
-			r = -EBADMSG; /* an empty line before the end */
-			break;
-		}
-		r = parse_line(&ps, p, (size_t)(nl - p));
+		if (!nl || nl == p)
+			return -EBADMSG; /* an empty line before the end */
+		r = parse_line(ps, p, (size_t)(nl - p));
 		if (r)
-			break;
+			return r;
 		p = nl + 1;
 	}
-	if (!r && !ps.have_errno)
-		r = -EBADMSG;
-	if (!r)
-		r = ps.err;
+	return ps->have_errno ? ps->err : -EBADMSG;
+}
+
+static int parse_get(const char *text, size_t len, struct wg_device *dev,
+		     bool *temp_found, uint64_t *fp)
+{
+	struct get_parser ps = {.dev = dev, .fp_only = fp != NULL};
+	int r;
+
+	memset(dev, 0, sizeof(*dev));
+	if (temp_found)
+		*temp_found = false;
+	r = parse_text(text, len, &ps);
 	if (r) {
 		wg_device_free(dev);
 		memset(dev, 0, sizeof(*dev));
@@ -583,6 +619,7 @@ struct uapi_backend {
 	void *ctx;
 	struct wg_buf req, reply;
 	struct wg_dev_mode *ifaces; /* removal mode per device */
+	struct poll_memo *memos;
 };
 
 static int write_all(int fd, const char *p, size_t len)
@@ -930,55 +967,129 @@ static int uapi_get(struct wg_backend *b, const char *ifname, struct wg_device *
 	return temp_peer_found(b, ifname);
 }
 
-/* The idle poll: the device's text is hashed as it is parsed, and turned
- * into a snapshot only when it differs from what the model holds (then it
- * is parsed again, from the same text). */
+/* The idle poll's memo of a device: the hash of the last text it read
+ * there and what that text parsed to, so that the same text, the usual
+ * answer of an idle device, is not parsed again. */
+struct poll_memo {
+	char name[IFNAMSIZ];
+	bool valid;
+	uint64_t text_hash, fp;
+	struct poll_memo *next;
+};
+
+static struct poll_memo *memo_of(struct uapi_backend *u, const char *ifname)
+{
+	struct poll_memo *m;
+
+	for (m = u->memos; m; m = m->next)
+		if (!strncmp(m->name, ifname, sizeof(m->name)))
+			return m;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL; /* the poll goes without */
+	snprintf(m->name, sizeof(m->name), "%s", ifname);
+	m->next = u->memos;
+	u->memos = m;
+	return m;
+}
+
+/* Reads the device (or, when !fresh and without sockets, parses the last
+ * reply again) through a fingerprint-only parser; dev gets the public key. */
+static int read_summary(struct uapi_backend *u, const char *ifname, bool fresh,
+			bool text_only, struct wg_device *dev, struct get_parser *ps)
+{
+	int r = 0;
+
+	memset(dev, 0, sizeof(*dev));
+	*ps = (struct get_parser){.dev = dev, .fp_only = true, .text_only = text_only};
+	if (u->sockets) {
+		/* Hashed as it arrives: nothing of a large device's text is kept. */
+		struct get_stream gs = {.ps = *ps};
+		struct reply_dest to = {
+			.feed = get_stream_feed, .ctx = &gs, .chunk = u->sockets->chunk};
+
+		r = set_text(u, "get=1\n\n");
+		if (!r)
+			r = socket_request(u->sockets, ifname, u->req.data, u->req.len,
+					   &to);
+		if (!r)
+			r = gs.ps.have_errno ? gs.ps.err : -EBADMSG;
+		*ps = gs.ps;
+	} else {
+		if (fresh)
+			r = set_text(u, "get=1\n\n");
+		if (fresh && !r)
+			r = u->exchange(u->ctx, ifname, u->req.data, u->req.len,
+					&u->reply);
+		if (!r)
+			r = parse_text(u->reply.data, u->reply.len, ps);
+	}
+	if (r == -ENODEV)
+		wg_dev_mode_forget(&u->ifaces, ifname);
+	if (r)
+		memset(dev, 0, sizeof(*dev));
+	return r;
+}
+
+/* The device's snapshot: read again over a socket, else parsed from the
+ * reply read last. */
+static int read_snapshot(struct wg_backend *b, const char *ifname, struct wg_device *dev)
+{
+	struct uapi_backend *u = (struct uapi_backend *)b;
+	bool temp_found;
+	int r;
+
+	if (u->sockets)
+		return uapi_get(b, ifname, dev);
+	r = wg_uapi_parse_get(u->reply.data, u->reply.len, dev, &temp_found);
+	shrink_buffers(u);
+	if (r || !temp_found)
+		return r;
+	return temp_peer_found(b, ifname);
+}
+
+/* The idle poll, cheapest first: the device's text hashed as it is; when
+ * that text was not seen last time, parsed into a fingerprint; and only
+ * when that differs from the model's, a snapshot. */
 static int uapi_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
 			    struct wg_device *dev, bool *same)
 {
 	struct uapi_backend *u = (struct uapi_backend *)b;
-	bool temp_found = false;
-	uint64_t fp = 0;
-	int r = set_text(u, "get=1\n\n");
+	struct poll_memo *m = memo_of(u, ifname);
+	struct get_parser ps;
+	bool fresh = true;
+	int r;
 
 	*same = false;
-	memset(dev, 0, sizeof(*dev));
-	if (u->sockets && !r) {
-		/* Hashed as it arrives; read again for a snapshot if it differs. */
-		struct get_stream gs = {.ps = {.dev = dev, .fp_only = true}};
-		struct reply_dest to = {
-			.feed = get_stream_feed, .ctx = &gs, .chunk = u->sockets->chunk};
-
-		r = socket_request(u->sockets, ifname, u->req.data, u->req.len, &to);
-		if (!r)
-			r = gs.ps.have_errno ? gs.ps.err : -EBADMSG;
-		if (r == -ENODEV)
-			wg_dev_mode_forget(&u->ifaces, ifname);
-		if (r) {
-			memset(dev, 0, sizeof(*dev));
-			return r;
+	if (m && m->valid) {
+		r = read_summary(u, ifname, true, true, dev, &ps);
+		if (r)
+			goto out;
+		fresh = u->sockets != NULL;
+		if (ps.text_hash == m->text_hash && !ps.temp_found) {
+			if (m->fp == known) {
+				*same = true;
+				goto out;
+			}
+			return read_snapshot(b, ifname, dev);
 		}
-		if (!gs.ps.temp_found && gs.ps.fp == known) {
-			*same = true;
-			return 0;
-		}
-		return uapi_get(b, ifname, dev);
 	}
-	if (!r)
-		r = u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
-	if (r == -ENODEV)
-		wg_dev_mode_forget(&u->ifaces, ifname);
-	if (!r)
-		r = wg_uapi_parse_fingerprint(u->reply.data, u->reply.len, &dev->pubkey,
-					      &fp, &temp_found);
-	if (!r && !temp_found && fp == known) {
+	r = read_summary(u, ifname, fresh, false, dev, &ps);
+	if (r)
+		goto out;
+	if (m) {
+		m->valid = true;
+		m->text_hash = ps.text_hash;
+		m->fp = ps.fp;
+	}
+	if (ps.fp == known && !ps.temp_found) {
 		*same = true;
-	} else if (!r) {
-		r = wg_uapi_parse_get(u->reply.data, u->reply.len, dev, &temp_found);
-		if (!r && temp_found)
-			r = temp_peer_found(b, ifname);
+		goto out;
 	}
-	shrink_buffers(u);
+	return read_snapshot(b, ifname, dev);
+out:
+	if (!u->sockets)
+		shrink_buffers(u);
 	return r;
 }
 
@@ -1064,6 +1175,12 @@ static void uapi_destroy(struct wg_backend *b)
 	if (!b)
 		return;
 	wg_dev_mode_free_all(&u->ifaces);
+	while (u->memos) {
+		struct poll_memo *next = u->memos->next;
+
+		free(u->memos);
+		u->memos = next;
+	}
 	wg_buf_free(&u->req);
 	wg_buf_free(&u->reply);
 	socket_transport_free(u->sockets);

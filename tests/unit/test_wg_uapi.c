@@ -691,11 +691,14 @@ struct sim_peer {
  * public_key line, update_only undoes that, and the first bad line stops
  * the request with what came before it applied. */
 struct sim {
-	bool native;	  /* knows allowed_ip=-PREFIX */
-	bool refuse_temp; /* cannot make the temporary peer */
-	int transport;	  /* an exchange error to return (0: none) */
-	int fail_sets;	  /* answer this many set=1 with errno=-5 */
-	int temp_between; /* exchanges that found the temporary peer there */
+	bool native;	      /* knows allowed_ip=-PREFIX */
+	bool refuse_temp;     /* cannot make the temporary peer */
+	int transport;	      /* an exchange error to return (0: none) */
+	int fail_sets;	      /* answer this many set=1 with errno=-5 */
+	int temp_between;     /* exchanges that found the temporary peer there */
+	unsigned rx_bytes;    /* printed per peer, counting up with every get */
+	const char *bad_line; /* printed after the first peer's AllowedIPs */
+	bool long_form;	      /* IPv6 AllowedIPs written out in full */
 	struct wg_key priv;
 	size_t n_peers;
 	struct sim_peer peers[SIM_PEERS];
@@ -817,6 +820,23 @@ static int sim_set(struct sim *s, const char *text)
 	}
 }
 
+static void sim_allowed_line(const struct sim *s, const struct prefix *a, char *line,
+			     size_t size)
+{
+	char buf[PREFIX_STRLEN];
+
+	if (s->long_form && a->family == AF_INET6) {
+		int n = snprintf(line, size, "allowed_ip=");
+
+		for (int w = 0; w < 8; w++)
+			n += snprintf(line + n, size - (size_t)n, "%s%04x", w ? ":" : "",
+				      a->addr[2 * w] << 8 | a->addr[2 * w + 1]);
+		snprintf(line + n, size - (size_t)n, "/%u\n", a->len);
+		return;
+	}
+	snprintf(line, size, "allowed_ip=%s\n", prefix_format(a, buf));
+}
+
 static int sim_exchange(void *ctx, const char *ifname, const char *req, size_t len,
 			struct wg_buf *reply)
 {
@@ -840,17 +860,19 @@ static int sim_exchange(void *ctx, const char *ifname, const char *req, size_t l
 		assert_int_equal(wg_buf_append(reply, line, strlen(line)), 0);
 		for (size_t i = 0; i < s->n_peers; i++) {
 			snprintf(line, sizeof(line),
-				 "public_key=%s\nprotocol_version=1\n",
-				 wg_key_to_hex(&s->peers[i].key, hex));
+				 "public_key=%s\nprotocol_version=1\nrx_bytes=%u\n",
+				 wg_key_to_hex(&s->peers[i].key, hex), s->rx_bytes++);
 			assert_int_equal(wg_buf_append(reply, line, strlen(line)), 0);
 			for (size_t j = 0; j < s->peers[i].n; j++) {
-				char buf[PREFIX_STRLEN];
-
-				snprintf(line, sizeof(line), "allowed_ip=%s\n",
-					 prefix_format(&s->peers[i].ip[j], buf));
+				sim_allowed_line(s, &s->peers[i].ip[j], line,
+						 sizeof(line));
 				assert_int_equal(wg_buf_append(reply, line, strlen(line)),
 						 0);
 			}
+			if (i == 0 && s->bad_line)
+				assert_int_equal(wg_buf_append(reply, s->bad_line,
+							       strlen(s->bad_line)),
+						 0);
 		}
 		return wg_buf_append(reply, "errno=0\n\n", 9);
 	}
@@ -1354,6 +1376,72 @@ static void test_backend_get_changed(void **state)
 	sim_free(&s);
 }
 
+/* The poll's memo keys on the text, but what it answers is the content:
+ * counters that move change nothing, the same AllowedIPs written another
+ * way are the same device, and a text it has not seen is parsed (and
+ * refused when bad) before anything is said of it. */
+static void test_get_changed_memo(void **state)
+{
+	struct sim s;
+	struct wg_backend *b;
+	struct wg_device dev, again;
+	struct change ch[] = {allowed(true, KEY_B, "203.0.113.0/24")};
+	uint64_t fp;
+	size_t before;
+	bool same = false;
+	int err[1];
+
+	(void)state;
+	sim_setup(&s);
+	b = wg_uapi_backend_new_exchange(sim_exchange, &s);
+	assert_non_null(b);
+	assert_int_equal(b->get(b, "wgsim", &dev), 0);
+	fp = wg_device_fingerprint(&dev);
+	for (int i = 0; i < 3; i++) { /* rx_bytes differs every time */
+		before = s.n_req;
+		assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same),
+				 0);
+		assert_true(same);
+		assert_int_equal(s.n_req, before + 1);
+		assert_int_equal(wg_key_cmp(&again.pubkey, &dev.pubkey), 0);
+	}
+	/* The same text, another model: the snapshot, from that one read. */
+	before = s.n_req;
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp ^ 1, &again, &same), 0);
+	assert_false(same);
+	assert_int_equal(s.n_req, before + 1);
+	assert_true(wg_device_fingerprint(&again) == fp);
+	wg_device_free(&again);
+	/* Written out in full: another text, the same device. */
+	s.long_form = true;
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same), 0);
+	assert_true(same);
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp ^ 1, &again, &same), 0);
+	assert_false(same);
+	assert_true(wg_device_fingerprint(&again) == fp);
+	wg_device_free(&again);
+	/* Changed behind the model's back. */
+	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), 0);
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same), 0);
+	assert_false(same);
+	assert_true(wg_device_fingerprint(&again) != fp);
+	fp = wg_device_fingerprint(&again);
+	wg_device_free(&again);
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same), 0);
+	assert_true(same);
+	/* A bad line is found although the text before it was seen. */
+	s.bad_line = "allowed_ip=2001:db8::zz/64\n";
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same), -EBADMSG);
+	assert_false(same);
+	assert_int_equal(again.n_peers, 0);
+	s.bad_line = NULL;
+	assert_int_equal(wg_backend_get_changed(b, "wgsim", fp, &again, &same), 0);
+	assert_true(same);
+	wg_device_free(&dev);
+	b->destroy(b);
+	sim_free(&s);
+}
+
 /* ---------------------------------------------------------------------- */
 /* The socket transport                                                    */
 
@@ -1483,7 +1571,7 @@ static void test_socket_get_changed(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(fds[0]);
-		serve(lfd, 4, true, fds[1]);
+		serve(lfd, 5, true, fds[1]);
 	}
 	close(fds[1]);
 	close(lfd);
@@ -1501,6 +1589,10 @@ static void test_socket_get_changed(void **state)
 	assert_false(same);
 	assert_true(wg_device_fingerprint(&again) == fp);
 	wg_device_free(&again);
+	/* The text seen before, hashed unparsed as it arrives. */
+	assert_int_equal(wg_backend_get_changed(b, "wgt0", fp, &again, &same), 0);
+	assert_true(same);
+	assert_int_equal(wg_key_cmp(&again.pubkey, &dev.pubkey), 0);
 	wg_device_free(&dev);
 	assert_int_equal(read(fds[0], &accepted, sizeof(accepted)), sizeof(accepted));
 	assert_int_equal(accepted, 1);
@@ -1560,6 +1652,7 @@ int main(void)
 		cmocka_unit_test(test_socket_get_changed),
 		cmocka_unit_test(test_parse_fingerprint_matches_snapshot),
 		cmocka_unit_test(test_backend_get_changed),
+		cmocka_unit_test(test_get_changed_memo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
