@@ -25,9 +25,10 @@ cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 	echo
 	echo "- *first sync*: start to all N routes installed; *polls*: sync rounds in"
 	echo "  the window; *per poll*: the daemon's CPU time per poll (read the whole"
-	echo "  device with get=1 on a kept connection, hash it as it arrives, find the"
-	echo "  model's fingerprint, nothing to do). A device that holds what the model"
-	echo "  says is not diffed; the periodic resync diffs it in full."
+	echo "  device with get=1 on a kept connection, hash its text as it arrives, find"
+	echo "  the text read last time, whose fingerprint is the model's: nothing to"
+	echo "  parse, nothing to do). A device that holds what the model says is not"
+	echo "  diffed; the periodic resync diffs it in full."
 	echo "- *wireguard-go*: what serving get=1 every second costs wireguard-go"
 	echo "  itself; the UAPI has no cheaper read. A longer wg_poll_interval divides"
 	echo "  both figures."
