@@ -29,6 +29,9 @@
 #define MAX_EVENTS	     32
 #define MMAP_THRESHOLD	     (256 * 1024)
 #define TRIM_THRESHOLD	     (1024 * 1024)
+/* A burst: this many changes applied; trimmed once it has been quiet so long. */
+#define TRIM_AFTER_CHANGES 1024
+#define TRIM_QUIET_MS	   1000
 
 struct daemon {
 	const struct daemon_options *opt;
@@ -48,6 +51,8 @@ struct daemon {
 	bool quit;
 	bool lost;	       /* events were lost: full resync */
 	uint64_t discover_due; /* next look for new interfaces */
+	uint64_t trim_mark;    /* changes applied when the last burst was seen */
+	uint64_t trim_due;     /* heap trim after that burst (0: none) */
 	double started;
 	uint64_t resyncs, lost_events;
 };
@@ -427,6 +432,26 @@ static void sync_due(struct daemon *d, uint64_t now)
 	}
 }
 
+/* The transient buffers of a burst (change lists, device snapshots) leave
+ * free pages between the model's allocations that the trim threshold does
+ * not reach; once the burst is over they go back. */
+static void trim_after_burst(struct daemon *d, uint64_t now)
+{
+	uint64_t applied = 0;
+
+	for (struct iface *i = d->ifaces; i; i = i->next)
+		applied += i->status.applied;
+	if (applied < d->trim_mark) /* an interface went */
+		d->trim_mark = applied;
+	if (applied - d->trim_mark >= TRIM_AFTER_CHANGES) {
+		d->trim_mark = applied;
+		d->trim_due = now + TRIM_QUIET_MS;
+	} else if (d->trim_due && d->trim_due <= now) {
+		malloc_trim(0);
+		d->trim_due = 0;
+	}
+}
+
 static void run_due(struct daemon *d)
 {
 	uint64_t now;
@@ -446,6 +471,7 @@ static void run_due(struct daemon *d)
 			poll_iface(d, i, now); /* may forget i */
 	}
 	sync_due(d, now);
+	trim_after_burst(d, mono_ms());
 }
 
 /* Arms the timer for the earliest thing due. */
@@ -462,6 +488,8 @@ static void arm_timer(struct daemon *d)
 		if (i->touched && i->sync_due && i->sync_due < due)
 			due = i->sync_due;
 	}
+	if (d->trim_due && d->trim_due < due)
+		due = d->trim_due;
 	if (d->lost)
 		due = mono_ms() + 1000; /* the resync failed: try again */
 	if (due == 0)
