@@ -270,11 +270,17 @@ def poll_tail(b4):
             "routes), p99 was %.0f µs for adds and %.0f µs for withdrawals, against %.0f and "
             "%.0f µs with the default poll every second. " % (
                 q99["add"], q99["del"], p99["add"], p99["del"]))
-    if all(q99[k] < 0.5 * p99[k] for k in q99):
-        return text + ("The tail is events that arrive while the whole device is being "
-                       "read: the daemon has one thread, and the event waits for the read "
-                       "to end (B5 gives the read's cost).")
-    return text + "The polls do not explain the tail."
+    names = {"add": "adds", "del": "withdrawals"}
+    halved = [names[k] for k in ("add", "del") if q99[k] < 0.5 * p99[k]]
+    if not halved:
+        return text + "The polls do not explain the tail."
+    text += ("For %s the tail is mostly events that arrive while the whole device is being "
+             "read: the daemon has one thread, and the event waits for the read to end (B5 "
+             "gives the read's cost)." % " and ".join(halved))
+    if len(halved) == 1:
+        other = "withdrawals" if halved[0] == "adds" else "adds"
+        text += " For %s the polls do not explain it." % other
+    return text
 
 
 def machine(res):
