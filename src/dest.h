@@ -42,8 +42,8 @@ struct dest {
 	struct prefix dst;
 	uint8_t flags;
 	uint8_t spare;
-	uint32_t holder;  /* peer id holding dst in its AllowedIPs, 0: none */
-	uint32_t cand;	  /* peer the routes name (last evaluation), 0: none */
+	uint32_t holder; /* peer id holding dst in its AllowedIPs, 0: none */
+	uint32_t cand;	 /* peer the routes name (last evaluation), 0: none */
 	uint16_t n_routes;
 	union {
 		struct rroute one;

@@ -17,8 +17,8 @@ struct peer {
 	struct wg_key key;
 	uint64_t fp; /* wg_fp_peer(&key) */
 	uint32_t id;
-	bool seen;			   /* in the snapshot being applied */
-	size_t n_learned;		   /* destinations it holds in L */
+	bool seen;				  /* in the snapshot being applied */
+	size_t n_learned;			  /* destinations it holds in L */
 	const struct peer_gateways *explicit_gws; /* from the settings, or NULL */
 	size_t n_derived;
 	struct prefix *derived; /* one per settings prefix */
@@ -35,7 +35,7 @@ struct peer_table {
 	uint32_t *free_ids;
 	uint32_t n_free, cap_free;
 	uint32_t next_id;
-	uint32_t *slots; /* open addressing on the key: peer ids, 0 = empty */
+	uint32_t *slots;  /* open addressing on the key: peer ids, 0 = empty */
 	uint32_t n_slots; /* a power of two */
 	size_t count;
 };

@@ -128,7 +128,8 @@ static int capture_dump(struct mnl_socket *nl, const char *kind, FILE *out)
 	nlh->nlmsg_type = kinds[k].dump_type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = 1;
-	*(uint8_t *)mnl_nlmsg_put_extra_header(nlh, kinds[k].hdr) = (uint8_t)kinds[k].family;
+	*(uint8_t *)mnl_nlmsg_put_extra_header(nlh, kinds[k].hdr) =
+		(uint8_t)kinds[k].family;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -1;
 	for (;;) {
