@@ -169,19 +169,26 @@ class Perf:
                 "netlink_rcv_skb", "netlink_unicast", "genl_rcv")
 
     def __init__(self, pid, path, ns=None):
+        """pid None: every CPU (the VM, where perf 6.1 records no samples of
+        one process in the chroot), kernel stacks by frame pointer."""
         self.path = path
+        self.system = pid is None
         # In the daemon's namespaces: perf 6.1 finds no samples from
         # outside them in the VM's chroot.
         prefix = ["ip", "netns", "exec", ns.name] if ns else []
-        self.p = subprocess.Popen(prefix + ["perf", "record", "-F", "499", "--call-graph",
-                                            "dwarf,16384", "-p", str(pid), "-o", path],
+        what = (["-a", "-e", "cpu-clock", "-g"] if self.system else
+                ["--call-graph", "dwarf,16384", "-p", str(pid)])
+        self.p = subprocess.Popen(prefix + ["perf", "record", "-F", "499"] + what +
+                                  ["-o", path],
                                   stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+                                  stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)  # perf attaches; a profile, not a timed run
 
     def stop(self, top=14):
         self.p.send_signal(signal.SIGINT)
-        self.p.wait()
+        err = self.p.communicate()[1]
+        if self.system:
+            return self.stop_system(err)
         out = subprocess.run(["perf", "report", "-i", self.path, "--children", "--stdio",
                               "-g", "none", "--sort", "sym", "--percent-limit", "1"],
                              capture_output=True, text=True).stdout
@@ -194,6 +201,21 @@ class Perf:
                              "children": float(m.group(1)), "self": float(m.group(2))})
         os.unlink(self.path)
         return rows[:top]
+
+    def stop_system(self, err):
+        """{comm: share} of all samples, and per process its symbols."""
+        def report(*extra):
+            return subprocess.run(["perf", "report", "-i", self.path, "--stdio", "-g", "none",
+                                   "--percent-limit", "0.5"] + list(extra),
+                                  capture_output=True, text=True).stdout
+        out = {"by_comm": [], "raw": report("--sort", "comm,dso,sym"),
+               "perf_err": err[-2000:]}
+        for line in report("--sort", "comm").splitlines():
+            m = re.match(r"\s+([\d.]+)%\s+(\S.*?)\s*$", line)
+            if m:
+                out["by_comm"].append({"comm": m.group(2), "share": float(m.group(1))})
+        os.unlink(self.path)
+        return out
 
 
 def mem_kib(pid):
@@ -255,8 +277,9 @@ class Marker:
 
 
 class World:
-    def __init__(self, args, flavour, n_markers, tag):
+    def __init__(self, args, flavour, n_markers, tag, gctrace=False):
         self.args = args
+        self.gctrace = gctrace
         self.flavour = flavour
         self.binary = os.path.join(args.build, "wg-rtsync")
         self.probe_bin = os.path.join(args.build, "bench", "e2e_probe")
@@ -276,7 +299,9 @@ class World:
         self.ns = self.h.namespace()
         self.ns.ip("addr", "add", PROBE_ADDR + "/128", "dev", "lo")
         if self.flavour == "uapi":
-            self.wg = self.h.wireguard_go(self.ns).start()
+            # gctrace: one line per garbage collection on its log.
+            self.wg = self.h.wireguard_go(self.ns).start(
+                env={"GODEBUG": "gctrace=1"} if self.gctrace else None)
             self.name = self.wg.name
             self.wggo_pid = self.wg.process.pid
         else:
@@ -303,6 +328,12 @@ class World:
             self.ns.ip("-6", "route", "add", net, "dev", self.name, "proto", "static")
         self.add_markers(n_markers)
         log("%s: namespace %s, %s device %s" % (tag, self.ns.name, self.flavour, self.name))
+
+    def gc_cycles(self):
+        """wireguard-go's garbage collections so far (None: not traced)."""
+        if self.flavour != "uapi" or not self.gctrace:
+            return None
+        return len(re.findall(r"^gc \d+ @", self.wg.process.log(), re.M))
 
     def add_markers(self, kinds):
         """kinds: {kind: count}. Markers are created with their statics and
@@ -530,7 +561,10 @@ def timed_storm(w, d, batch, marker, port, want, profile):
     the marker, checked in full afterwards; the daemon's CPU time."""
     probe = Probe(w, "handshake", PROBE_ADDR, str(port), host(marker), "1000",
                   str(w.args.timeout))
-    perf = Perf(d.pid, os.path.join(w.work, "perf.data"), w.ns) if profile else None
+    perf = None
+    if profile:
+        perf = Perf(d.pid if w.flavour == "uapi" else None,
+                    os.path.join(w.work, "perf.data"), None if w.flavour != "uapi" else w.ns)
     rounds0 = (w.status() or {}).get("rounds")
     u0, s0 = cpu_split(d.pid)
     g0 = cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0
@@ -717,7 +751,8 @@ def storms(args, flavour, results):
         runs = args.runs
         # Markers per run, one more each for the baseline, the profile and
         # the run with a batch delay.
-        w = World(args, flavour, {0xfe: runs + 3, 0xfd: runs + 3}, "N=%d" % n)
+        extra = 3 + len(args.variant)
+        w = World(args, flavour, {0xfe: runs + extra, 0xfd: runs + extra}, "N=%d" % n)
         try:
             s = Storm(w, n)
             entry = results["storms"].setdefault(str(n), {})
@@ -735,7 +770,7 @@ def storms(args, flavour, results):
             # perf 6.1 records no samples of the daemon inside the VM's chroot
             # and namespaces ("assertion failed at util/namespaces.c"): host only.
             if (n == max(args.sizes) and "profile" not in args.skip and
-                    flavour == "uapi" and shutil.which("perf")):
+                    shutil.which("perf")):
                 prof = []
                 storm_daemon_run(w, s, runs + 1, prof, None, profile=True)
                 entry["profile"] = {k: prof[0][k].get("profile") for k in ("b1", "b2")}
@@ -744,6 +779,11 @@ def storms(args, flavour, results):
                 storm_daemon_run(w, s, runs + 2, delayed, None,
                                  settings="batch_delay: %dms\n" % args.delay_ms)
                 entry["delayed"] = dict(delayed[0], batch_delay_ms=args.delay_ms)
+            for name, settings in (args.variant if n == max(args.sizes) else []):
+                variant = []
+                storm_daemon_run(w, s, runs + 3 + len(entry.get("variants", {})), variant,
+                                 None, settings=settings.replace("; ", "\n") + "\n")
+                entry.setdefault("variants", {})[name] = dict(variant[0], settings=settings)
             if "baseline" not in args.skip:
                 entry["baseline"] = storm_baseline(w, s, args.cap)
             save(args, results)
@@ -779,9 +819,22 @@ def idle_cpu(w, d, seconds):
 # B4: event latency
 
 def latency(args, flavour, results):
+    """B4, args.b4_runs times, each in a world of its own: every change
+    needs a marker peer that has not sent a handshake yet."""
+    runs = []
+    for r in range(args.b4_runs):
+        runs.append(latency_world(args, flavour, r))
+        results["b4"] = {"runs": runs}
+        save(args, results)
+    for kind in ("add", "del"):
+        log("B4 %s: p99 per run %s us" % (kind, ", ".join(
+            "%.0f" % pct(run["daemon"][kind], 99) for run in runs)))
+
+
+def latency_world(args, flavour, r):
     n, events, floor_events = args.latency_n, args.events, args.floor_events
     quiet = args.quiet_events
-    w = World(args, flavour, {}, "B4")
+    w = World(args, flavour, {}, "B4 run %d" % (r + 1), gctrace=True)
     try:
         # 0xfa: add markers (a route via the marker's gateway is learned by
         # it); 0xfb: withdrawal markers (their static /64 covers a /80 an
@@ -842,7 +895,6 @@ def latency(args, flavour, results):
         res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR], input="".join(fev),
                        timeout=3600).stdout
         out["floor"] = parse_latency(res)
-        results["b4"] = out
         for kind in ("add", "del"):
             log("B4 %s: p50 %.0f us p99 %.0f us (floor p50 %.0f us)" % (
                 kind, pct(out["daemon"][kind], 50), pct(out["daemon"][kind], 99),
@@ -851,7 +903,7 @@ def latency(args, flavour, results):
                 log("B4 %s without polls: p50 %.0f us p99 %.0f us" % (
                     kind, pct(out["quiet"]["daemon"][kind], 50),
                     pct(out["quiet"]["daemon"][kind], 99)))
-        save(args, results)
+        return out
     finally:
         w.close()
 
@@ -866,12 +918,15 @@ def latency_run(w, d, adds, withdraw, indexes):
         ev.append("route del %s %s %d %s %d\n" % (dd, gw_of(k), w.ifindex, host(dd),
                                                    m.port))
     st0 = w.status()
-    c0 = cpu_seconds(d.pid)
+    c0, gc0, t0 = cpu_seconds(d.pid), w.gc_cycles(), now()
     res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR], input="".join(ev),
                    timeout=3600).stdout
-    cpu = cpu_seconds(d.pid) - c0
-    return {"daemon": parse_latency(res), "daemon_cpu": cpu,
-            "rounds": w.status()["rounds"] - st0["rounds"]}
+    cpu, gc1, t1 = cpu_seconds(d.pid) - c0, w.gc_cycles(), now()
+    out = {"daemon": parse_latency(res), "daemon_cpu": cpu, "seconds": t1 - t0,
+           "rounds": w.status()["rounds"] - st0["rounds"]}
+    if gc0 is not None:
+        out["wggo_gc"] = gc1 - gc0
+    return out
 
 
 def parse_latency(text):
@@ -924,6 +979,7 @@ def versions(args):
         "cpu": cpu, "cores": os.cpu_count(), "mem_gib": round(mem_kib_total / 1048576, 1),
         "os": os_name, "kernel": platform.release(),
         "wg_rtsync": first_line([os.path.join(args.build, "wg-rtsync"), "--version"]),
+        "commit": first_line(["git", "-C", REPO, "describe", "--always", "--dirty"]),
         "wireguard_go": first_line(["wireguard-go", "--version"]),
         "wg": first_line(["wg", "--version"]),
         "iproute2": first_line(["ip", "-V"]),
@@ -951,6 +1007,7 @@ def main(argv):
     ap.add_argument("--timeout", type=float, default=1800.0)
     ap.add_argument("--latency-n", type=int, default=100000)
     ap.add_argument("--events", type=int, default=1000)
+    ap.add_argument("--b4-runs", type=int, default=3)
     ap.add_argument("--floor-events", type=int, default=200)
     ap.add_argument("--quiet-events", type=int, default=1000,
                     help="B4 once more with WireGuard polls held off (0: not)")
@@ -961,6 +1018,12 @@ def main(argv):
                     "(0: none)")
     ap.add_argument("--skip", type=lambda s: set(s.split(",")) if s else set(), default=set(),
                     help="comma-separated: storms,baseline,b4,b5")
+    ap.add_argument("--variant", action="append", default=[],
+                    type=lambda v: tuple(v.split("=", 1)),
+                    help="NAME=SETTINGS: one more B1 and B2 at the largest N with these "
+                    "configuration lines ('; ' between lines); repeatable")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the results in --out of what is skipped (b4 or storms)")
     args = ap.parse_args(argv[1:])
     args.build = os.path.abspath(args.build)
     if os.geteuid() != 0:
@@ -969,13 +1032,28 @@ def main(argv):
     results = {"flavour": flavour_name(args.flavour), "date": time.strftime("%Y-%m-%d"),
                "versions": versions(args), "load_start": loadavg(),
                "sizes": args.sizes, "runs": args.runs, "storms": {}}
+    if args.update:
+        # Only what runs now is replaced; the rest, and the header, stay.
+        with open(args.out) as f:
+            old = json.load(f)
+        parts = sorted({"b4", "storms"} - args.skip)
+        old.setdefault("updates", []).append({
+            "date": results["date"], "parts": parts, "versions": results["versions"],
+            "load_start": results["load_start"]})
+        results = old
+        if "storms" in parts:
+            results.update(storms={}, sizes=args.sizes, runs=args.runs)
+            results.pop("b5", None)
     t0 = now()
     if "b4" not in args.skip:
         latency(args, args.flavour, results)
     if "storms" not in args.skip:
         storms(args, args.flavour, results)
-    results["load_end"] = loadavg()
-    results["wall_s"] = now() - t0
+    if args.update:
+        results["updates"][-1].update(load_end=loadavg(), wall_s=now() - t0)
+    else:
+        results["load_end"] = loadavg()
+        results["wall_s"] = now() - t0
     save(args, results)
     log("done in %.0fs, results in %s" % (results["wall_s"], args.out))
     return 0

@@ -25,6 +25,7 @@ TARGET_P99_US = 10000.0
 TARGET_IDLE_PCT = 1.0
 TARGET_BYTES = 150.0
 
+PART_NAMES = {"b4": "B4", "storms": "B1 to B3, B5 and B6"}
 SCENARIOS = (("b1", "B1 learn"), ("b2", "B2 withdraw"), ("b3", "B3 install"),
              ("b3back", "B3 back"))
 
@@ -40,6 +41,25 @@ def pct(xs, p):
     xs = sorted(xs)
     k = max(0, min(len(xs) - 1, int(math.ceil(p / 100.0 * len(xs))) - 1))
     return xs[k]
+
+
+def b4_runs(res):
+    """B4's runs (results from before B4 ran more than once: one)."""
+    b4 = res.get("b4")
+    if not b4:
+        return []
+    return b4.get("runs") or [b4]
+
+
+def samples(run, part, kind):
+    """part: "daemon", "floor" or "quiet"."""
+    src = (run.get("quiet") or {}).get("daemon") if part == "quiet" else run.get(part)
+    return (src or {}).get(kind) or []
+
+
+def b4_pct(runs, part, kind, p):
+    """The median, over the runs, of each run's percentile p."""
+    return med([pct(samples(r, part, kind), p) for r in runs])
 
 
 def fmt_s(x):
@@ -130,20 +150,21 @@ def targets(res, vm):
         lines.append("- %s at N = %s: %.2f × the floor (target ≤ %.1f): %s" % (
             dict(SCENARIOS)[row["key"]], fmt_n(row["n"]), ratio, TARGET_RATIO,
             mark(ratio <= TARGET_RATIO)))
-    b4 = res.get("b4")
-    if b4:
+    runs = b4_runs(res)
+    if runs:
         for kind, name in (("add", "adds"), ("del", "withdrawals")):
-            xs, fl = b4["daemon"][kind], b4["floor"][kind]
-            if not xs:
+            p50, p99 = b4_pct(runs, "daemon", kind, 50), b4_pct(runs, "daemon", kind, 99)
+            fl50 = b4_pct(runs, "floor", kind, 50)
+            if p50 is None:
                 continue
-            p50, p99 = pct(xs, 50), pct(xs, 99)
+            of = " (medians of %d runs)" % len(runs) if len(runs) > 1 else ""
             if vm:
-                lines.append("- B4 %s: p50 %.0f µs, p99 %.0f µs under emulation; p50 %.2f × "
+                lines.append("- B4 %s: p50 %.0f µs, p99 %.0f µs under emulation%s; p50 %.2f × "
                              "the floor's (the µs targets are for real hardware)" % (
-                                 name, p50, p99, p50 / pct(fl, 50) if fl else float("nan")))
+                                 name, p50, p99, of, p50 / fl50 if fl50 else float("nan")))
                 continue
-            lines.append("- B4 %s: p50 %.0f µs (target < %.0f), p99 %.0f µs (target < %.0f): "
-                         "%s" % (name, p50, TARGET_P50_US, p99, TARGET_P99_US,
+            lines.append("- B4 %s: p50 %.0f µs (target < %.0f), p99 %.0f µs (target < %.0f)%s: "
+                         "%s" % (name, p50, TARGET_P50_US, p99, TARGET_P99_US, of,
                                  mark(p50 < TARGET_P50_US and p99 < TARGET_P99_US)))
     b5 = res.get("b5")
     if b5 and vm:
@@ -232,40 +253,62 @@ def b6_table(res):
 
 
 def b4_table(res):
-    b4 = res.get("b4")
-    if not b4:
+    runs = b4_runs(res)
+    if not runs:
         return "(not measured)"
-    out = ["| change | count | wg-rtsync p50 µs | p99 µs | max µs | floor p50 µs | floor p99 µs "
-           "| p50 × floor |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for kind, name in (("add", "route added"), ("del", "route withdrawn")):
-        d, f = b4["daemon"][kind], b4["floor"][kind]
-        if not d:
+    n = len(runs)
+    out = ["| change | count | wg-rtsync p50 µs | p99 µs | p99 of each run µs | max µs "
+           "| floor p50 µs | floor p99 µs | p50 × floor |",
+           "|---|---:|---:|---:|---|---:|---:|---:|---:|"]
+    rows = (("daemon", "add", "route added"), ("daemon", "del", "route withdrawn"),
+            ("quiet", "add", "route added, no polls"),
+            ("quiet", "del", "route withdrawn, no polls"))
+    for part, kind, name in rows:
+        every = [x for r in runs for x in samples(r, part, kind)]
+        if not every:
             continue
-        out.append("| %s | %d | %.0f | %.0f | %.0f | %s | %s | %s |" % (
-            name, len(d), pct(d, 50), pct(d, 99), max(d),
-            "%.0f" % pct(f, 50) if f else "-", "%.0f" % pct(f, 99) if f else "-",
-            "%.2f" % (pct(d, 50) / pct(f, 50)) if f else "-"))
-    quiet = b4.get("quiet")
-    for kind, name in (("add", "route added, no polls"), ("del", "route withdrawn, no polls")):
-        d = quiet["daemon"][kind] if quiet else None
-        if d:
-            out.append("| %s | %d | %.0f | %.0f | %.0f | | | |" % (
-                name, len(d), pct(d, 50), pct(d, 99), max(d)))
-    probe = b4["floor"].get("probe")
+        p50, p99 = b4_pct(runs, part, kind, 50), b4_pct(runs, part, kind, 99)
+        each = ", ".join("%.0f" % pct(samples(r, part, kind), 99) for r in runs)
+        floor = ["", "", ""]
+        if part == "daemon":
+            f50, f99 = b4_pct(runs, "floor", kind, 50), b4_pct(runs, "floor", kind, 99)
+            if f50:
+                floor = ["%.0f" % f50, "%.0f" % f99, "%.2f" % (p50 / f50)]
+        out.append("| %s | %d | %.0f | %.0f | %s | %.0f | %s |" % (
+            name, len(every), p50, p99, each, max(every), " | ".join(floor)))
+    probe = [x for r in runs for x in samples(r, "floor", "probe")]
     if probe:
-        out.append("| (the probe alone) | %d | | | | %.0f | %.0f | |" % (
-            len(probe), pct(probe, 50), pct(probe, 99)))
-    errors = len(b4["daemon"].get("errors", [])) + len(b4["floor"].get("errors", []))
+        out.append("| (the probe alone) | %d | | | | | %.0f | %.0f | |" % (
+            len(probe), b4_pct(runs, "floor", "probe", 50), b4_pct(runs, "floor", "probe", 99)))
+    errors = sum(len(samples(r, part, "errors")) for r in runs for part in ("daemon", "floor"))
     if errors:
         out.append("\n%d changes timed out or failed (see the JSON)." % errors)
+    if n > 1:
+        out.append("\n%d runs, each with a fresh device and daemon; p50 and p99 are the "
+                   "medians of the runs' own." % n)
     return "\n".join(out)
 
 
-def poll_tail(b4):
-    """What the run without WireGuard polls says of the 99th percentile."""
-    p99 = {k: pct(b4["daemon"][k], 99) for k in ("add", "del")}
-    q99 = {k: pct(b4["quiet"]["daemon"][k], 99) for k in ("add", "del")}
+def gc_text(runs):
+    """wireguard-go's garbage collections during the runs with and without
+    polls, where they were counted."""
+    pairs = [(r.get("wggo_gc"), r.get("seconds"), (r.get("quiet") or {}).get("wggo_gc"),
+              (r.get("quiet") or {}).get("seconds")) for r in runs]
+    pairs = [p for p in pairs if None not in p]
+    if not pairs:
+        return ""
+    with_polls = sum(p[0] for p in pairs) / sum(p[1] for p in pairs)
+    without = sum(p[2] for p in pairs) / sum(p[3] for p in pairs)
+    return (" wireguard-go collected its garbage %.1f times a second during the runs with "
+            "polls and %.1f without (`GODEBUG=gctrace=1`): each read of the whole device "
+            "builds its answer anew, and the collections that follow slow wireguard-go's "
+            "own packet path, which the probe waits on." % (with_polls, without))
+
+
+def poll_tail(runs):
+    """What the runs without WireGuard polls say of the 99th percentile."""
+    p99 = {k: b4_pct(runs, "daemon", k, 99) for k in ("add", "del")}
+    q99 = {k: b4_pct(runs, "quiet", k, 99) for k in ("add", "del")}
     text = ("with WireGuard polls held off (*no polls*: `wg_poll_interval: 3600s`, the same "
             "routes), p99 was %.0f µs for adds and %.0f µs for withdrawals, against %.0f and "
             "%.0f µs with the default poll every second. " % (
@@ -273,20 +316,21 @@ def poll_tail(b4):
     names = {"add": "adds", "del": "withdrawals"}
     halved = [names[k] for k in ("add", "del") if q99[k] < 0.5 * p99[k]]
     if not halved:
-        return text + "The polls do not explain the tail."
+        return text + "The polls do not explain the tail." + gc_text(runs)
     text += ("For %s the tail is mostly events that arrive while the whole device is being "
-             "read: the daemon has one thread, and the event waits for the read to end (B5 "
-             "gives the read's cost)." % " and ".join(halved))
+             "read, or soon after: the daemon has one thread, and the event waits for the "
+             "read to end (B5 gives the read's cost)." % " and ".join(halved))
     if len(halved) == 1:
         other = "withdrawals" if halved[0] == "adds" else "adds"
         text += " For %s the polls do not explain it." % other
-    return text
+    return text + gc_text(runs)
 
 
 def machine(res):
     v = res["versions"]
-    return ("%s, %s cores, %s GiB, %s, kernel %s; %s (release build, %s); %s; %s; %s"
+    return ("%s, %s cores, %s GiB, %s, kernel %s; %s (%srelease build, %s); %s; %s; %s"
             % (v["cpu"], v["cores"], v["mem_gib"], v["os"], v["kernel"], v["wg_rtsync"],
+               "commit %s, " % v["commit"] if v.get("commit") else "",
                v["compiler"], v["wireguard_go"] if res["flavour"] == "wireguard-go"
                else "kernel WireGuard", v["wg"], v["iproute2"]))
 
@@ -302,6 +346,14 @@ def flavour_section(res, vm):
                      res["date"], machine(res), res["load_start"], res.get("load_end", "?"),
                      res["runs"], "" if res["runs"] == 1 else "s",
                      res.get("wall_s", 0) / 60))
+    for u in res.get("updates", []):
+        same = u["versions"] == res["versions"] and "commit" in u["versions"]
+        lines[-1] += (" Measured again on %s%s, alone: %s (load %s at the start, %s at the "
+                      "end; %.0f min)." % (
+                          u["date"], " on the same machine with the same versions" if same
+                          else " with: " + machine(dict(res, versions=u["versions"])),
+                          ", ".join(PART_NAMES.get(p, p) for p in u["parts"]),
+                          u["load_start"], u.get("load_end", "?"), u.get("wall_s", 0) / 60))
     lines.append("")
     lines.append(storm_table(res))
     lines.append("")
@@ -310,7 +362,7 @@ def flavour_section(res, vm):
                      "arrived; the time given is when the full check passed.")
         lines.append("")
     lines.append("Event latency (B4), %s routes learned, one change at a time:" % fmt_n(
-        res["b4"]["learned"]) if res.get("b4") else "Event latency (B4):")
+        b4_runs(res)[0]["learned"]) if b4_runs(res) else "Event latency (B4):")
     lines.append("")
     lines.append(b4_table(res))
     lines.append("")
@@ -440,15 +492,15 @@ def bounds(results):
                     "on the host; scaled by that, the figure would be about %.1f%% of a "
                     "core: likely above the 1%% target on real hardware, not measured." % (
                         fmt_n(mid), slow, b5["daemon_pct"] / slow) if slow else ""))
-        b4 = res.get("b4")
-        if b4 and b4["floor"].get("probe"):
+        runs = b4_runs(res)
+        if runs and b4_pct(runs, "floor", "probe", 50):
             out.append(
                 "- B4 (%s): a single change costs at least one request to WireGuard and the "
                 "probe's own delay in seeing it (the probe alone: %.0f µs p50: WireGuard "
                 "builds a handshake initiation and the kernel carries it over "
-                "loopback)." % (where, pct(b4["floor"]["probe"], 50)))
-        if b4 and b4.get("quiet"):
-            out.append("- B4 tail (%s): %s" % (where, poll_tail(b4)))
+                "loopback)." % (where, b4_pct(runs, "floor", "probe", 50)))
+        if runs and all(r.get("quiet") for r in runs):
+            out.append("- B4 tail (%s): %s" % (where, poll_tail(runs)))
     out.append("")
     return "\n".join(out)
 
@@ -578,6 +630,10 @@ routing; wg-rtsync runs with the default configuration (`wg_poll_interval`
   plane (below). The floor: the same single AllowedIP changes made
   directly with wg-rtsync's own WireGuard backend (one UAPI or generic
   netlink request), seen the same way; "probe alone": what seeing costs.
+  Three runs, each on a fresh device and daemon; the table gives the
+  medians of each run's p50 and p99, and every run's p99. Each run also
+  repeats the 1 000 and 1 000 with WireGuard polls held off (*no polls*),
+  and counts wireguard-go's garbage collections (`GODEBUG=gctrace=1`).
 - **B5**: the daemon's CPU time (`/proc/PID/stat`, clock ticks) over 60 s
   with 100 000 learned prefixes at the default `wg_poll_interval`.
 - **B6**: the daemon's RSS after the learn storm has converged (and two

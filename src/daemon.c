@@ -254,11 +254,9 @@ static int on_route(void *ctx, bool removed, const struct kroute *rt)
 				strerror(-r));
 			i->need_dump = true;
 		}
-		/* Only withdrawals make a storm: a round that removes pays for
-		 * the temporary peer, one that adds pays little. Our own
-		 * routes' events never do. */
-		if (removed && rt->protocol != i->s.route_protocol)
-			pacing_event(&i->pacing);
+		/* Our own routes' events never make a storm. */
+		if (rt->protocol != i->s.route_protocol)
+			pacing_event(&i->pacing, removed);
 		i->touched = true;
 	}
 	return 0;
@@ -364,10 +362,14 @@ static void full_resync(struct daemon *d)
 
 static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 {
-	/* The periodic resync diffs the device even when it reads as before. */
-	int r = iface_poll(&d->env, ifc, ifc->need_full);
+	int r;
 
 	ifc->poll_due = now + ifc->s.wg_poll_interval_ms;
+	/* The periodic resync is never put off. */
+	if (!ifc->need_full && pacing_skip_poll(&ifc->pacing))
+		return;
+	/* The periodic resync diffs the device even when it reads as before. */
+	r = iface_poll(&d->env, ifc, ifc->need_full);
 	if (r == -ENODEV) {
 		forget(d, ifc, "the WireGuard device is gone");
 		d->discover_due = 0;

@@ -332,13 +332,13 @@ class WireGuardGo:
     def __repr__(self):
         return "WireGuardGo(%s in %s)" % (self.name, self.ns.name)
 
-    def start(self, timeout=10):
+    def start(self, timeout=10, env=None):
         if os.path.exists(self.socket):
             raise HarnessError("%s exists already: another run uses %s" % (
                 self.socket, self.name))
         self.harness.sockets.append(self.socket)
         self.process = self.ns.start(["wireguard-go", "-f", self.name],
-                                     env={"WG_PROCESS_FOREGROUND": "1"},
+                                     env=dict(env or {}, WG_PROCESS_FOREGROUND="1"),
                                      name="wireguard-go-" + self.name)
 
         def ready():
