@@ -21,9 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PACING_STORM_EVENTS 4 /* events queued during a round: a storm */
-#define PACING_HOLD_FACTOR  4 /* wait this many times the last round's length */
-#define PACING_MAX_HOLD_MS  100
+#define PACING_STORM_EVENTS	 4 /* events queued during a round: a storm */
+#define PACING_HOLD_FACTOR	 4 /* wait this many times the last round's length */
+#define PACING_MAX_HOLD_MS	 100
 #define PACING_POLL_STORM_EVENTS 1000
 #define PACING_POLL_MAX_SKIPS	 4
 
