@@ -1055,7 +1055,7 @@ def main(argv):
         results["load_end"] = loadavg()
         results["wall_s"] = now() - t0
     save(args, results)
-    log("done in %.0fs, results in %s" % (results["wall_s"], args.out))
+    log("done in %.0fs, results in %s" % (now() - t0, args.out))
     return 0
 
 

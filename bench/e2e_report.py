@@ -43,6 +43,24 @@ def pct(xs, p):
     return xs[k]
 
 
+def linux(res):
+    """(major, minor) of the kernel the results were measured on."""
+    try:
+        major, minor = res["versions"]["kernel"].split(".")[:2]
+        return int(major), int(minor)
+    except (KeyError, ValueError):
+        return (0, 0)
+
+
+def label(res, vm):
+    return "kernel WireGuard, Linux %d.%d, VM" % linux(res) if vm else "wireguard-go"
+
+
+def native_removal(res):
+    """Linux 6.16 and later remove an AllowedIP in place."""
+    return linux(res) >= (6, 16)
+
+
 def b4_runs(res):
     """B4's runs (results from before B4 ran more than once: one)."""
     b4 = res.get("b4")
@@ -301,8 +319,9 @@ def gc_text(runs):
     without = sum(p[2] for p in pairs) / sum(p[3] for p in pairs)
     return (" wireguard-go collected its garbage %.1f times a second during the runs with "
             "polls and %.1f without (`GODEBUG=gctrace=1`): each read of the whole device "
-            "builds its answer anew, and the collections that follow slow wireguard-go's "
-            "own packet path, which the probe waits on." % (with_polls, without))
+            "builds its answer anew. The slowest changes come in runs of a few in a row, "
+            "as a collection would make them; they are wireguard-go's, the daemon cannot "
+            "avoid them." % (with_polls, without))
 
 
 def poll_tail(runs):
@@ -338,7 +357,8 @@ def machine(res):
 def flavour_section(res, vm):
     lines = []
     title = "wireguard-go on the host" if not vm else \
-        "kernel WireGuard in the VM (qemu TCG: slow in absolute terms, compare ratios)"
+        "kernel WireGuard, Linux %d.%d, in the VM (qemu TCG: slow in absolute terms, " \
+        "compare ratios)" % linux(res)
     lines.append("### %s" % title)
     lines.append("")
     lines.append("Run on %s: %s. Load average (1, 5, 15 min) %s at the start, %s at the "
@@ -410,11 +430,33 @@ def profile_share(res, key, names):
     return {}
 
 
+def native_text(res, results, b2m, mid):
+    """B2 where the kernel removes in place, against the temporary peer."""
+    text = ("- B2 (kernel WireGuard, Linux %d.%d): %.2f × the floor at N = %s. This kernel "
+            "has `WGALLOWEDIP_F_REMOVE_ME`, which wg-rtsync detected (from the family's "
+            "policy) and used: each withdrawal is one attribute of the round's request, "
+            "and no temporary peer is made or removed." % (
+                linux(res) + (b2m["daemon"] / b2m["floor"], fmt_n(mid))))
+    if b2m["listened"] and b2m["parts"]["ip"]:
+        text += (" Being told is most of what is left: the floor's `ip -batch` deleting the "
+                 "routes took %s s alone and %s s with one process listening and doing "
+                 "nothing else (%.2f ×); against that, wg-rtsync's %s s is %.2f ×." % (
+                     fmt_s(b2m["parts"]["ip"]), fmt_s(b2m["listened"]),
+                     b2m["listened"] / b2m["parts"]["ip"], fmt_s(b2m["daemon"]),
+                     b2m["daemon"] / b2m["listened"]))
+    for other, vm in results:
+        o = row_of(other, "b2", mid) if vm and not native_removal(other) else None
+        if o and o["daemon"] and o["floor"]:
+            text += (" The same storm on Linux %d.%d, with the temporary peer: %.2f × its "
+                     "floor." % (linux(other) + (o["daemon"] / o["floor"],)))
+    return text
+
+
 def bounds(results):
     """What limits each figure, in words, with the figures of this run."""
     out = ["### What bounds the results", ""]
     for res, vm in results:
-        where = "kernel WireGuard, VM" if vm else "wireguard-go"
+        where = label(res, vm)
         sizes = sorted(int(n) for n in res.get("storms", {}))
         if not sizes:
             continue
@@ -439,14 +481,18 @@ def bounds(results):
                 "times include that, and the CPU that it and WireGuard spend on the changes "
                 "takes cores from `ip` (two cores here)." % (
                     where, fmt_n(mid), fmt_s(b1m["parts"]["ip"]), fmt_s(b1m["listened"])))
-        if vm:
+        if vm and native_removal(res):
+            b2m = row_of(res, "b2", mid)
+            if b2m and b2m["daemon"] and b2m["floor"]:
+                out.append(native_text(res, results, b2m, mid))
+        elif vm:
             share = profile_share(res, "b2", {"wg_set_device", "synchronize_rcu_expedited",
                                               "wg_peer_create", "wg_peer_remove",
                                               "curve25519_arch"})
             b2m = row_of(res, "b2", mid)
             if b2m and b2m["daemon"] and b2m["floor"]:
-                text = ("- B2 (kernel WireGuard, Linux 6.12): %.2f × the floor at N = %s. Linux "
-                        "6.12 has no `WGALLOWEDIP_F_REMOVE_ME`, so each round of withdrawals "
+                text = ("- B2 (kernel WireGuard, Linux %d.%d): %.2f × the floor at N = %s. This "
+                        "kernel has no `WGALLOWEDIP_F_REMOVE_ME`, so each round of withdrawals "
                         "moves the prefixes onto wg-rtsync's temporary peer and removes that "
                         "peer in the same request (SPEC section 7). Making the peer costs the "
                         "kernel a Curve25519 computation, removing it an RCU grace period, both "
@@ -455,7 +501,7 @@ def bounds(results):
                         "withdrawals wg-rtsync paces them (a round waits four times the last one's "
                         "length, at most 100 ms: docs/daemon.md) so that they hold the lock "
                         "at most a fifth of the time." % (
-                            b2m["daemon"] / b2m["floor"], fmt_n(mid)))
+                            linux(res) + (b2m["daemon"] / b2m["floor"], fmt_n(mid))))
                 if share:
                     text += " In the profiled run: %s of wg-rtsync's samples." % ", ".join(
                         "`%s` %.0f%%" % (k, v) for k, v in sorted(share.items(),
@@ -531,7 +577,7 @@ def series(res):
 def plot(results):
     tmp = tempfile.mkdtemp(prefix="wgrs-plot-")
     panels = []
-    for res, vm in results:
+    for i, (res, vm) in enumerate(results):
         s = series(res)
         for key, name in SCENARIOS[:3]:
             files = {}
@@ -540,13 +586,13 @@ def plot(results):
             ] if key in ("b1", "b2") else []
             for what in ("daemon", "floor", "target", "baseline", "baseline_est"):
                 pts = sorted(s.get(key, {}).get(what, []))
-                path = os.path.join(tmp, "%s-%s-%s.dat" % (int(vm), key, what))
+                path = os.path.join(tmp, "%d-%s-%s.dat" % (i, key, what))
                 with open(path, "w") as f:
                     for n, t in pts:
                         f.write("%d %.6f\n" % (n, t))
                 files[what] = path if pts else None
-            title = "%s, %s" % (name, "kernel WireGuard (VM, TCG)" if vm else
-                                "wireguard-go (host)")
+            title = "%s, %s" % (name, "kernel WireGuard %d.%d (VM, TCG)" % linux(res)
+                                if vm else "wireguard-go (host)")
             panels.append((title, files))
     rows = len(results)
     ns = [row["n"] for res, _ in results for row in storm_rows(res)] or [10000, 1000000]

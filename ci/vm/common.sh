@@ -6,6 +6,9 @@ VM_CACHE=${WG_RTSYNC_VM_CACHE:-/var/cache/wg-rtsync-vm}
 # The metapackage that names the current 6.12 kernel; resolved to the
 # versioned package (linux-image-6.12.N+debV-amd64) through apt-cache.
 VM_KERNEL_META=${WG_RTSYNC_VM_KERNEL_META:-linux-image-6.12-amd64}
+# Another suite of Debian's archive for the kernel (ci/vm/prepare); empty:
+# the system's package lists.
+VM_KERNEL_SUITE=${WG_RTSYNC_VM_KERNEL_SUITE:-}
 # Loaded by /init in this order (plus what modprobe --show-depends adds):
 # the 9p chain first, since the host root comes through it.
 VM_MODULES="netfs 9pnet 9pnet_virtio 9p overlay virtio_rng wireguard veth
