@@ -362,9 +362,11 @@ def flavour_section(res, vm):
     lines.append("### %s" % title)
     lines.append("")
     lines.append("Run on %s: %s. Load average (1, 5, 15 min) %s at the start, %s at the "
-                 "end; %d run%s per size, medians; the whole run took %.0f min." % (
+                 "end; %d run%s per size, medians; the probe's interval in B1 and B2 %s; "
+                 "the whole run took %.0f min." % (
                      res["date"], machine(res), res["load_start"], res.get("load_end", "?"),
                      res["runs"], "" if res["runs"] == 1 else "s",
+                     "%g ms" % (res.get("probe_us", 1000) / 1000.0),
                      res.get("wall_s", 0) / 60))
     for u in res.get("updates", []):
         same = u["versions"] == res["versions"] and "commit" in u["versions"]
@@ -713,8 +715,12 @@ the device while it times. Each batch ends with a marker instead:
   against the expectation (`wg show allowed-ips`, or a count of the
   protocol-98 routes); had it not been complete, the time would be that of
   the first complete check (marked †).
-- The probe's own cost: microseconds per datagram; its resolution is its
-  interval (1 ms in B1 to B3, 50 µs in B4).
+- The probe's own cost: microseconds per datagram on the host; its
+  resolution is its interval (1 ms in B1 and B2, 50 µs in B4). Under
+  emulation a datagram costs WireGuard a good fraction of a millisecond
+  (a profile of B2 in the VM at 1 ms put 14% of both CPUs in the probe's
+  datagrams, which the floor does not pay), so in the VM the interval of B1
+  and B2 is 10 ms; the section's header gives it.
 """
 
 
