@@ -4,8 +4,12 @@
  * removes the temporary peer (before Linux 6.16), so in a storm of
  * withdrawals back-to-back rounds take turns with the process making
  * them. When several withdrawals (the daemon counts those events) queued
- * up while the last round ran, the next one waits until rounds take at
- * most a fifth of the time (never longer than PACING_MAX_HOLD_MS). One
+ * up while the last round ran, or that round had several to do (a storm
+ * against a fast WireGuard), the next one waits until rounds take at
+ * most a fifth of the time (never longer than PACING_MAX_HOLD_MS, never
+ * shorter than PACING_MIN_HOLD_MS: a round that reads as 0 ms still costs
+ * WireGuard a temporary peer, so rounds further apart, each with more
+ * withdrawals, end a storm sooner). One
  * change at a time, as a routing daemon makes them in calm times, is
  * served at once.
  *
@@ -23,6 +27,7 @@
 
 #define PACING_STORM_EVENTS	 4 /* events queued during a round: a storm */
 #define PACING_HOLD_FACTOR	 4 /* wait this many times the last round's length */
+#define PACING_MIN_HOLD_MS	 10
 #define PACING_MAX_HOLD_MS	 100
 #define PACING_POLL_STORM_EVENTS 1000
 #define PACING_POLL_MAX_SKIPS	 4
@@ -30,6 +35,7 @@
 struct pacing {
 	uint64_t round_start, round_end; /* monotonic ms; 0: no round yet */
 	uint32_t events;		 /* withdrawals since the last round began */
+	uint32_t round_events;		 /* withdrawals before it began: its work */
 	uint32_t poll_events;		 /* route events since the last poll was due */
 	uint32_t poll_skips;		 /* polls skipped in a row */
 };

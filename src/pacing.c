@@ -15,6 +15,7 @@ void pacing_round_begin(struct pacing *p, uint64_t now)
 {
 	p->round_start = now;
 	p->round_end = now;
+	p->round_events = p->events;
 	p->events = 0;
 }
 
@@ -27,9 +28,15 @@ uint64_t pacing_next_round(const struct pacing *p, uint64_t now, uint32_t batch_
 {
 	uint64_t due = now + batch_delay_ms, hold, until;
 
-	if (!p->round_start || p->events < PACING_STORM_EVENTS)
+	/* A storm: withdrawals queued up while the last round ran, or that
+	 * round had a storm's worth to do (rounds short enough to see none
+	 * come in while they run, as against wireguard-go). */
+	if (!p->round_start ||
+	    (p->events < PACING_STORM_EVENTS && p->round_events < PACING_STORM_EVENTS))
 		return due;
 	hold = (p->round_end - p->round_start) * PACING_HOLD_FACTOR;
+	if (hold < PACING_MIN_HOLD_MS)
+		hold = PACING_MIN_HOLD_MS;
 	if (hold > PACING_MAX_HOLD_MS)
 		hold = PACING_MAX_HOLD_MS;
 	until = p->round_end + hold;

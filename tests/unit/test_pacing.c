@@ -30,7 +30,10 @@ static void test_quiet(void **state)
 	assert_int_equal(pacing_next_round(&p, 5000, 0), 5000);
 	assert_int_equal(pacing_next_round(&p, 5000, 10), 5010);
 
-	pacing_round_begin(&p, 6000);
+	pacing_round_begin(&p, 5000); /* that round had 1000 to do */
+	pacing_round_end(&p, 5010);
+	events(&p, PACING_STORM_EVENTS - 1);
+	pacing_round_begin(&p, 6000); /* and this one a few: quiet */
 	pacing_round_end(&p, 6040);
 	events(&p, PACING_STORM_EVENTS - 1);
 	assert_int_equal(pacing_next_round(&p, 6041, 0), 6041);
@@ -52,11 +55,16 @@ static void test_storm(void **state)
 	assert_int_equal(pacing_next_round(&p, 1021, 200), 1221);
 	/* the hold is over */
 	assert_int_equal(pacing_next_round(&p, 1200, 0), 1200);
-	/* a new round starts the count again */
+	/* the next round has that storm's work: the one after it waits too */
 	pacing_round_begin(&p, 1200);
 	pacing_round_end(&p, 1220);
+	assert_int_equal(pacing_next_round(&p, 1221, 0), 1220 + PACING_HOLD_FACTOR * 20);
+	/* a round with a few to do, during which a few came: calm again */
 	events(&p, PACING_STORM_EVENTS - 1);
-	assert_int_equal(pacing_next_round(&p, 1221, 0), 1221);
+	pacing_round_begin(&p, 1400);
+	pacing_round_end(&p, 1420);
+	events(&p, PACING_STORM_EVENTS - 1);
+	assert_int_equal(pacing_next_round(&p, 1421, 0), 1421);
 }
 
 /* A long round: the hold has a ceiling. */
@@ -71,8 +79,10 @@ static void test_ceiling(void **state)
 	assert_int_equal(pacing_next_round(&p, 1001, 0), 1001 + PACING_MAX_HOLD_MS);
 }
 
-/* Short rounds (under a millisecond) are not held; a clock that went
- * backwards gives no negative length. */
+/* Short rounds (a millisecond or less) in a storm are still held, for
+ * PACING_MIN_HOLD_MS: WireGuard pays for each round's temporary peer
+ * outside the round's own clock. A clock that went backwards gives no
+ * negative length. */
 static void test_short_and_odd(void **state)
 {
 	struct pacing p = {0};
@@ -81,11 +91,44 @@ static void test_short_and_odd(void **state)
 	pacing_round_begin(&p, 500);
 	events(&p, 10000);
 	pacing_round_end(&p, 500);
-	assert_int_equal(pacing_next_round(&p, 500, 0), 500);
+	assert_int_equal(pacing_next_round(&p, 500, 0), 500 + PACING_MIN_HOLD_MS);
+	assert_int_equal(pacing_next_round(&p, 500 + PACING_MIN_HOLD_MS, 0),
+			 500 + PACING_MIN_HOLD_MS);
 	pacing_round_begin(&p, 800);
 	events(&p, 10000);
 	pacing_round_end(&p, 700);
-	assert_int_equal(pacing_next_round(&p, 801, 0), 801);
+	assert_int_equal(pacing_next_round(&p, 801, 0), 800 + PACING_MIN_HOLD_MS);
+	/* a quiet short round (after the one that did the 10 000): no hold */
+	pacing_round_begin(&p, 900);
+	pacing_round_end(&p, 900);
+	pacing_round_begin(&p, 950);
+	pacing_round_end(&p, 950);
+	assert_int_equal(pacing_next_round(&p, 951, 0), 951);
+}
+
+/* Rounds too short to see a withdrawal come in while they run: the last
+ * round's own work says storm, and rounds stay apart; a round with little
+ * to do ends it. */
+static void test_storm_of_short_rounds(void **state)
+{
+	struct pacing p = {0};
+
+	(void)state;
+	events(&p, 50);
+	pacing_round_begin(&p, 1000);
+	pacing_round_end(&p, 1000);
+	events(&p, 1);
+	assert_int_equal(pacing_next_round(&p, 1000, 0), 1000 + PACING_MIN_HOLD_MS);
+	events(&p, 600);
+	pacing_round_begin(&p, 1010);
+	pacing_round_end(&p, 1010);
+	assert_int_equal(pacing_next_round(&p, 1011, 0), 1010 + PACING_MIN_HOLD_MS);
+	/* the storm is over: the last round had one withdrawal to do */
+	events(&p, 1);
+	pacing_round_begin(&p, 1020);
+	pacing_round_end(&p, 1020);
+	events(&p, 1);
+	assert_int_equal(pacing_next_round(&p, 1021, 0), 1021);
 }
 
 /* Additions count for polls, never for rounds: a round that adds is cheap. */
@@ -144,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_storm),
 		cmocka_unit_test(test_ceiling),
 		cmocka_unit_test(test_short_and_odd),
+		cmocka_unit_test(test_storm_of_short_rounds),
 		cmocka_unit_test(test_additions_hold_no_round),
 		cmocka_unit_test(test_poll_quiet),
 		cmocka_unit_test(test_poll_storm_bounded),
