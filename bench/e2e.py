@@ -979,7 +979,9 @@ def versions(args):
         "cpu": cpu, "cores": os.cpu_count(), "mem_gib": round(mem_kib_total / 1048576, 1),
         "os": os_name, "kernel": platform.release(),
         "wg_rtsync": first_line([os.path.join(args.build, "wg-rtsync"), "--version"]),
-        "commit": first_line(["git", "-C", REPO, "describe", "--always", "--dirty"]),
+        # bench/run names the commit it built; HEAD may move during a long run.
+        "commit": os.environ.get("WGRS_BENCH_COMMIT") or
+        first_line(["git", "-C", REPO, "describe", "--always", "--dirty"]),
         "wireguard_go": first_line(["wireguard-go", "--version"]),
         "wg": first_line(["wg", "--version"]),
         "iproute2": first_line(["ip", "-V"]),

@@ -9,6 +9,7 @@ usage: e2e_report.py HOST.json [VM.json]
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -228,6 +229,8 @@ def profile_table(res):
                "calls; [k]: kernel):" % fmt_n(int(n_text)), "",
                "| B1 learn | % | B2 withdraw | % |", "|---|---:|---|---:|"]
         b1, b2 = prof.get("b1") or [], prof.get("b2") or []
+        if isinstance(b1, dict) or isinstance(b2, dict):
+            return system_table(n_text, b1 or {}, b2 or {})
         for i in range(max(len(b1), len(b2))):
             cells = []
             for rows in (b1, b2):
@@ -240,6 +243,44 @@ def profile_table(res):
             out.append("| %s |" % " | ".join(cells))
         return "\n".join(out)
     return None
+
+
+def system_table(n_text, b1, b2):
+    """The VM's profile: every CPU, so the shares are of the whole machine."""
+    out = ["Where the VM's CPU time went at N = %s (perf on every CPU, 499 Hz, one more "
+           "run not counted above; share of all samples; *swapper*: idle):" %
+           fmt_n(int(n_text)), "", "| process | B1 learn % | B2 withdraw % |",
+           "|---|---:|---:|"]
+    s1, s2 = dict(by_comm(b1)), dict(by_comm(b2))
+    for comm in sorted(set(s1) | set(s2), key=lambda c: -(s1.get(c, 0) + s2.get(c, 0))):
+        out.append("| %s | %s | %s |" % (comm, "%.1f" % s1[comm] if comm in s1 else "-",
+                                         "%.1f" % s2[comm] if comm in s2 else "-"))
+    out += ["", "wg-rtsync's part, by function and what it calls (share of all samples; "
+            "[k]: kernel):", "", "| B1 learn | % | B2 withdraw | % |", "|---|---:|---|---:|"]
+    cols = []
+    for prof in (b1, b2):
+        rows = [r for r in system_rows(prof, "wg-rtsync")
+                if r["sym"] not in Perf_GENERIC and not r["sym"].startswith(Perf_PLUMBING)]
+        cols.append(rows[:12])
+    for i in range(max(len(c) for c in cols)):
+        cells = []
+        for rows in cols:
+            if i < len(rows):
+                cells += ["`%s`%s" % (rows[i]["sym"], " [k]" if rows[i]["kernel"] else ""),
+                          "%.1f" % rows[i]["children"]]
+            else:
+                cells += ["", ""]
+        out.append("| %s |" % " | ".join(cells))
+    return "\n".join(out)
+
+
+# What bench/e2e.py's Perf leaves out of a per-process profile.
+Perf_GENERIC = {"_start", "main", "__libc_start_main", "__libc_start_call_main",
+                "__libc_start_main_impl", "daemon_run", "loop", "run_daemon", "run_due",
+                "read", "write", "send", "recv", "recvmsg", "sendto"}
+Perf_PLUMBING = ("entry_SYSCALL", "do_syscall", "__x64_sys_", "__sys_", "___sys_",
+                 "____sys_", "ksys_", "vfs_", "sock_", "__libc_", "0x", "syscall",
+                 "netlink_rcv_skb", "netlink_unicast", "genl_rcv", "[unknown]", "0000")
 
 
 def b6(res):
@@ -422,10 +463,36 @@ def row_of(res, key, n):
     return None
 
 
+RAW_ROW = re.compile(r"\s+([\d.]+)%\s+([\d.]+)%\s+(\S+)\s+(\S+)\s+\[(.)\]\s+(\S+)")
+
+
+def system_rows(prof, comm):
+    """A system-wide profile's rows of one process, as a per-process
+    profile has them; shares are of all samples."""
+    rows = []
+    for line in prof.get("raw", "").splitlines():
+        m = RAW_ROW.match(line)
+        if m and m.group(3) == comm:
+            rows.append({"sym": m.group(6), "kernel": m.group(5) == "k",
+                         "children": float(m.group(1)), "self": float(m.group(2))})
+    return rows
+
+
+def by_comm(prof):
+    """[(process, share of all samples)] of a system-wide profile."""
+    out = []
+    for e in prof.get("by_comm", []):
+        share = re.match(r"\s*([\d.]+)%", e["comm"])
+        out.append((e["comm"].split()[-1], float(share.group(1)) if share else e["share"]))
+    return out
+
+
 def profile_share(res, key, names):
     """{name: share} of the profiled run's entries for names."""
     for n_text in res.get("storms", {}):
         prof = (res["storms"][n_text].get("profile") or {}).get(key) or []
+        if isinstance(prof, dict):
+            prof = system_rows(prof, "wg-rtsync")
         found = {r["sym"]: r["children"] for r in prof if r["sym"] in names}
         if found:
             return found
@@ -440,7 +507,7 @@ def native_text(res, results, b2m, mid):
             "and no temporary peer is made or removed." % (
                 linux(res) + (b2m["daemon"] / b2m["floor"], fmt_n(mid))))
     if b2m["listened"] and b2m["parts"]["ip"]:
-        text += (" Being told is most of what is left: the floor's `ip -batch` deleting the "
+        text += (" Being told costs the deleting process: the floor's `ip -batch` deleting the "
                  "routes took %s s alone and %s s with one process listening and doing "
                  "nothing else (%.2f ×); against that, wg-rtsync's %s s is %.2f ×." % (
                      fmt_s(b2m["parts"]["ip"]), fmt_s(b2m["listened"]),
