@@ -166,7 +166,7 @@ class Perf:
     # System call plumbing: every system call passes through these.
     PLUMBING = ("entry_SYSCALL", "do_syscall", "__x64_sys_", "__sys_", "___sys_",
                 "____sys_", "ksys_", "vfs_", "sock_", "__libc_", "0x", "syscall",
-                "netlink_rcv_skb", "netlink_unicast", "genl_rcv")
+                "netlink_rcv_skb", "netlink_unicast", "genl_rcv", "00000000")
 
     def __init__(self, pid, path, ns=None):
         """pid None: every CPU (the VM, where perf 6.1 records no samples of
@@ -211,7 +211,8 @@ class Perf:
         out = {"by_comm": [], "raw": report("--sort", "comm,dso,sym"),
                "perf_err": err[-2000:]}
         for line in report("--sort", "comm").splitlines():
-            m = re.match(r"\s+([\d.]+)%\s+(\S.*?)\s*$", line)
+            # children %, self %, process (with call chains, perf prints both)
+            m = re.match(r"\s+([\d.]+)%\s+[\d.]+%\s+(\S.*?)\s*$", line)
             if m:
                 out["by_comm"].append({"comm": m.group(2), "share": float(m.group(1))})
         os.unlink(self.path)

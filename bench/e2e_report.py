@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 
+from e2e import Perf  # its filters of a profile
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 DOC = os.path.join(REPO, "docs", "benchmarks.md")
@@ -260,7 +262,7 @@ def system_table(n_text, b1, b2):
     cols = []
     for prof in (b1, b2):
         rows = [r for r in system_rows(prof, "wg-rtsync")
-                if r["sym"] not in Perf_GENERIC and not r["sym"].startswith(Perf_PLUMBING)]
+                if r["sym"] not in Perf.GENERIC and not r["sym"].startswith(Perf.PLUMBING)]
         cols.append(rows[:12])
     for i in range(max(len(c) for c in cols)):
         cells = []
@@ -272,15 +274,6 @@ def system_table(n_text, b1, b2):
                 cells += ["", ""]
         out.append("| %s |" % " | ".join(cells))
     return "\n".join(out)
-
-
-# What bench/e2e.py's Perf leaves out of a per-process profile.
-Perf_GENERIC = {"_start", "main", "__libc_start_main", "__libc_start_call_main",
-                "__libc_start_main_impl", "daemon_run", "loop", "run_daemon", "run_due",
-                "read", "write", "send", "recv", "recvmsg", "sendto"}
-Perf_PLUMBING = ("entry_SYSCALL", "do_syscall", "__x64_sys_", "__sys_", "___sys_",
-                 "____sys_", "ksys_", "vfs_", "sock_", "__libc_", "0x", "syscall",
-                 "netlink_rcv_skb", "netlink_unicast", "genl_rcv", "[unknown]", "0000")
 
 
 def b6(res):
@@ -480,11 +473,7 @@ def system_rows(prof, comm):
 
 def by_comm(prof):
     """[(process, share of all samples)] of a system-wide profile."""
-    out = []
-    for e in prof.get("by_comm", []):
-        share = re.match(r"\s*([\d.]+)%", e["comm"])
-        out.append((e["comm"].split()[-1], float(share.group(1)) if share else e["share"]))
-    return out
+    return [(e["comm"], e["share"]) for e in prof.get("by_comm", [])]
 
 
 def profile_share(res, key, names):

@@ -14,6 +14,13 @@ static void events(struct pacing *p, unsigned n)
 		pacing_event(p, true);
 }
 
+/* A round that began at start and ended at end. */
+static void round_at(struct pacing *p, uint64_t start, uint64_t end)
+{
+	pacing_round_begin(p, start);
+	pacing_round_end(p, end);
+}
+
 static void additions(struct pacing *p, unsigned n)
 {
 	while (n--)
@@ -56,13 +63,11 @@ static void test_storm(void **state)
 	/* the hold is over */
 	assert_int_equal(pacing_next_round(&p, 1200, 0), 1200);
 	/* the next round has that storm's work: the one after it waits too */
-	pacing_round_begin(&p, 1200);
-	pacing_round_end(&p, 1220);
+	round_at(&p, 1200, 1220);
 	assert_int_equal(pacing_next_round(&p, 1221, 0), 1220 + PACING_HOLD_FACTOR * 20);
 	/* a round with a few to do, during which a few came: calm again */
 	events(&p, PACING_STORM_EVENTS - 1);
-	pacing_round_begin(&p, 1400);
-	pacing_round_end(&p, 1420);
+	round_at(&p, 1400, 1420);
 	events(&p, PACING_STORM_EVENTS - 1);
 	assert_int_equal(pacing_next_round(&p, 1421, 0), 1421);
 }
@@ -99,10 +104,8 @@ static void test_short_and_odd(void **state)
 	pacing_round_end(&p, 700);
 	assert_int_equal(pacing_next_round(&p, 801, 0), 800 + PACING_MIN_HOLD_MS);
 	/* a quiet short round (after the one that did the 10 000): no hold */
-	pacing_round_begin(&p, 900);
-	pacing_round_end(&p, 900);
-	pacing_round_begin(&p, 950);
-	pacing_round_end(&p, 950);
+	round_at(&p, 900, 900);
+	round_at(&p, 950, 950);
 	assert_int_equal(pacing_next_round(&p, 951, 0), 951);
 }
 
@@ -115,18 +118,15 @@ static void test_storm_of_short_rounds(void **state)
 
 	(void)state;
 	events(&p, 50);
-	pacing_round_begin(&p, 1000);
-	pacing_round_end(&p, 1000);
+	round_at(&p, 1000, 1000);
 	events(&p, 1);
 	assert_int_equal(pacing_next_round(&p, 1000, 0), 1000 + PACING_MIN_HOLD_MS);
 	events(&p, 600);
-	pacing_round_begin(&p, 1010);
-	pacing_round_end(&p, 1010);
+	round_at(&p, 1010, 1010);
 	assert_int_equal(pacing_next_round(&p, 1011, 0), 1010 + PACING_MIN_HOLD_MS);
 	/* the storm is over: the last round had one withdrawal to do */
 	events(&p, 1);
-	pacing_round_begin(&p, 1020);
-	pacing_round_end(&p, 1020);
+	round_at(&p, 1020, 1020);
 	events(&p, 1);
 	assert_int_equal(pacing_next_round(&p, 1021, 0), 1021);
 }
