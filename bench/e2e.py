@@ -1038,7 +1038,7 @@ def main(argv):
     results = {"flavour": flavour_name(args.flavour), "date": time.strftime("%Y-%m-%d"),
                "versions": versions(args), "load_start": loadavg(),
                "sizes": args.sizes, "runs": args.runs, "probe_us": args.probe_us,
-               "storms": {}}
+               "command": " ".join(argv), "storms": {}}
     if args.update:
         # Only what runs now is replaced; the rest, and the header, stay.
         with open(args.out) as f:
@@ -1046,6 +1046,7 @@ def main(argv):
         parts = sorted({"b4", "storms"} - args.skip)
         old.setdefault("updates", []).append({
             "date": results["date"], "parts": parts, "versions": results["versions"],
+            "command": results["command"],
             "load_start": results["load_start"]})
         results = old
         if "storms" in parts:

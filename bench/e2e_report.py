@@ -402,6 +402,8 @@ def flavour_section(res, vm):
                      res["runs"], "" if res["runs"] == 1 else "s",
                      "%g ms" % (res.get("probe_us", 1000) / 1000.0),
                      res.get("wall_s", 0) / 60))
+    if res.get("command"):
+        lines[-1] += " Command: `%s`." % res["command"]
     for u in res.get("updates", []):
         same = u["versions"] == res["versions"] and "commit" in u["versions"]
         lines[-1] += (" Measured again on %s%s, alone: %s (load %s at the start, %s at the "
@@ -410,6 +412,9 @@ def flavour_section(res, vm):
                           else " with: " + machine(dict(res, versions=u["versions"])),
                           ", ".join(PART_NAMES.get(p, p) for p in u["parts"]),
                           u["load_start"], u.get("load_end", "?"), u.get("wall_s", 0) / 60))
+        if u.get("command"):
+            lines[-1] += " Command: `%s`." % u["command"]
+
     lines.append("")
     lines.append(storm_table(res))
     lines.append("")
