@@ -762,8 +762,7 @@ def storms(args, flavour, results):
             for r in range(runs):
                 extra = None
                 if r == 0 and n == args.idle_n and "b5" not in args.skip:
-                    extra = lambda w_, d, out: results.__setitem__(
-                        "b5", idle_cpu(w_, d, args.idle_seconds))
+                    extra = idle_step(args, results)
                 storm_daemon_run(w, s, r, daemon_runs, extra)
                 storm_floor_run(w, s, r, floor_runs)
             entry["daemon"] = daemon_runs
@@ -795,6 +794,22 @@ def storms(args, flavour, results):
 # ---------------------------------------------------------------------------
 # B5: idle CPU
 
+def idle_step(args, results):
+    """B5, as the step of a storm run between the learn and the withdraw
+    storm."""
+    return lambda w, d, out: results.__setitem__("b5", idle_cpu(w, d, args.idle_seconds))
+
+
+def idle_alone(args, flavour, results):
+    """B5 without the storms: one untimed run at N = idle_n."""
+    w = World(args, flavour, {0xfe: 1, 0xfd: 1}, "N=%d" % args.idle_n)
+    try:
+        storm_daemon_run(w, Storm(w, args.idle_n), 0, [], idle_step(args, results))
+        save(args, results)
+    finally:
+        w.close()
+
+
 def idle_cpu(w, d, seconds):
     w.wait_idle(3)
     st0 = w.status()
@@ -813,6 +828,30 @@ def idle_cpu(w, d, seconds):
            "load": loadavg()}
     log("B5: daemon %.3f%% of a core over %.0fs (%d learned)" % (
         out["daemon_pct"], wall, out["learned"]))
+    out["reads"] = idle_reads(w, max(5, int(seconds) // 3))
+    return out
+
+
+def idle_reads(w, seconds):
+    """B5's floor: what one read of the whole device a second costs a reader
+    that parses nothing (e2e_probe read), while the daemon idles on. And the
+    same for a dump of the route table, which holds the same learned
+    prefixes: a kernel cost that the host and the VM both measure, so the
+    pair gives the VM's slowdown for netlink dumps."""
+    device = ("uapi", w.wg.socket) if w.flavour == "uapi" else ("genl", w.name)
+    out = {}
+    for key, (kind, dev) in (("device", device), ("routes", ("route", "-"))):
+        words = w.ns.run([w.probe_bin, "read", kind, dev, str(seconds)],
+                         timeout=30 * seconds + 600).stdout.split()
+        f = dict(zip(words[0::2], words[1::2]))
+        reads = int(f["reads"])
+        user, system = float(f["user"]), float(f["system"])
+        # CPU per read, at the poll interval's one read a second.
+        out[key] = {"reads": reads, "bytes": int(f["bytes"]) // reads,
+                    "pct": 100.0 * (user + system) / reads,
+                    "sys_pct": 100.0 * system / reads}
+        log("B5 floor, %s read alone: %.3f%% of a core (%d reads of %d bytes)" % (
+            key, out[key]["pct"], reads, out[key]["bytes"]))
     return out
 
 
@@ -1029,7 +1068,8 @@ def main(argv):
                     help="NAME=SETTINGS: one more B1 and B2 at the largest N with these "
                     "configuration lines ('; ' between lines); repeatable")
     ap.add_argument("--update", action="store_true",
-                    help="keep the results in --out of what is skipped (b4 or storms)")
+                    help="keep the results in --out of what is skipped (b4 or storms; "
+                    "--skip b4,storms measures B5 alone)")
     args = ap.parse_args(argv[1:])
     args.build = os.path.abspath(args.build)
     if os.geteuid() != 0:
@@ -1044,6 +1084,8 @@ def main(argv):
         with open(args.out) as f:
             old = json.load(f)
         parts = sorted({"b4", "storms"} - args.skip)
+        if "storms" in args.skip and "b5" not in args.skip:
+            parts.append("b5")
         old.setdefault("updates", []).append({
             "date": results["date"], "parts": parts, "versions": results["versions"],
             "command": results["command"],
@@ -1052,12 +1094,15 @@ def main(argv):
         if "storms" in parts:
             results.update(storms={}, sizes=args.sizes, runs=args.runs,
                            probe_us=args.probe_us)
+        if "storms" in parts or "b5" in parts:
             results.pop("b5", None)
     t0 = now()
     if "b4" not in args.skip:
         latency(args, args.flavour, results)
     if "storms" not in args.skip:
         storms(args, args.flavour, results)
+    elif "b5" not in args.skip:
+        idle_alone(args, args.flavour, results)
     if args.update:
         results["updates"][-1].update(load_end=loadavg(), wall_s=now() - t0)
     else:

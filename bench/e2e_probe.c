@@ -19,6 +19,15 @@
  * e2e_probe dump [PROTO]
  *     One route dump of both families, all tables, as a tool that reads
  *     the table must do; prints the number of routes (of protocol PROTO).
+ * e2e_probe read genl|uapi|route DEVICE SECONDS
+ *     The floor of the idle poll (B5): reads the whole of something once a
+ *     second for SECONDS and throws the answer away, parsing nothing:
+ *     genl: a WG_CMD_GET_DEVICE dump of interface DEVICE; uapi: get=1 on
+ *     wireguard-go's socket DEVICE (a path), over a kept connection;
+ *     route: a route dump of both families (DEVICE is ignored). Prints
+ *     "reads N bytes B user U system S wall W" (the reads' total size, the
+ *     CPU seconds they cost this process, by getrusage(2), and the window's
+ *     seconds).
  * e2e_probe latency LISTEN_ADDR [INTERVAL_US] < EVENTS
  *     One change at a time, each line of EVENTS:
  *       route add|del DST GW OIF TARGET PORT   (a route of protocol static
@@ -42,12 +51,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "nl_route.h"
 #include "wg_backend.h"
+#include "wg_genl.h"
 #include "wgkey.h"
 
 #define HANDSHAKE_INIT_TYPE 1
@@ -77,6 +89,7 @@ static void usage(void)
 			"[INTERVAL_US [TIMEOUT_S]]\n"
 			"       e2e_probe route new|del PREFIX PROTO [TIMEOUT_S]\n"
 			"       e2e_probe dump [PROTO]\n"
+			"       e2e_probe read genl|uapi|route DEVICE SECONDS\n"
 			"       e2e_probe latency LISTEN_ADDR [INTERVAL_US] < EVENTS\n");
 	exit(2);
 }
@@ -343,6 +356,179 @@ static int cmd_dump(int argc, char **argv)
 	return 0;
 }
 
+/* ---- read: the floor of the idle poll ---- */
+
+struct reader {
+	const char *device;
+	struct mnl_socket *nl;
+	int fd; /* uapi */
+	uint16_t family;
+	uint32_t seq;
+	char *buf;
+	size_t bytes;
+};
+
+/* Receives a netlink reply to its end, checking only message headers. */
+static void recv_reply(struct reader *rd, const char *what)
+{
+	int r;
+
+	do {
+		ssize_t n = mnl_socket_recvfrom(rd->nl, rd->buf, NL_BUF);
+
+		if (n < 0)
+			die(what);
+		rd->bytes += (size_t)n;
+		r = mnl_cb_run(rd->buf, (size_t)n, rd->seq, mnl_socket_get_portid(rd->nl),
+			       NULL, NULL);
+	} while (r > 0);
+	if (r < 0)
+		die(what);
+}
+
+static void send_req(struct reader *rd, const struct wg_buf *req, const char *what)
+{
+	if (mnl_socket_sendto(rd->nl, req->data, req->len) < 0)
+		die(what);
+}
+
+static void genl_open(struct reader *rd)
+{
+	struct wg_buf req = {0}, reply = {0};
+	int r = -EBADMSG;
+
+	rd->nl = mnl_socket_open(NETLINK_GENERIC);
+	if (!rd->nl || mnl_socket_bind(rd->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		die("generic netlink");
+	if (wg_genl_encode_getfamily(&req, ++rd->seq))
+		die("getfamily");
+	send_req(rd, &req, "getfamily");
+	/* The family and its ack may come in separate reads. */
+	while (r == -EBADMSG) {
+		ssize_t n = mnl_socket_recvfrom(rd->nl, rd->buf, NL_BUF);
+
+		if (n < 0 || wg_buf_append(&reply, rd->buf, (size_t)n))
+			die("getfamily");
+		r = wg_genl_parse_family(reply.data, reply.len, &rd->family);
+	}
+	if (r) {
+		errno = -r;
+		die("no wireguard family");
+	}
+	wg_buf_free(&req);
+	wg_buf_free(&reply);
+}
+
+static void read_genl(struct reader *rd)
+{
+	struct wg_buf req = {0};
+
+	if (wg_genl_encode_get(&req, rd->family, ++rd->seq, rd->device))
+		die("get");
+	send_req(rd, &req, "get");
+	recv_reply(rd, "get");
+	wg_buf_free(&req);
+}
+
+static void uapi_open(struct reader *rd)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+	rd->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (strlen(rd->device) >= sizeof(sun.sun_path))
+		usage();
+	strcpy(sun.sun_path, rd->device);
+	if (rd->fd < 0 || connect(rd->fd, (struct sockaddr *)&sun, sizeof(sun)))
+		die(rd->device);
+}
+
+/* A reply ends with "errno=N\n\n", the only empty line in it. */
+static void read_uapi(struct reader *rd)
+{
+	char tail[2] = {0, 0};
+
+	if (write(rd->fd, "get=1\n\n", 7) != 7)
+		die("get=1");
+	while (tail[0] != '\n' || tail[1] != '\n') {
+		ssize_t n = read(rd->fd, rd->buf, NL_BUF);
+
+		if (n <= 0)
+			die("get=1 reply");
+		rd->bytes += (size_t)n;
+		tail[0] = n > 1 ? rd->buf[n - 2] : tail[1];
+		tail[1] = rd->buf[n - 1];
+	}
+}
+
+static void read_routes(struct reader *rd)
+{
+	static const unsigned char families[] = {AF_INET, AF_INET6};
+
+	for (size_t i = 0; i < sizeof(families); i++) {
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(rd->buf);
+		struct rtmsg *rtm;
+
+		nlh->nlmsg_type = RTM_GETROUTE;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		nlh->nlmsg_seq = ++rd->seq;
+		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+		rtm->rtm_family = families[i];
+		if (mnl_socket_sendto(rd->nl, nlh, nlh->nlmsg_len) < 0)
+			die("route dump");
+		recv_reply(rd, "route dump");
+	}
+}
+
+static double tv_seconds(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static int cmd_read(char **argv)
+{
+	struct reader rd = {.device = argv[1], .fd = -1, .buf = malloc(NL_BUF)};
+	void (*read_once)(struct reader *);
+	double seconds = atof(argv[2]), start, next;
+	struct rusage ru0, ru;
+	unsigned reads = 0;
+
+	if (!rd.buf || seconds <= 0)
+		usage();
+	if (!strcmp(argv[0], "genl")) {
+		genl_open(&rd);
+		read_once = read_genl;
+	} else if (!strcmp(argv[0], "uapi")) {
+		uapi_open(&rd);
+		read_once = read_uapi;
+	} else if (!strcmp(argv[0], "route")) {
+		rd.nl = nl_open(0);
+		read_once = read_routes;
+	} else {
+		usage();
+	}
+	getrusage(RUSAGE_SELF, &ru0); /* not the process's start */
+	start = next = now();
+	while (next < start + seconds) {
+		double wait = next - now();
+
+		if (wait > 0)
+			poll(NULL, 0, (int)(wait * 1000));
+		read_once(&rd);
+		reads++;
+		next += 1.0;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	printf("reads %u bytes %zu user %.6f system %.6f wall %.6f\n", reads, rd.bytes,
+	       tv_seconds(ru.ru_utime) - tv_seconds(ru0.ru_utime),
+	       tv_seconds(ru.ru_stime) - tv_seconds(ru0.ru_stime), now() - start);
+	if (rd.nl)
+		mnl_socket_close(rd.nl);
+	if (rd.fd >= 0)
+		close(rd.fd);
+	free(rd.buf);
+	return 0;
+}
+
 /* ---- latency: one change at a time ---- */
 
 struct latency {
@@ -476,6 +662,8 @@ int main(int argc, char **argv)
 		return cmd_route(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "dump"))
 		return cmd_dump(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "read") && argc == 5)
+		return cmd_read(argv + 2);
 	if (!strcmp(argv[1], "latency") && argc >= 3)
 		return cmd_latency(argc - 2, argv + 2);
 	usage();

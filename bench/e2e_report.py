@@ -28,7 +28,7 @@ TARGET_P99_US = 10000.0
 TARGET_IDLE_PCT = 1.0
 TARGET_BYTES = 150.0
 
-PART_NAMES = {"b4": "B4", "storms": "B1 to B3, B5 and B6"}
+PART_NAMES = {"b4": "B4", "storms": "B1 to B3, B5 and B6", "b5": "B5"}
 SCENARIOS = (("b1", "B1 learn"), ("b2", "B2 withdraw"), ("b3", "B3 install"),
              ("b3back", "B3 back"))
 
@@ -158,9 +158,11 @@ def storm_table(res):
     return "\n".join(out)
 
 
-def targets(res, vm):
+def targets(res, vm, host=None):
     """Met or missed, per target. Under TCG only what does not depend on
-    the emulator's speed is judged: ratios to the floor, and memory."""
+    the emulator's speed is judged: ratios to the floor, and memory; the
+    rest is judged by whether the floor itself can meet the target there,
+    and scaled to the host (host: its results) for an estimate."""
     lines = []
     for row in storm_rows(res):
         if row["key"] not in ("b1", "b2") or row["n"] < 100000:
@@ -180,17 +182,18 @@ def targets(res, vm):
                 continue
             of = " (medians of %d runs)" % len(runs) if len(runs) > 1 else ""
             if vm:
+                fl99 = b4_pct(runs, "floor", kind, 99)
                 lines.append("- B4 %s: p50 %.0f µs, p99 %.0f µs under emulation%s; p50 %.2f × "
-                             "the floor's (the µs targets are for real hardware)" % (
-                                 name, p50, p99, of, p50 / fl50 if fl50 else float("nan")))
+                             "the floor's. %s" % (
+                                 name, p50, p99, of, p50 / fl50 if fl50 else float("nan"),
+                                 latency_bound(fl50, fl99)))
                 continue
             lines.append("- B4 %s: p50 %.0f µs (target < %.0f), p99 %.0f µs (target < %.0f)%s: "
                          "%s" % (name, p50, TARGET_P50_US, p99, TARGET_P99_US, of,
                                  mark(p50 < TARGET_P50_US and p99 < TARGET_P99_US)))
     b5 = res.get("b5")
     if b5 and vm:
-        lines.append("- B5 idle: %.2f%% of an emulated core (the target is for real "
-                     "hardware)" % b5["daemon_pct"])
+        lines.append("- B5 idle: " + idle_bound(b5, host))
     elif b5:
         lines.append("- B5 idle: %.2f%% of a core (target < %.0f%%): %s" % (
             b5["daemon_pct"], TARGET_IDLE_PCT, mark(b5["daemon_pct"] < TARGET_IDLE_PCT)))
@@ -198,6 +201,95 @@ def targets(res, vm):
         lines.append("- B6 at N = %s: %.0f bytes per learned prefix (target < %.0f): %s" % (
             fmt_n(n), per, TARGET_BYTES, mark(per < TARGET_BYTES)))
     return "\n".join(lines)
+
+
+def reads_text(b5):
+    """B5's floor: the reads alone (e2e.py idle_reads)."""
+    reads = b5.get("reads")
+    if not reads:
+        return ""
+    dev, routes = reads["device"], reads["routes"]
+    return (" The floor, a reader that reads the whole device once a second and parses "
+            "nothing (`e2e_probe read`, while wg-rtsync idles on): %.2f%% of a core, %.2f "
+            "points of it in the kernel, %s bytes a read. A dump of the route table, which "
+            "holds the same prefixes: %.2f%% (%.2f in the kernel), %s bytes." % (
+                dev["pct"], dev["sys_pct"], fmt_n(dev["bytes"]), routes["pct"],
+                routes["sys_pct"], fmt_n(routes["bytes"])))
+
+
+def dump_slowdown(b5, host):
+    """How much slower the VM's kernel dumps the same route table than the
+    host's: the scale from emulated CPU time to this machine's."""
+    try:
+        vm_sys = b5["reads"]["routes"]["sys_pct"]
+        host_sys = host["b5"]["reads"]["routes"]["sys_pct"]
+    except (KeyError, TypeError):
+        return None
+    return vm_sys / host_sys if host_sys > 0 else None
+
+
+def idle_bound(b5, host):
+    """The VM's B5 against the target: the read that SPEC section 5 asks
+    for once a second, alone, under emulation and scaled to the host."""
+    text = "%.2f%% of an emulated core" % b5["daemon_pct"]
+    reads = b5.get("reads")
+    if not reads:
+        return text + " (the target is for real hardware)"
+    floor = reads["device"]["pct"]
+    text += "; the read alone (the floor) %.2f%%, %.2f × that" % (
+        floor, b5["daemon_pct"] / floor if floor else float("nan"))
+    slow = dump_slowdown(b5, host)
+    if not slow:
+        return text
+    text += ("; scaled by the VM's slowdown on the same route dump (%.1f ×): wg-rtsync "
+             "about %.2f%% of a core, the read alone about %.2f%%" % (
+                 slow, b5["daemon_pct"] / slow, floor / slow))
+    if floor / slow >= TARGET_IDLE_PCT:
+        return text + (" (target < %.0f%%): out of reach, bound shown: the read of the "
+                       "whole device once a second that SPEC section 5 requires costs more "
+                       "than the target on its own" % TARGET_IDLE_PCT)
+    return text + " (target < %.0f%%): %s" % (
+        TARGET_IDLE_PCT, mark(b5["daemon_pct"] / slow < TARGET_IDLE_PCT))
+
+
+def latency_bound(fl50, fl99):
+    """The VM's B4 against the µs targets: can the floor meet them there?"""
+    if fl50 is None or fl99 is None:
+        return "(the µs targets are for real hardware)"
+    if fl50 >= TARGET_P50_US or fl99 >= TARGET_P99_US:
+        return ("Under emulation the floor alone (the same change made directly by "
+                "wg-rtsync's WireGuard backend, no daemon) takes p50 %.0f µs and p99 %.0f µs, "
+                "%s: the targets cannot be observed here, bound shown (the emulator); on "
+                "this machine they are judged with wireguard-go above" % (
+                    fl50, fl99, "above both targets" if fl50 >= TARGET_P50_US and
+                    fl99 >= TARGET_P99_US else "above a target"))
+    return "The floor alone: p50 %.0f µs, p99 %.0f µs" % (fl50, fl99)
+
+
+def idle_bound_text(b5, host):
+    """What bounds the VM's B5, with this run's figures."""
+    reads = b5["reads"]["device"]
+    text = ("- B5 (kernel WireGuard, VM): %.1f%% of an emulated core, %.1f points of it in "
+            "the kernel. Each poll hashes the device's dump as it arrives and builds nothing "
+            "when the fingerprint is unchanged. The floor, the same dump read by a process "
+            "that parses nothing, cost %.1f%% (%.1f in the kernel): the kernel's work of "
+            "writing every AllowedIP into netlink messages, which counts as the reader's own "
+            "system time (with wireguard-go, serving `get=1` is wireguard-go's time)." % (
+                b5["daemon_pct"], b5["daemon_sys_pct"], reads["pct"], reads["sys_pct"]))
+    slow = dump_slowdown(b5, host)
+    if slow:
+        text += (" Kernel WireGuard cannot run on this machine's hardware (no module, and "
+                 "KVM guests fail), so the scale to it is measured on a dump both can do: "
+                 "the route table holding the same prefixes, dumped once a second, cost the "
+                 "VM's kernel %.1f × the host's. Scaled by that, wg-rtsync would use about "
+                 "%.2f%% of a core and the floor alone about %.2f%%." % (
+                     slow, b5["daemon_pct"] / slow, reads["pct"] / slow))
+        if reads["pct"] / slow >= TARGET_IDLE_PCT:
+            text += (" The floor is a bound above the 1% target: SPEC section 5 has the "
+                     "device read whole every `wg_poll_interval`, and generic netlink has "
+                     "no smaller question to ask it (no change events, no generation "
+                     "number); `wg_poll_interval: 2s` halves both figures.")
+    return text
 
 
 def delayed_text(res):
@@ -388,7 +480,7 @@ def machine(res):
                else "kernel WireGuard", v["wg"], v["iproute2"]))
 
 
-def flavour_section(res, vm):
+def flavour_section(res, vm, host=None):
     lines = []
     title = "wireguard-go on the host" if not vm else \
         "kernel WireGuard, Linux %d.%d, in the VM (qemu TCG: slow in absolute terms, " \
@@ -432,8 +524,9 @@ def flavour_section(res, vm):
         wggo = ("; wireguard-go serving those reads: %.2f%% of a core" % b5["wggo_pct"]
                 if b5.get("wggo_pct") is not None else "")
         lines.append("Idle (B5): %s learned prefixes, %.0f s, %d WireGuard polls: wg-rtsync "
-                     "used %.2f%% of one core%s." % (fmt_n(b5["learned"]), b5["seconds"],
-                                                      b5["rounds"], b5["daemon_pct"], wggo))
+                     "used %.2f%% of one core%s.%s" % (fmt_n(b5["learned"]), b5["seconds"],
+                                                        b5["rounds"], b5["daemon_pct"], wggo,
+                                                        reads_text(b5)))
         lines.append("")
     lines.append("Memory (B6), the daemon's RSS once the learn storm has converged:")
     lines.append("")
@@ -449,7 +542,7 @@ def flavour_section(res, vm):
         lines.append("")
     lines.append("Against the targets:")
     lines.append("")
-    lines.append(targets(res, vm))
+    lines.append(targets(res, vm, host))
     lines.append("")
     return "\n".join(lines)
 
@@ -583,33 +676,8 @@ def bounds(results):
                 out.append(text)
         host = [r for r, v in results if not v]
         b5 = res.get("b5")
-        if vm and b5 and host:
-            hf, vf = row_of(host[0], "b1", mid), row_of(res, "b1", mid)
-            slow = vf["parts"]["ip"] / hf["parts"]["ip"] if hf and vf and \
-                hf["parts"]["ip"] and vf["parts"]["ip"] else None
-            out.append(
-                "- B5 (kernel WireGuard, VM): %.1f%% of an emulated core%s. Each poll "
-                "hashes the device's dump as it arrives and builds nothing when the "
-                "fingerprint is unchanged; what is left is the kernel's work of dumping "
-                "every AllowedIP into netlink messages, which counts as wg-rtsync's own "
-                "(system) time here, where wireguard-go's serving of `get=1` is "
-                "wireguard-go's.%s" % (
-                    b5["daemon_pct"],
-                    ", %.1f%% of it in the kernel" % b5["daemon_sys_pct"]
-                    if b5.get("daemon_sys_pct") is not None else "",
-                    " The same `ip -batch` of %s routes took %.1f times as long in the VM as "
-                    "on the host; scaled by that, the figure would be about %.1f%% of a "
-                    "core, and the kernel's part alone about %.1f%% (not measured on real "
-                    "hardware). %s" % (
-                        fmt_n(mid), slow, b5["daemon_pct"] / slow,
-                        (b5.get("daemon_sys_pct") or 0) / slow,
-                        "The kernel's part is a bound above the 1% target: a device is read "
-                        "whole every `wg_poll_interval` (SPEC section 5), and generic netlink "
-                        "has no smaller question to ask it." if
-                        (b5.get("daemon_sys_pct") or 0) / slow > TARGET_IDLE_PCT else
-                        "Both would be likely above the 1% target."
-                        if b5["daemon_pct"] / slow > TARGET_IDLE_PCT else "")
-                    if slow else ""))
+        if vm and b5 and b5.get("reads"):
+            out.append(idle_bound_text(b5, host[0] if host else None))
         runs = b4_runs(res)
         if runs and b4_pct(runs, "floor", "probe", 50):
             out.append(
@@ -813,8 +881,9 @@ def main(argv):
             "results are in `bench/results/`. Plot: "
             "[e2e-convergence.png](e2e-convergence.png).", "",
             "![convergence time against N](e2e-convergence.png)", ""]
+    host = next((res for res, vm in results if not vm), None)
     for res, vm in results:
-        body.append(flavour_section(res, vm))
+        body.append(flavour_section(res, vm, host))
     body.append(bounds(results))
     body.append(METHOD)
     text = "\n".join(body)
