@@ -821,7 +821,14 @@ routing; wg-rtsync runs with the default configuration (`wg_poll_interval`
   repeats the 1 000 and 1 000 with WireGuard polls held off (*no polls*),
   and counts wireguard-go's garbage collections (`GODEBUG=gctrace=1`).
 - **B5**: the daemon's CPU time (`/proc/PID/stat`, clock ticks) over 60 s
-  with 100 000 learned prefixes at the default `wg_poll_interval`.
+  with 100 000 learned prefixes at the default `wg_poll_interval`. The
+  floor, right after, while the daemon idles on: `e2e_probe read` reads the
+  whole device once a second for 20 s (a generic netlink dump, or `get=1`
+  on wireguard-go's socket) and parses nothing; its CPU time per read
+  (`getrusage`) is its share of a core at one read a second. It also dumps
+  the route table, which holds the same prefixes, once a second: a kernel
+  cost that both the host and the VM can measure, whose ratio scales the
+  VM's figures to this machine (kernel WireGuard does not run on it).
 - **B6**: the daemon's RSS after the learn storm has converged (and two
   more seconds), less its RSS before the storm, per learned prefix.
 

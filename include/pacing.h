@@ -11,33 +11,23 @@
  * WireGuard a temporary peer, so rounds further apart, each with more
  * withdrawals, end a storm sooner). One
  * change at a time, as a routing daemon makes them in calm times, is
- * served at once.
- *
- * Polls: reading a device with many AllowedIPs costs as much as a good
- * share of a round (kernel WireGuard: a dump under the RTNL lock), and in
- * a storm of route events the daemon has better use for it. A poll that
- * falls due after PACING_POLL_STORM_EVENTS or more route events (other
- * than ours) since the last one waits one more interval, at most
- * PACING_POLL_MAX_SKIPS times in a row. */
+ * served at once. WireGuard polls are never put off: SPEC section 5 has
+ * every device read every wg_poll_interval, storm or not. */
 #ifndef WGRS_PACING_H
 #define WGRS_PACING_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PACING_STORM_EVENTS	 4 /* events queued during a round: a storm */
-#define PACING_HOLD_FACTOR	 4 /* wait this many times the last round's length */
-#define PACING_MIN_HOLD_MS	 10
-#define PACING_MAX_HOLD_MS	 100
-#define PACING_POLL_STORM_EVENTS 1000
-#define PACING_POLL_MAX_SKIPS	 4
+#define PACING_STORM_EVENTS 4 /* events queued during a round: a storm */
+#define PACING_HOLD_FACTOR  4 /* wait this many times the last round's length */
+#define PACING_MIN_HOLD_MS  10
+#define PACING_MAX_HOLD_MS  100
 
 struct pacing {
 	uint64_t round_start, round_end; /* monotonic ms; 0: no round yet */
 	uint32_t events;		 /* withdrawals since the last round began */
 	uint32_t round_events;		 /* withdrawals before it began: its work */
-	uint32_t poll_events;		 /* route events since the last poll was due */
-	uint32_t poll_skips;		 /* polls skipped in a row */
 };
 
 /* A route event (not of our own routes); withdrawal: it took a route away. */
@@ -47,7 +37,5 @@ void pacing_round_end(struct pacing *p, uint64_t now);
 /* The earliest start (monotonic ms) of the next round, for work that
  * became due at now: now + batch_delay_ms, or later in a storm. */
 uint64_t pacing_next_round(const struct pacing *p, uint64_t now, uint32_t batch_delay_ms);
-/* A poll is due: true if it is to wait one more interval (a storm). */
-bool pacing_skip_poll(struct pacing *p);
 
 #endif

@@ -362,14 +362,10 @@ static void full_resync(struct daemon *d)
 
 static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 {
-	int r;
+	/* The periodic resync diffs the device even when it reads as before. */
+	int r = iface_poll(&d->env, ifc, ifc->need_full);
 
 	ifc->poll_due = now + ifc->s.wg_poll_interval_ms;
-	/* The periodic resync is never put off. */
-	if (!ifc->need_full && pacing_skip_poll(&ifc->pacing))
-		return;
-	/* The periodic resync diffs the device even when it reads as before. */
-	r = iface_poll(&d->env, ifc, ifc->need_full);
 	if (r == -ENODEV) {
 		forget(d, ifc, "the WireGuard device is gone");
 		d->discover_due = 0;

@@ -7,8 +7,6 @@ void pacing_event(struct pacing *p, bool withdrawal)
 	 * for the temporary peer, one that adds pays little. */
 	if (withdrawal && p->events < UINT32_MAX)
 		p->events++;
-	if (p->poll_events < UINT32_MAX)
-		p->poll_events++;
 }
 
 void pacing_round_begin(struct pacing *p, uint64_t now)
@@ -41,14 +39,4 @@ uint64_t pacing_next_round(const struct pacing *p, uint64_t now, uint32_t batch_
 		hold = PACING_MAX_HOLD_MS;
 	until = p->round_end + hold;
 	return until > due ? until : due;
-}
-
-bool pacing_skip_poll(struct pacing *p)
-{
-	bool skip = p->poll_events >= PACING_POLL_STORM_EVENTS &&
-		    p->poll_skips < PACING_POLL_MAX_SKIPS;
-
-	p->poll_events = 0;
-	p->poll_skips = skip ? p->poll_skips + 1 : 0;
-	return skip;
 }

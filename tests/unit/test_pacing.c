@@ -131,7 +131,7 @@ static void test_storm_of_short_rounds(void **state)
 	assert_int_equal(pacing_next_round(&p, 1021, 0), 1021);
 }
 
-/* Additions count for polls, never for rounds: a round that adds is cheap. */
+/* Additions never count for rounds: a round that adds is cheap. */
 static void test_additions_hold_no_round(void **state)
 {
 	struct pacing p = {0};
@@ -141,43 +141,6 @@ static void test_additions_hold_no_round(void **state)
 	additions(&p, 100000);
 	pacing_round_end(&p, 1020);
 	assert_int_equal(pacing_next_round(&p, 1021, 0), 1021);
-	assert_true(pacing_skip_poll(&p));
-}
-
-/* Polls: a quiet interface, or a few changes, never waits. */
-static void test_poll_quiet(void **state)
-{
-	struct pacing p = {0};
-
-	(void)state;
-	assert_false(pacing_skip_poll(&p));
-	additions(&p, PACING_POLL_STORM_EVENTS / 2);
-	events(&p, PACING_POLL_STORM_EVENTS / 2 - 1);
-	assert_false(pacing_skip_poll(&p));
-	/* the count starts again at every due poll */
-	events(&p, PACING_POLL_STORM_EVENTS - 1);
-	assert_false(pacing_skip_poll(&p));
-}
-
-/* A storm puts polls off, at most PACING_POLL_MAX_SKIPS in a row; the
- * count of skips starts again after a poll. */
-static void test_poll_storm_bounded(void **state)
-{
-	struct pacing p = {0};
-
-	(void)state;
-	for (int round = 0; round < 2; round++) {
-		for (int k = 0; k < PACING_POLL_MAX_SKIPS; k++) {
-			additions(&p, PACING_POLL_STORM_EVENTS);
-			assert_true(pacing_skip_poll(&p));
-		}
-		additions(&p, PACING_POLL_STORM_EVENTS);
-		assert_false(pacing_skip_poll(&p)); /* polled however busy */
-	}
-	/* a storm that ends: the next due poll happens */
-	additions(&p, PACING_POLL_STORM_EVENTS);
-	assert_true(pacing_skip_poll(&p));
-	assert_false(pacing_skip_poll(&p));
 }
 
 int main(void)
@@ -189,8 +152,6 @@ int main(void)
 		cmocka_unit_test(test_short_and_odd),
 		cmocka_unit_test(test_storm_of_short_rounds),
 		cmocka_unit_test(test_additions_hold_no_round),
-		cmocka_unit_test(test_poll_quiet),
-		cmocka_unit_test(test_poll_storm_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
