@@ -932,7 +932,8 @@ def latency_world(args, flavour, r):
         for c in w.markers[0xf9]:
             target = host(c.static[1])
             fev.append("probe %s %d\n" % (target, c.port))
-        res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR], input="".join(fev),
+        res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR, str(w.args.b4_probe_us)],
+                       input="".join(fev),
                        timeout=3600).stdout
         out["floor"] = parse_latency(res)
         for kind in ("add", "del"):
@@ -959,7 +960,8 @@ def latency_run(w, d, adds, withdraw, indexes):
                                                    m.port))
     st0 = w.status()
     c0, gc0, t0 = cpu_seconds(d.pid), w.gc_cycles(), now()
-    res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR], input="".join(ev),
+    res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR, str(w.args.b4_probe_us)],
+                   input="".join(ev),
                    timeout=3600).stdout
     cpu, gc1, t1 = cpu_seconds(d.pid) - c0, w.gc_cycles(), now()
     out = {"daemon": parse_latency(res), "daemon_cpu": cpu, "seconds": t1 - t0,
@@ -1050,6 +1052,9 @@ def main(argv):
     ap.add_argument("--latency-n", type=int, default=100000)
     ap.add_argument("--events", type=int, default=1000)
     ap.add_argument("--b4-runs", type=int, default=3)
+    ap.add_argument("--b4-probe-us", type=int, default=50,
+                    help="B4: the probe's interval (its resolution); the probe spins "
+                    "meanwhile, a CPU that an emulated machine has few of")
     ap.add_argument("--probe-us", type=int, default=1000,
                     help="B1 and B2: the probe's interval (its resolution); every datagram "
                     "costs WireGuard work, which under emulation is not negligible")

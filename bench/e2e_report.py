@@ -184,9 +184,9 @@ def targets(res, vm, host=None):
             if vm:
                 fl99 = b4_pct(runs, "floor", kind, 99)
                 lines.append("- B4 %s: p50 %.0f µs, p99 %.0f µs under emulation%s; p50 %.2f × "
-                             "the floor's. %s" % (
+                             "the floor's; %s" % (
                                  name, p50, p99, of, p50 / fl50 if fl50 else float("nan"),
-                                 latency_bound(fl50, fl99)))
+                                 latency_bound(p50, p99, fl50, fl99)))
                 continue
             lines.append("- B4 %s: p50 %.0f µs (target < %.0f), p99 %.0f µs (target < %.0f)%s: "
                          "%s" % (name, p50, TARGET_P50_US, p99, TARGET_P99_US, of,
@@ -252,18 +252,21 @@ def idle_bound(b5, host):
         TARGET_IDLE_PCT, mark(b5["daemon_pct"] / slow < TARGET_IDLE_PCT))
 
 
-def latency_bound(fl50, fl99):
-    """The VM's B4 against the µs targets: can the floor meet them there?"""
-    if fl50 is None or fl99 is None:
-        return "(the µs targets are for real hardware)"
-    if fl50 >= TARGET_P50_US or fl99 >= TARGET_P99_US:
-        return ("Under emulation the floor alone (the same change made directly by "
-                "wg-rtsync's WireGuard backend, no daemon) takes p50 %.0f µs and p99 %.0f µs, "
-                "%s: the targets cannot be observed here, bound shown (the emulator); on "
-                "this machine they are judged with wireguard-go above" % (
-                    fl50, fl99, "above both targets" if fl50 >= TARGET_P50_US and
-                    fl99 >= TARGET_P99_US else "above a target"))
-    return "The floor alone: p50 %.0f µs, p99 %.0f µs" % (fl50, fl99)
+def latency_bound(p50, p99, fl50, fl99):
+    """The VM's B4 against the µs targets, each judged only where the floor
+    (the same change made directly by wg-rtsync's WireGuard backend, no
+    daemon) can meet it under emulation."""
+    parts = []
+    for name, v, fl, target in (("p50", p50, fl50, TARGET_P50_US),
+                                ("p99", p99, fl99, TARGET_P99_US)):
+        if fl is None:
+            parts.append("%s: the target is for real hardware" % name)
+        elif fl >= target:
+            parts.append("%s: the floor alone takes %.0f µs here, over the %.0f µs target: "
+                         "out of reach under emulation, bound shown" % (name, fl, target))
+        else:
+            parts.append("%s (target < %.0f µs): %s" % (name, target, mark(v < target)))
+    return "; ".join(parts)
 
 
 def idle_bound_text(b5, host):
@@ -289,6 +292,9 @@ def idle_bound_text(b5, host):
                      "device read whole every `wg_poll_interval`, and generic netlink has "
                      "no smaller question to ask it (no change events, no generation "
                      "number); `wg_poll_interval: 2s` halves both figures.")
+    text += (" What wg-rtsync adds to the floor is its walk of the dump into the "
+             "fingerprint, which the section *The idle poll's parse* measures natively "
+             "(`bench/genl_parse.sh`).")
     return text
 
 
