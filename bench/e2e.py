@@ -56,9 +56,13 @@ import netns  # noqa: E402
 PEERS = 16
 # The marker peers' endpoint (on lo) and the probe's source address.
 PROBE_ADDR = "2001:db8:ff00::1"
-# Marker endpoints: MARKER_PORT_BASE + (kind & 0xf) * 1500 + index, below
-# wireguard-go's listen ports (51820 and up).
+# Marker endpoints: MARKER_PORT_BASE + MARKER_PORTS * (the kind's place in
+# MARKER_KINDS) + index, below wireguard-go's listen ports (51820 and up). No
+# two markers share a port: a marker retries its handshake for 90 s, and
+# one arriving on another's port would be taken for that one's.
 MARKER_PORT_BASE = 20000
+MARKER_PORTS = 6000
+MARKER_KINDS = (0xf9, 0xfa, 0xfb, 0xfd, 0xfe)
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -273,7 +277,9 @@ class Marker:
         self.kind = kind
         self.index = index
         self.gw = "fe80::%x:%x" % (kind, index)
-        self.port = MARKER_PORT_BASE + (kind & 0xf) * 1500 + index
+        if index >= MARKER_PORTS:
+            raise ValueError("more than %d markers of kind %#x" % (MARKER_PORTS, kind))
+        self.port = MARKER_PORT_BASE + MARKER_PORTS * MARKER_KINDS.index(kind) + index
         self.static = [self.gw + "/128"]
 
 
@@ -1058,7 +1064,9 @@ def main(argv):
     ap.add_argument("--probe-us", type=int, default=1000,
                     help="B1 and B2: the probe's interval (its resolution); every datagram "
                     "costs WireGuard work, which under emulation is not negligible")
-    ap.add_argument("--floor-events", type=int, default=200)
+    ap.add_argument("--floor-events", type=int, default=1000,
+                    help="B4: changes made directly for the floor (as many as --events, "
+                    "so that the p99s compare)")
     ap.add_argument("--quiet-events", type=int, default=1000,
                     help="B4 once more with WireGuard polls held off (0: not)")
     ap.add_argument("--idle-n", type=int, default=100000)
