@@ -253,13 +253,15 @@ def idle_bound(b5, host):
 
 
 def latency_bound(p50, p99, fl50, fl99):
-    """The VM's B4 against the µs targets, each judged only where the floor
-    (the same change made directly by wg-rtsync's WireGuard backend, no
-    daemon) can meet it under emulation."""
+    """The VM's B4 against the µs targets: met under emulation, or missed
+    where the floor (the same change made directly by wg-rtsync's WireGuard
+    backend, no daemon) meets it there, else out of reach there."""
     parts = []
     for name, v, fl, target in (("p50", p50, fl50, TARGET_P50_US),
                                 ("p99", p99, fl99, TARGET_P99_US)):
-        if fl is None:
+        if v < target:
+            parts.append("%s (target < %.0f µs): met even here" % (name, target))
+        elif fl is None:
             parts.append("%s: the target is for real hardware" % name)
         elif fl >= target:
             parts.append("%s: the floor alone takes %.0f µs here, over the %.0f µs target: "
@@ -456,6 +458,22 @@ def gc_text(runs):
             "avoid them." % (with_polls, without))
 
 
+def slow_counts(runs):
+    """How many single changes took longer than the p99 target, in each
+    kind of run: a tail that the floor shows too is the machine's."""
+    def count(part, kind):
+        xs = [x for r in runs for x in
+              ((r.get("quiet") or {}).get("daemon", {}) if part == "quiet" else
+               r.get(part, {})).get(kind, [])]
+        return "%d of %d" % (sum(1 for x in xs if x > TARGET_P99_US), len(xs))
+
+    return ("Changes slower than %.0f µs: %s adds and %s withdrawals with polls, %s and %s "
+            "without, %s and %s in the floor. " % (
+                TARGET_P99_US, count("daemon", "add"), count("daemon", "del"),
+                count("quiet", "add"), count("quiet", "del"), count("floor", "add"),
+                count("floor", "del")))
+
+
 def poll_tail(runs):
     """What the runs without WireGuard polls say of the 99th percentile."""
     p99 = {k: b4_pct(runs, "daemon", k, 99) for k in ("add", "del")}
@@ -464,6 +482,7 @@ def poll_tail(runs):
             "routes), p99 was %.0f µs for adds and %.0f µs for withdrawals, against %.0f and "
             "%.0f µs with the default poll every second. " % (
                 q99["add"], q99["del"], p99["add"], p99["del"]))
+    text += slow_counts(runs)
     names = {"add": "adds", "del": "withdrawals"}
     halved = [names[k] for k in ("add", "del") if q99[k] < 0.5 * p99[k]]
     if not halved:
@@ -826,6 +845,10 @@ routing; wg-rtsync runs with the default configuration (`wg_poll_interval`
   medians of each run's p50 and p99, and every run's p99. Each run also
   repeats the 1 000 and 1 000 with WireGuard polls held off (*no polls*),
   and counts wireguard-go's garbage collections (`GODEBUG=gctrace=1`).
+  The order in a run: the daemon's changes, those without polls, then the
+  floor's (the daemon stopped). Every marker peer used retries its
+  handshake every 5 s for 90 s, so the later parts run with more of that
+  going on; under emulation it lengthens their tails.
 - **B5**: the daemon's CPU time (`/proc/PID/stat`, clock ticks) over 60 s
   with 100 000 learned prefixes at the default `wg_poll_interval`. The
   floor, right after, while the daemon idles on: `e2e_probe read` reads the
