@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backend_fake.h"
+#include "bench_util.h"
 #include "derive.h"
 #include "reconcile.h"
 
@@ -23,14 +23,6 @@
 #define IFINDEX 5
 #define PEERS	1000
 #define EVENTS	1000
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t heap_used(void)
 {
@@ -126,13 +118,6 @@ static double apply(struct bench *b, const struct change_list *l)
 	t0 = now() - t0;
 	free(err);
 	return t0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static void run(unsigned n)

@@ -16,22 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "wg_genl.h"
 
 #define PEERS	 16
 #define MSG_MAX	 32768
 #define SAMPLES	 21
 #define GENL_FAM 0x23
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct dump {
 	char *buf;
@@ -123,13 +115,6 @@ static void make_dump(struct dump *d, unsigned n)
 	done->nlmsg_flags = NLM_F_MULTI;
 	done->nlmsg_len += sizeof(int);
 	d->len += MNL_ALIGN(done->nlmsg_len);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 static int run(unsigned n)

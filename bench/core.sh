@@ -4,11 +4,10 @@
 # usage: bench/core.sh [N...]          (default: 10000 100000 1000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build-bench
-[ -d $build ] || meson setup $build --buildtype=release >/dev/null
-ninja -C $build bench/bench_core >/dev/null
-table=$($build/bench/bench_core "$@")
-cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+. bench/lib.sh
+bench_build bench/bench_core
+table=$($BENCH_BUILD/bench/bench_core "$@")
+cpu=$(cpu_model)
 {
 	echo "## The core, in memory"
 	echo

@@ -408,6 +408,12 @@ class World:
                 lists[m.key] = list(m.static)
         return lists
 
+    def latency_probe(self, lines):
+        """e2e_probe latency over lines (its EVENTS), parsed."""
+        return parse_latency(self.ns.run(
+            [self.probe_bin, "latency", PROBE_ADDR, str(self.args.b4_probe_us)],
+            input="".join(lines), timeout=3600).stdout)
+
     def count_routes(self, proto=None):
         argv = [self.probe_bin, "dump"] + ([str(proto)] if proto else [])
         return int(self.ns.run(argv, timeout=1200).stdout)
@@ -938,10 +944,7 @@ def latency_world(args, flavour, r):
         for c in w.markers[0xf9]:
             target = host(c.static[1])
             fev.append("probe %s %d\n" % (target, c.port))
-        res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR, str(w.args.b4_probe_us)],
-                       input="".join(fev),
-                       timeout=3600).stdout
-        out["floor"] = parse_latency(res)
+        out["floor"] = w.latency_probe(fev)
         for kind in ("add", "del"):
             log("B4 %s: p50 %.0f us p99 %.0f us (floor p50 %.0f us)" % (
                 kind, pct(out["daemon"][kind], 50), pct(out["daemon"][kind], 99),
@@ -966,11 +969,9 @@ def latency_run(w, d, adds, withdraw, indexes):
                                                    m.port))
     st0 = w.status()
     c0, gc0, t0 = cpu_seconds(d.pid), w.gc_cycles(), now()
-    res = w.ns.run([w.probe_bin, "latency", PROBE_ADDR, str(w.args.b4_probe_us)],
-                   input="".join(ev),
-                   timeout=3600).stdout
+    latencies = w.latency_probe(ev)
     cpu, gc1, t1 = cpu_seconds(d.pid) - c0, w.gc_cycles(), now()
-    out = {"daemon": parse_latency(res), "daemon_cpu": cpu, "seconds": t1 - t0,
+    out = {"daemon": latencies, "daemon_cpu": cpu, "seconds": t1 - t0,
            "rounds": w.status()["rounds"] - st0["rounds"]}
     if gc0 is not None:
         out["wggo_gc"] = gc1 - gc0
@@ -1059,8 +1060,8 @@ def main(argv):
     ap.add_argument("--events", type=int, default=1000)
     ap.add_argument("--b4-runs", type=int, default=3)
     ap.add_argument("--b4-probe-us", type=int, default=50,
-                    help="B4: the probe's interval (its resolution); the probe spins "
-                    "meanwhile, a CPU that an emulated machine has few of")
+                    help="B4: the probe's interval (its resolution); every datagram "
+                    "costs WireGuard work, which under emulation is not negligible")
     ap.add_argument("--probe-us", type=int, default=1000,
                     help="B1 and B2: the probe's interval (its resolution); every datagram "
                     "costs WireGuard work, which under emulation is not negligible")

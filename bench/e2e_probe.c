@@ -57,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "nl_route.h"
 #include "wg_backend.h"
 #include "wg_genl.h"
@@ -68,14 +69,6 @@
 #define EVENT_TIMEOUT_S	    5.0
 #define NL_RCVBUF	    (512 * 1024 * 1024)
 #define NL_BUF		    (1024 * 1024)
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what)
 {
@@ -311,13 +304,32 @@ static int count_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static size_t dump_family(struct mnl_socket *nl, char *buf, int family, unsigned seq,
-			  int protocol)
+/* Receives the reply to request seq to its end, each message passed to cb
+ * (NULL: headers checked only); returns its size in bytes. */
+static size_t recv_reply(struct mnl_socket *nl, char *buf, unsigned seq, mnl_cb_t cb,
+			 void *data, const char *what)
+{
+	size_t bytes = 0;
+	int r;
+
+	do {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, NL_BUF);
+
+		if (n < 0)
+			die(what);
+		bytes += (size_t)n;
+		r = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), cb, data);
+	} while (r > 0);
+	if (r < 0)
+		die(what);
+	return bytes;
+}
+
+/* Sends a dump request for every route of family, all tables. */
+static void send_route_dump(struct mnl_socket *nl, char *buf, int family, unsigned seq)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
-	struct count count = {protocol, 0};
-	int r;
 
 	nlh->nlmsg_type = RTM_GETROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -326,16 +338,15 @@ static size_t dump_family(struct mnl_socket *nl, char *buf, int family, unsigned
 	rtm->rtm_family = (unsigned char)family;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		die("route dump");
-	do {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, NL_BUF);
+}
 
-		if (n < 0)
-			die("route dump");
-		r = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), count_cb,
-			       &count);
-	} while (r > 0);
-	if (r < 0)
-		die("route dump");
+static size_t dump_family(struct mnl_socket *nl, char *buf, int family, unsigned seq,
+			  int protocol)
+{
+	struct count count = {protocol, 0};
+
+	send_route_dump(nl, buf, family, seq);
+	recv_reply(nl, buf, seq, count_cb, &count, "route dump");
 	return count.n;
 }
 
@@ -367,24 +378,6 @@ struct reader {
 	char *buf;
 	size_t bytes;
 };
-
-/* Receives a netlink reply to its end, checking only message headers. */
-static void recv_reply(struct reader *rd, const char *what)
-{
-	int r;
-
-	do {
-		ssize_t n = mnl_socket_recvfrom(rd->nl, rd->buf, NL_BUF);
-
-		if (n < 0)
-			die(what);
-		rd->bytes += (size_t)n;
-		r = mnl_cb_run(rd->buf, (size_t)n, rd->seq, mnl_socket_get_portid(rd->nl),
-			       NULL, NULL);
-	} while (r > 0);
-	if (r < 0)
-		die(what);
-}
 
 static void send_req(struct reader *rd, const struct wg_buf *req, const char *what)
 {
@@ -426,7 +419,7 @@ static void read_genl(struct reader *rd)
 	if (wg_genl_encode_get(&req, rd->family, ++rd->seq, rd->device))
 		die("get");
 	send_req(rd, &req, "get");
-	recv_reply(rd, "get");
+	rd->bytes += recv_reply(rd->nl, rd->buf, rd->seq, NULL, NULL, "get");
 	wg_buf_free(&req);
 }
 
@@ -462,20 +455,12 @@ static void read_uapi(struct reader *rd)
 
 static void read_routes(struct reader *rd)
 {
-	static const unsigned char families[] = {AF_INET, AF_INET6};
+	static const int families[] = {AF_INET, AF_INET6};
 
-	for (size_t i = 0; i < sizeof(families); i++) {
-		struct nlmsghdr *nlh = mnl_nlmsg_put_header(rd->buf);
-		struct rtmsg *rtm;
-
-		nlh->nlmsg_type = RTM_GETROUTE;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		nlh->nlmsg_seq = ++rd->seq;
-		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-		rtm->rtm_family = families[i];
-		if (mnl_socket_sendto(rd->nl, nlh, nlh->nlmsg_len) < 0)
-			die("route dump");
-		recv_reply(rd, "route dump");
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		send_route_dump(rd->nl, rd->buf, families[i], ++rd->seq);
+		rd->bytes +=
+			recv_reply(rd->nl, rd->buf, rd->seq, NULL, NULL, "route dump");
 	}
 }
 

@@ -5,11 +5,10 @@
 # usage: bench/genl_parse.sh [N...]       (default: 10000 100000 1000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build-bench
-[ -d $build ] || meson setup $build --buildtype=release >/dev/null
-ninja -C $build bench/bench_genl >/dev/null
-table=$($build/bench/bench_genl "$@")
-cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+. bench/lib.sh
+bench_build bench/bench_genl
+table=$($BENCH_BUILD/bench/bench_genl "$@")
+cpu=$(cpu_model)
 {
 	echo "## The idle poll's parse (daemon, kernel WireGuard)"
 	echo

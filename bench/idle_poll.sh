@@ -5,11 +5,10 @@
 # usage: sudo bench/idle_poll.sh [N...]       (default: 10000 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build-bench
-[ -d $build ] || meson setup $build --buildtype=release >/dev/null
-ninja -C $build wg-rtsync >/dev/null
-table=$(/usr/bin/python3 bench/idle_poll.py $build/wg-rtsync "$@")
-cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+. bench/lib.sh
+bench_build wg-rtsync
+table=$(/usr/bin/python3 bench/idle_poll.py $BENCH_BUILD/wg-rtsync "$@")
+cpu=$(cpu_model)
 {
 	echo "## The idle WireGuard poll (daemon, userspace WireGuard)"
 	echo

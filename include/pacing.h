@@ -9,10 +9,10 @@
  * most a fifth of the time (never longer than PACING_MAX_HOLD_MS, never
  * shorter than PACING_MIN_HOLD_MS: a round that reads as 0 ms still costs
  * WireGuard a temporary peer, so rounds further apart, each with more
- * withdrawals, end a storm sooner). One
- * change at a time, as a routing daemon makes them in calm times, is
- * served at once. WireGuard polls are never put off: SPEC section 5 has
- * every device read every wg_poll_interval, storm or not. */
+ * withdrawals, end a storm sooner). One change at a time, as a routing
+ * daemon makes them in calm times, is served at once. WireGuard polls are
+ * never put off: SPEC section 5 has every device read every
+ * wg_poll_interval, storm or not. */
 #ifndef WGRS_PACING_H
 #define WGRS_PACING_H
 

@@ -321,7 +321,6 @@ def test_lost_events_enobufs_end_in_the_right_state(dev, make_daemon, ns, workdi
     assert d.iface(dev.name)["learned"] == 0
 
 
-
 def test_polls_go_on_during_a_route_storm(dev, daemon, ns, workdir):
     """SPEC section 5: every interface is read every wg_poll_interval (1 s),
     storm or not. A static AllowedIP set while thousands of route events a

@@ -37,11 +37,9 @@ static void test_quiet(void **state)
 	assert_int_equal(pacing_next_round(&p, 5000, 0), 5000);
 	assert_int_equal(pacing_next_round(&p, 5000, 10), 5010);
 
-	pacing_round_begin(&p, 5000); /* that round had 1000 to do */
-	pacing_round_end(&p, 5010);
+	round_at(&p, 5000, 5010); /* that round had 1000 to do */
 	events(&p, PACING_STORM_EVENTS - 1);
-	pacing_round_begin(&p, 6000); /* and this one a few: quiet */
-	pacing_round_end(&p, 6040);
+	round_at(&p, 6000, 6040); /* and this one a few: quiet */
 	events(&p, PACING_STORM_EVENTS - 1);
 	assert_int_equal(pacing_next_round(&p, 6041, 0), 6041);
 	assert_int_equal(pacing_next_round(&p, 6041, 3), 6044);
