@@ -59,7 +59,7 @@
 
 #include "bench_util.h"
 #include "nl_route.h"
-#include "wg_backend.h"
+#include "wg_auto.h"
 #include "wg_genl.h"
 #include "wgkey.h"
 
@@ -379,7 +379,7 @@ struct reader {
 	size_t bytes;
 };
 
-static void send_req(struct reader *rd, const struct wg_buf *req, const char *what)
+static void send_req(struct reader *rd, const struct buf *req, const char *what)
 {
 	if (mnl_socket_sendto(rd->nl, req->data, req->len) < 0)
 		die(what);
@@ -387,7 +387,7 @@ static void send_req(struct reader *rd, const struct wg_buf *req, const char *wh
 
 static void genl_open(struct reader *rd)
 {
-	struct wg_buf req = {0}, reply = {0};
+	struct buf req = {0}, reply = {0};
 	int r = -EBADMSG;
 
 	rd->nl = mnl_socket_open(NETLINK_GENERIC);
@@ -400,7 +400,7 @@ static void genl_open(struct reader *rd)
 	while (r == -EBADMSG) {
 		ssize_t n = mnl_socket_recvfrom(rd->nl, rd->buf, NL_BUF);
 
-		if (n < 0 || wg_buf_append(&reply, rd->buf, (size_t)n))
+		if (n < 0 || buf_append(&reply, rd->buf, (size_t)n))
 			die("getfamily");
 		r = wg_genl_parse_family(reply.data, reply.len, &rd->family);
 	}
@@ -408,19 +408,19 @@ static void genl_open(struct reader *rd)
 		errno = -r;
 		die("no wireguard family");
 	}
-	wg_buf_free(&req);
-	wg_buf_free(&reply);
+	buf_free(&req);
+	buf_free(&reply);
 }
 
 static void read_genl(struct reader *rd)
 {
-	struct wg_buf req = {0};
+	struct buf req = {0};
 
 	if (wg_genl_encode_get(&req, rd->family, ++rd->seq, rd->device))
 		die("get");
 	send_req(rd, &req, "get");
 	rd->bytes += recv_reply(rd->nl, rd->buf, rd->seq, NULL, NULL, "get");
-	wg_buf_free(&req);
+	buf_free(&req);
 }
 
 static void uapi_open(struct reader *rd)

@@ -45,7 +45,7 @@ static int usage(void)
 /* Sends the request at req and appends every reply message to out until
  * the reply is complete. */
 static int capture(struct mnl_socket *nl, const struct nlmsghdr *req, size_t bufsize,
-		   struct wg_buf *out)
+		   struct buf *out)
 {
 	static const char pad[MNL_ALIGNTO];
 	char *buf = malloc(bufsize);
@@ -69,8 +69,8 @@ static int capture(struct mnl_socket *nl, const struct nlmsghdr *req, size_t buf
 		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
 			if (m->nlmsg_seq != req->nlmsg_seq)
 				continue;
-			if (wg_buf_append(out, m, m->nlmsg_len) ||
-			    wg_buf_append(out, pad,
+			if (buf_append(out, m, m->nlmsg_len) ||
+			    buf_append(out, pad,
 					  MNL_ALIGN(m->nlmsg_len) - m->nlmsg_len))
 				goto out;
 			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
@@ -88,19 +88,19 @@ out:
  * bufsize too: the kernel remembers the largest a socket used. */
 static int wireguard_family(struct mnl_socket *nl, size_t bufsize, uint16_t *family)
 {
-	struct wg_buf req = {0}, reply = {0};
+	struct buf req = {0}, reply = {0};
 	int r = wg_genl_encode_getfamily(&req, 1);
 
 	r = r ?: capture(nl, (const struct nlmsghdr *)req.data, bufsize, &reply);
 	r = r ?: wg_genl_parse_family(reply.data, reply.len, family);
 	if (r)
 		fprintf(stderr, "genl_capture: no \"wireguard\" family\n");
-	wg_buf_free(&req);
-	wg_buf_free(&reply);
+	buf_free(&req);
+	buf_free(&reply);
 	return r ? -1 : 0;
 }
 
-static int encode(struct mnl_socket *nl, size_t bufsize, struct wg_buf *req, uint32_t seq,
+static int encode(struct mnl_socket *nl, size_t bufsize, struct buf *req, uint32_t seq,
 		  const char *what, const char *arg)
 {
 	uint16_t family;
@@ -109,7 +109,7 @@ static int encode(struct mnl_socket *nl, size_t bufsize, struct wg_buf *req, uin
 		struct nlmsghdr *nlh;
 		struct genlmsghdr *g;
 
-		if (!arg || wg_buf_reserve(req, 256))
+		if (!arg || buf_reserve(req, 256))
 			return -1;
 		memset(req->data, 0, 256);
 		nlh = mnl_nlmsg_put_header(req->data);
@@ -150,7 +150,7 @@ static int encode(struct mnl_socket *nl, size_t bufsize, struct wg_buf *req, uin
 
 		if (wg_genl_encode_set(req, family, seq, arg, &p, 1, WG_GENL_MSG_MAX,
 				       &msgs) ||
-		    wg_buf_reserve(req, 8))
+		    buf_reserve(req, 8))
 			return -1;
 		nlh = (struct nlmsghdr *)req->data;
 		mnl_attr_put_u32(nlh, 100, 0);
@@ -179,7 +179,7 @@ static int encode(struct mnl_socket *nl, size_t bufsize, struct wg_buf *req, uin
 
 int main(int argc, char **argv)
 {
-	struct wg_buf req = {0}, reply = {0};
+	struct buf req = {0}, reply = {0};
 	size_t bufsize = 16384;
 	struct mnl_socket *nl;
 	int one = 1, ret = 1;
@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 	}
 	if (encode(nl, bufsize, &req, seq, argv[2], argc > 3 ? argv[3] : NULL)) {
 		mnl_socket_close(nl);
-		wg_buf_free(&req);
+		buf_free(&req);
 		return usage();
 	}
 	if (!capture(nl, (const struct nlmsghdr *)req.data, bufsize, &reply)) {
@@ -215,8 +215,8 @@ int main(int argc, char **argv)
 		else
 			ret = 0;
 	}
-	wg_buf_free(&reply);
-	wg_buf_free(&req);
+	buf_free(&reply);
+	buf_free(&req);
 	mnl_socket_close(nl);
 	return ret;
 }

@@ -930,7 +930,7 @@ static void test_encode_split(void **state)
 						    .remove = i == 3 && j % 2};
 	}
 	for (size_t max = 140; max <= 9000; max += max < 400 ? 1 : 97) {
-		struct wg_buf out = {0};
+		struct buf out = {0};
 		size_t msgs = 0, off = 0, pi = 0, ii = 0;
 		bool started = false; /* peers[pi] had its first part */
 
@@ -987,7 +987,7 @@ static void test_encode_split(void **state)
 		assert_int_equal(off, out.len);
 		assert_int_equal(pi, 3);
 		assert_int_equal(ii, n_ips[3]);
-		wg_buf_free(&out);
+		buf_free(&out);
 	}
 	for (size_t i = 0; i < 4; i++)
 		free(peers[i].ips);
@@ -1013,7 +1013,7 @@ static void test_encode_replace_once(void **state)
 	for (size_t j = 0; j < 40; j++)
 		ips[j] = (struct wg_genl_ip){.dst = nth_prefix((unsigned)j)};
 	for (size_t max = 200; max < 3000; max++) {
-		struct wg_buf out = {0};
+		struct buf out = {0};
 		size_t msgs, off = 0, replace = 0, parts = 0;
 
 		assert_int_equal(
@@ -1038,7 +1038,7 @@ static void test_encode_replace_once(void **state)
 			off += MNL_ALIGN(nlh->nlmsg_len);
 		}
 		assert_int_equal(replace, 1);
-		wg_buf_free(&out);
+		buf_free(&out);
 	}
 	assert_true(found > 0);
 	free(m);
@@ -1048,7 +1048,7 @@ static void test_encode_limits(void **state)
 {
 	struct wg_genl_ip ip = {.dst = P("192.0.2.0/24")};
 	struct wg_genl_peer p = {.key = key_n(1), .n_ips = 1, .ips = &ip};
-	struct wg_buf out = {0};
+	struct buf out = {0};
 	size_t msgs = 7;
 
 	(void)state;
@@ -1066,7 +1066,7 @@ static void test_encode_limits(void **state)
 	assert_int_equal(wg_genl_encode_set(&out, 0x23, 1, "wg0", &p, 0, 4096, &msgs), 0);
 	assert_int_equal(msgs, 0);
 	assert_int_equal(out.len, 0);
-	wg_buf_free(&out);
+	buf_free(&out);
 }
 
 /* ---- the backend over a fake kernel ---- */

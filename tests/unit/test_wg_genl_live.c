@@ -421,7 +421,7 @@ static int witness_read(struct mnl_socket *nl, uint16_t family, const char *ifna
 {
 	static char buf[65536];
 	static uint32_t seq = 1;
-	struct wg_buf req = {0}, reply = {0};
+	struct buf req = {0}, reply = {0};
 	bool complete = false;
 	int r = wg_genl_encode_get(&req, family, ++seq, ifname);
 
@@ -439,15 +439,15 @@ static int witness_read(struct mnl_socket *nl, uint16_t family, const char *ifna
 		for (; mnl_nlmsg_ok(nlh, rest); nlh = mnl_nlmsg_next(nlh, &rest)) {
 			if (nlh->nlmsg_seq != seq)
 				continue;
-			wg_buf_append(&reply, nlh, MNL_ALIGN(nlh->nlmsg_len));
+			buf_append(&reply, nlh, MNL_ALIGN(nlh->nlmsg_len));
 			complete |= nlh->nlmsg_type == NLMSG_DONE ||
 				    nlh->nlmsg_type == NLMSG_ERROR;
 		}
 	}
 	if (!r)
 		r = wg_genl_parse_dump(reply.data, reply.len, dev, temp_found);
-	wg_buf_free(&req);
-	wg_buf_free(&reply);
+	buf_free(&req);
+	buf_free(&reply);
 	return r;
 }
 
@@ -472,7 +472,7 @@ static struct witness witness_start(const char *ifname, const struct wg_key *pee
 	assert_true(w.pid >= 0);
 	if (w.pid == 0) {
 		struct mnl_socket *nl = mnl_socket_open(NETLINK_GENERIC);
-		struct wg_buf req = {0}, reply = {0};
+		struct buf req = {0}, reply = {0};
 		unsigned reads = 0, missing = 0, interrupted = 0;
 		uint16_t family = 0;
 		char line[128];
@@ -487,7 +487,7 @@ static struct witness witness_start(const char *ifname, const struct wg_key *pee
 		for (;;) {
 			static char buf[16384];
 			ssize_t got = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-			if (got <= 0 || wg_buf_append(&reply, buf, (size_t)got))
+			if (got <= 0 || buf_append(&reply, buf, (size_t)got))
 				_exit(2);
 			if (!wg_genl_parse_family(reply.data, reply.len, &family))
 				break;
@@ -610,22 +610,22 @@ static int checker_exchange(void *ctx, const struct nlmsghdr *req, mnl_cb_t cb,
 static int family_of(struct mnl_socket *nl, uint16_t *family)
 {
 	static char buf[16384];
-	struct wg_buf req = {0}, reply = {0};
+	struct buf req = {0}, reply = {0};
 	int r = wg_genl_encode_getfamily(&req, 1);
 
 	if (!r && mnl_socket_sendto(nl, req.data, req.len) < 0)
 		r = -errno;
 	while (!r) {
 		ssize_t got = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (got <= 0 || wg_buf_append(&reply, buf, (size_t)got)) {
+		if (got <= 0 || buf_append(&reply, buf, (size_t)got)) {
 			r = -EIO;
 			break;
 		}
 		if (!wg_genl_parse_family(reply.data, reply.len, family))
 			break;
 	}
-	wg_buf_free(&req);
-	wg_buf_free(&reply);
+	buf_free(&req);
+	buf_free(&reply);
 	return r;
 }
 

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "wg_backend.h"
+#include "wg_auto.h"
 #include "wg_uapi.h"
 
 #define KEY_DEV	 "v6eecaOUkwJnMdw/sdk3dxxV2t59MFh/sB7itOJiv0o="
@@ -506,7 +506,7 @@ static struct change route_add(const char *dst)
 static void assert_encoded(const struct change *ch, size_t n, enum wg_remove_mode mode,
 			   const struct wg_device *cur, const char *want)
 {
-	struct wg_buf out = {0};
+	struct buf out = {0};
 	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
 
 	assert_non_null(idx);
@@ -517,7 +517,7 @@ static void assert_encoded(const struct change *ch, size_t n, enum wg_remove_mod
 	if (out.len != strlen(want) || memcmp(out.data, want, out.len))
 		fail_msg("encoded (mode %s):\n%.*s\nwant:\n%s", wg_remove_mode_name(mode),
 			 (int)out.len, out.data, want);
-	wg_buf_free(&out);
+	buf_free(&out);
 	free(idx);
 }
 
@@ -601,20 +601,20 @@ static void test_encode_replace(void **state)
 static void test_encode_edges(void **state)
 {
 	struct change ch[] = {route_add("198.51.100.0/24"), allowed(true, KEY_A, "::/0")};
-	struct wg_buf out = {0};
+	struct buf out = {0};
 	size_t idx[] = {1};
 
 	(void)state;
 	assert_int_equal(wg_uapi_encode_set(&out, ch, idx, 1, WG_REMOVE_UNKNOWN, NULL),
 			 -EINVAL);
-	wg_buf_free(&out);
+	buf_free(&out);
 	assert_encoded(ch, 0, WG_REMOVE_NATIVE, NULL, "set=1\n\n");
 	/* Only the selected entries; appended to what out holds. */
-	assert_int_equal(wg_buf_append(&out, "x", 1), 0);
+	assert_int_equal(buf_append(&out, "x", 1), 0);
 	assert_int_equal(wg_uapi_encode_set(&out, ch, idx, 1, WG_REMOVE_NATIVE, NULL), 0);
 	assert_string_equal(out.data, "xset=1\npublic_key=" HEX_A
 				      "\nupdate_only=true\nallowed_ip=::/0\n\n");
-	wg_buf_free(&out);
+	buf_free(&out);
 	assert_null(out.data);
 }
 
@@ -838,7 +838,7 @@ static void sim_allowed_line(const struct sim *s, const struct prefix *a, char *
 }
 
 static int sim_exchange(void *ctx, const char *ifname, const char *req, size_t len,
-			struct wg_buf *reply)
+			struct buf *reply)
 {
 	struct sim *s = ctx;
 	char line[256], hex[65];
@@ -857,24 +857,24 @@ static int sim_exchange(void *ctx, const char *ifname, const char *req, size_t l
 	if (len == 7 && !memcmp(req, "get=1\n\n", 7)) {
 		snprintf(line, sizeof(line), "private_key=%s\nlisten_port=51820\n",
 			 wg_key_to_hex(&s->priv, hex));
-		assert_int_equal(wg_buf_append(reply, line, strlen(line)), 0);
+		assert_int_equal(buf_append(reply, line, strlen(line)), 0);
 		for (size_t i = 0; i < s->n_peers; i++) {
 			snprintf(line, sizeof(line),
 				 "public_key=%s\nprotocol_version=1\nrx_bytes=%u\n",
 				 wg_key_to_hex(&s->peers[i].key, hex), s->rx_bytes++);
-			assert_int_equal(wg_buf_append(reply, line, strlen(line)), 0);
+			assert_int_equal(buf_append(reply, line, strlen(line)), 0);
 			for (size_t j = 0; j < s->peers[i].n; j++) {
 				sim_allowed_line(s, &s->peers[i].ip[j], line,
 						 sizeof(line));
-				assert_int_equal(wg_buf_append(reply, line, strlen(line)),
+				assert_int_equal(buf_append(reply, line, strlen(line)),
 						 0);
 			}
 			if (i == 0 && s->bad_line)
-				assert_int_equal(wg_buf_append(reply, s->bad_line,
+				assert_int_equal(buf_append(reply, s->bad_line,
 							       strlen(s->bad_line)),
 						 0);
 		}
-		return wg_buf_append(reply, "errno=0\n\n", 9);
+		return buf_append(reply, "errno=0\n\n", 9);
 	}
 	assert_true(len > 6 && !memcmp(req, "set=1\n", 6));
 	assert_true(wg_uapi_reply_complete(req, len));
@@ -885,7 +885,7 @@ static int sim_exchange(void *ctx, const char *ifname, const char *req, size_t l
 		r = sim_set(s, s->req[s->n_req - 1] + 6);
 	}
 	snprintf(line, sizeof(line), "errno=%d\n\n", r);
-	return wg_buf_append(reply, line, strlen(line));
+	return buf_append(reply, line, strlen(line));
 }
 
 static void sim_free(struct sim *s)

@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "wg_backend.h"
+#include "wg_auto.h"
 #include "wg_uapi.h"
 
 #define WAIT_MS	    10000
@@ -388,7 +388,7 @@ static void *watch(void *arg)
 {
 	struct watcher *w = arg;
 	struct wg_backend *b = wg_uapi_backend_new(NULL);
-	struct wg_buf reply = {0};
+	struct buf reply = {0};
 
 	if (!b) {
 		w->errors++;
@@ -411,7 +411,7 @@ static void *watch(void *arg)
 			char chunk[65536];
 			ssize_t n = read(fd, chunk, sizeof(chunk));
 
-			if (n <= 0 || wg_buf_append(&reply, chunk, (size_t)n))
+			if (n <= 0 || buf_append(&reply, chunk, (size_t)n))
 				break;
 			if (wg_uapi_reply_complete(reply.data, reply.len))
 				break;
@@ -430,7 +430,7 @@ static void *watch(void *arg)
 		w->reads++;
 		wg_device_free(&dev);
 	}
-	wg_buf_free(&reply);
+	buf_free(&reply);
 	b->destroy(b);
 	return NULL;
 }

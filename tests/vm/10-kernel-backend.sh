@@ -1,5 +1,5 @@
 #!/bin/bash
-# The kernel WireGuard backend (src/wg_genl.c) against the VM's kernel:
+# The kernel WireGuard backend (src/wg/wg_genl.c) against the VM's kernel:
 # tests/unit/test_wg_genl_live. It skips itself (exit 77) where there is no
 # kernel WireGuard; here that would be a broken VM, so it counts as failure.
 # timeout: 300

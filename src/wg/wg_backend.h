@@ -1,7 +1,5 @@
-/* wg_backend.h: picks the WireGuard backend of an interface at run time
- * (kernel generic netlink when the kernel knows the device, else the UAPI
- * socket of wireguard-go or boringtun), and what both backends share: the
- * temporary peer used for removal, and how removal is done. */
+/* wg_backend.h: what the WireGuard backends share: the temporary peer used
+ * for removal, how removal is done, and the planning of a request. */
 #ifndef WGRS_WG_BACKEND_H
 #define WGRS_WG_BACKEND_H
 
@@ -59,21 +57,5 @@ void wg_rounds_free(struct wg_rounds *r);
 void wg_sort_by_peer(size_t *idx, size_t n, const struct change *ch);
 /* Family, then address bytes, then length: a plain total order. */
 int wg_prefix_cmp(const struct prefix *a, const struct prefix *b);
-
-/* A backend that sends each interface to the kernel backend when the
- * kernel's "wireguard" family knows it, else to the UAPI backend (sockets
- * in uapi_sockdir, NULL for /var/run/wireguard). The choice is remembered
- * per interface and made again when the device goes away. */
-struct wg_backend *wg_backend_auto_new(const char *uapi_sockdir);
-/* The same choice between two given backends (it owns them; genl may be
- * NULL). A device is the kernel's when genl reads it, else the UAPI
- * backend's when that one reads it; it is re-chosen after -ENODEV. */
-struct wg_backend *wg_backend_auto_new_with(struct wg_backend *genl,
-					    struct wg_backend *uapi);
-/* Which backend of b serves ifname ("kernel" or "uapi"; NULL when it has
- * not been read yet) and, in *mode, how it removes AllowedIPs (UNKNOWN
- * until the first removal). */
-const char *wg_backend_auto_which(struct wg_backend *b, const char *ifname,
-				  enum wg_remove_mode *mode);
 
 #endif

@@ -1,5 +1,6 @@
 /* control.c: the control socket, server and client (see control.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>

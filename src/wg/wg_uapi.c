@@ -22,42 +22,12 @@
  * by a large device are given back after each request rather than kept. */
 #define UAPI_KEEP_BUFFER (1024 * 1024)
 
-/* ---- buffers ---- */
-
-int wg_buf_reserve(struct wg_buf *b, size_t more)
+static int buf_puts(struct buf *b, const char *s)
 {
-	size_t cap;
-	char *p;
-
-	if (b->cap - b->len > more)
-		return 0;
-	cap = b->cap ? b->cap : 4096;
-	while (cap - b->len <= more)
-		cap *= 2;
-	p = realloc(b->data, cap);
-	if (!p)
-		return -ENOMEM;
-	b->data = p;
-	b->cap = cap;
-	return 0;
+	return buf_append(b, s, strlen(s));
 }
 
-int wg_buf_append(struct wg_buf *b, const void *data, size_t len)
-{
-	if (wg_buf_reserve(b, len))
-		return -ENOMEM;
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-static int buf_puts(struct wg_buf *b, const char *s)
-{
-	return wg_buf_append(b, s, strlen(s));
-}
-
-void wg_buf_free(struct wg_buf *b)
+void buf_free(struct buf *b)
 {
 	free(b->data);
 	b->data = NULL;
@@ -482,7 +452,7 @@ int wg_uapi_parse_errno(const char *text, size_t len)
 
 /* ---- encoding ---- */
 
-static int put_key_line(struct wg_buf *out, const char *name, const struct wg_key *k)
+static int put_key_line(struct buf *out, const char *name, const struct wg_key *k)
 {
 	static const char hex[] = "0123456789abcdef";
 	char line[16 + 2 * WG_KEY_LEN + 2];
@@ -495,10 +465,10 @@ static int put_key_line(struct wg_buf *out, const char *name, const struct wg_ke
 		line[n++] = hex[k->b[i] & 15];
 	}
 	line[n++] = '\n';
-	return wg_buf_append(out, line, n);
+	return buf_append(out, line, n);
 }
 
-static int put_prefix_line(struct wg_buf *out, const struct prefix *a, bool minus)
+static int put_prefix_line(struct buf *out, const struct prefix *a, bool minus)
 {
 	char addr[INET6_ADDRSTRLEN], line[80];
 	int n;
@@ -507,7 +477,7 @@ static int put_prefix_line(struct wg_buf *out, const struct prefix *a, bool minu
 		return -EINVAL;
 	n = snprintf(line, sizeof(line), "allowed_ip=%s%s/%u\n", minus ? "-" : "", addr,
 		     a->len);
-	return wg_buf_append(out, line, (size_t)n);
+	return buf_append(out, line, (size_t)n);
 }
 
 static int cmp_prefix_qsort(const void *a, const void *b)
@@ -524,7 +494,7 @@ static const struct wg_peer *find_peer(const struct wg_device *d, const struct w
 }
 
 /* One peer's section: its adds, and its removals in NATIVE or REPLACE mode. */
-static int encode_peer(struct wg_buf *out, const struct change *ch, const size_t *idx,
+static int encode_peer(struct buf *out, const struct change *ch, const size_t *idx,
 		       size_t n, enum wg_remove_mode mode, const struct wg_device *cur)
 {
 	bool has_del = false;
@@ -572,7 +542,7 @@ static int encode_peer(struct wg_buf *out, const struct change *ch, const size_t
 	return r;
 }
 
-int wg_uapi_encode_set(struct wg_buf *out, const struct change *ch, const size_t *idx,
+int wg_uapi_encode_set(struct buf *out, const struct change *ch, const size_t *idx,
 		       size_t n, enum wg_remove_mode mode, const struct wg_device *cur)
 {
 	size_t *sorted;
@@ -617,7 +587,7 @@ struct uapi_backend {
 	struct socket_transport *sockets; /* the real transport, or NULL */
 	wg_uapi_exchange_fn exchange;
 	void *ctx;
-	struct wg_buf req, reply;
+	struct buf req, reply;
 	struct wg_dev_mode *ifaces; /* removal mode per device */
 	struct poll_memo *memos;
 };
@@ -660,7 +630,7 @@ struct socket_transport {
  * returns 1 once the reply is complete, 0 for more, or a negative errno),
  * so that nothing of a large device's text is kept. */
 struct reply_dest {
-	struct wg_buf *buf;
+	struct buf *buf;
 	int (*feed)(void *ctx, const char *data, size_t len);
 	void *ctx;
 	char *chunk;
@@ -732,7 +702,7 @@ static int conn_open(const struct socket_transport *t, struct uapi_conn *c)
 static int conn_request(struct uapi_conn *c, const char *req, size_t len,
 			const struct reply_dest *to, bool *got)
 {
-	struct wg_buf *reply = to->buf;
+	struct buf *reply = to->buf;
 	int r = write_all(c->fd, req, len);
 
 	*got = false;
@@ -744,7 +714,7 @@ static int conn_request(struct uapi_conn *c, const char *req, size_t len,
 		ssize_t n;
 
 		if (reply) {
-			if (wg_buf_reserve(reply, UAPI_READ_CHUNK)) {
+			if (buf_reserve(reply, UAPI_READ_CHUNK)) {
 				r = -ENOMEM;
 				break;
 			}
@@ -815,7 +785,7 @@ out:
 }
 
 static int socket_exchange(void *ctx, const char *ifname, const char *req, size_t len,
-			   struct wg_buf *reply)
+			   struct buf *reply)
 {
 	struct reply_dest to = {.buf = reply};
 
@@ -840,9 +810,9 @@ static void socket_transport_free(struct socket_transport *t)
 static void shrink_buffers(struct uapi_backend *u)
 {
 	if (u->reply.cap > UAPI_KEEP_BUFFER)
-		wg_buf_free(&u->reply);
+		buf_free(&u->reply);
 	if (u->req.cap > UAPI_KEEP_BUFFER)
-		wg_buf_free(&u->req);
+		buf_free(&u->req);
 }
 
 /* Sends u->req; returns a transport error (and sets *replied false) or the
@@ -1181,8 +1151,8 @@ static void uapi_destroy(struct wg_backend *b)
 		free(u->memos);
 		u->memos = next;
 	}
-	wg_buf_free(&u->req);
-	wg_buf_free(&u->reply);
+	buf_free(&u->req);
+	buf_free(&u->reply);
 	socket_transport_free(u->sockets);
 	free(u);
 }

@@ -17,13 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "control.h"
 #include "daemon.h"
 #include "evloop.h"
 #include "iface.h"
 #include "links.h"
 #include "log.h"
-#include "wg_backend.h"
+#include "wg_auto.h"
 
 #define ONESHOT_EXTRA_ROUNDS 3
 #define MAX_EVENTS	     32

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "model.h"
 
 void wg_device_free(struct wg_device *dev)
@@ -64,25 +63,6 @@ uint64_t wg_device_fingerprint(const struct wg_device *dev)
 			sum += wg_fp_entry(k, &p->allowed[j]);
 	}
 	return sum;
-}
-
-int wg_backend_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
-			   struct wg_device *dev, bool *same)
-{
-	int r;
-
-	*same = false;
-	if (b->get_changed)
-		return b->get_changed(b, ifname, known, dev, same);
-	r = b->get(b, ifname, dev);
-	if (!r && wg_device_fingerprint(dev) == known) {
-		struct wg_key pubkey = dev->pubkey;
-
-		wg_device_free(dev);
-		dev->pubkey = pubkey;
-		*same = true;
-	}
-	return r;
 }
 
 int change_list_push(struct change_list *l, const struct change *c)

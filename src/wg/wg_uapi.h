@@ -9,18 +9,10 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "buf.h"
 #include "wg_backend.h"
 
 #define WG_UAPI_SOCKDIR "/var/run/wireguard"
-
-/* A growable byte buffer. */
-struct wg_buf {
-	char *data;
-	size_t len, cap;
-};
-int wg_buf_reserve(struct wg_buf *b, size_t more); /* 0 or -ENOMEM */
-int wg_buf_append(struct wg_buf *b, const void *data, size_t len);
-void wg_buf_free(struct wg_buf *b);
 
 /* Parses a complete `get=1` reply (ending with "errno=N\n\n"). Unknown keys
  * are skipped. The device public key is derived from private_key. The
@@ -49,13 +41,13 @@ int wg_uapi_parse_prefix(const char *s, size_t len, struct prefix *out);
  * section ending in remove=true. WG_REMOVE_REPLACE needs cur, the device
  * as read just before: each peer with removals gets replace_allowed_ips=true
  * and its current list less the removals. */
-int wg_uapi_encode_set(struct wg_buf *out, const struct change *ch, const size_t *idx,
+int wg_uapi_encode_set(struct buf *out, const struct change *ch, const size_t *idx,
 		       size_t n, enum wg_remove_mode mode, const struct wg_device *cur);
 
 /* Sends req (len bytes) to ifname's socket and reads the whole reply into
  * reply. 0 or a negative errno (-ENODEV when there is no such socket). */
 typedef int (*wg_uapi_exchange_fn)(void *ctx, const char *ifname, const char *req,
-				   size_t len, struct wg_buf *reply);
+				   size_t len, struct buf *reply);
 
 /* The backend over real sockets in sockdir (NULL: WG_UAPI_SOCKDIR). */
 struct wg_backend *wg_uapi_backend_new(const char *sockdir);

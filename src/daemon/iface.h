@@ -12,7 +12,7 @@
 
 #include "backend.h"
 #include "backend_log.h"
-#include "config.h"
+#include "settings.h"
 #include "nl_route.h"
 #include "pacing.h"
 #include "reconcile.h"

@@ -16,7 +16,7 @@
 
 #include "backend.h"
 #include "wg_backend.h"
-#include "wg_uapi.h" /* struct wg_buf */
+#include "buf.h"
 
 /* Linux 6.16 added these; older headers lack them. */
 #ifndef WGALLOWEDIP_A_FLAGS
@@ -51,16 +51,16 @@ struct wg_genl_peer {
  * msg fields of peers and ips are filled in.
  * *n_msgs receives the number of messages. 0, -ENOMEM, or -EMSGSIZE when
  * msg_max cannot hold even one entry. */
-int wg_genl_encode_set(struct wg_buf *out, uint16_t family, uint32_t seq,
-		       const char *ifname, struct wg_genl_peer *peers, size_t n,
-		       size_t msg_max, size_t *n_msgs);
+int wg_genl_encode_set(struct buf *out, uint16_t family, uint32_t seq, const char *ifname,
+		       struct wg_genl_peer *peers, size_t n, size_t msg_max,
+		       size_t *n_msgs);
 
 /* The other requests, appended to out as one message each. */
-int wg_genl_encode_get(struct wg_buf *out, uint16_t family, uint32_t seq,
+int wg_genl_encode_get(struct buf *out, uint16_t family, uint32_t seq,
 		       const char *ifname);
-int wg_genl_encode_getfamily(struct wg_buf *out, uint32_t seq);
+int wg_genl_encode_getfamily(struct buf *out, uint32_t seq);
 /* CTRL_CMD_GETPOLICY for WG_CMD_SET_DEVICE of the family. */
-int wg_genl_encode_getpolicy(struct wg_buf *out, uint16_t family, uint32_t seq);
+int wg_genl_encode_getpolicy(struct buf *out, uint16_t family, uint32_t seq);
 
 /* Decoding. Each takes a sequence of messages as received (NLMSG_DONE or
  * an ACK ends it) and returns 0, the kernel's negative errno, -EAGAIN when

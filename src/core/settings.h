@@ -1,19 +1,18 @@
-/* config.h: the YAML configuration (libcyaml) and the settings it resolves
- * to for each interface. */
-#ifndef WGRS_CONFIG_H
-#define WGRS_CONFIG_H
+/* settings.h: what governs one interface, as plain data: the keys of the
+ * configuration (SPEC section 8) resolved for it. The config module fills
+ * it from YAML; the core only reads it. */
+#ifndef WGRS_SETTINGS_H
+#define WGRS_SETTINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
 #include "prefix.h"
 #include "wgkey.h"
 
-#define EXIT_CONFIG 78 /* EX_CONFIG */
-
 enum conflict_policy { CONFLICT_STATIC_WINS, CONFLICT_LEARNED_WINS };
-enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 /* A prefix-list entry: dst matches when it lies within prefix and its length
  * is in [ge, le]; without ge and le only prefix.len itself matches. */
@@ -56,7 +55,32 @@ struct settings {
 	struct peer_gateways *peers;
 };
 
-struct config; /* opaque: the parsed file */
+/* The settings keys, in the order of SPEC section 8. A bit per key records
+ * which ones an `interfaces:` entry sets. */
+enum setting_key {
+	K_SYNC_ROUTES,
+	K_ROUTING_TABLE,
+	K_WATCH_ROUTES,
+	K_ROUTE_PROTOCOL,
+	K_PREFIXES,
+	K_LEARN_PROTOCOLS,
+	K_LEARN_FILTER,
+	K_MAX_LEARNED_PREFIXES,
+	K_CONFLICT,
+	K_INSTALL_ROUTES,
+	K_INSTALL_DEFAULT_ROUTES,
+	K_ROUTE_METRIC,
+	K_WG_POLL_INTERVAL,
+	K_RESYNC_INTERVAL,
+	K_BATCH_DELAY,
+	K_STATE_DIR,
+	K_CLEANUP_ON_EXIT,
+	K_LOG_LEVEL,
+	K_PEERS,
+	K_COUNT
+};
+
+extern const char *const settings_key_names[K_COUNT];
 
 /* Fills s with the built-in defaults of SPEC section 8. 0 or -ENOMEM. */
 int settings_defaults(struct settings *s);
@@ -66,23 +90,8 @@ void settings_free(struct settings *s);
 bool settings_filter_permits(const struct settings *s, const struct prefix *dst);
 bool settings_learns_protocol(const struct settings *s, uint8_t protocol);
 
-/* Loads and checks path. On error returns NULL and writes one line into err:
- * "FILE:LINE:COLUMN: KEY: what is wrong" (line and column where known). */
-struct config *config_load(const char *path, char *err, size_t errlen);
-/* The built-in defaults, as if from an empty file. */
-struct config *config_default(void);
-void config_free(struct config *c);
-/* Settings for ifname: the top level, then every matching `interfaces:`
- * entry in file order (so a later entry overrides an earlier one).
- * Returns 0 or -ENOMEM. */
-int config_settings_for(const struct config *c, const char *ifname, struct settings *out);
-/* The top-level settings alone (daemon-wide ones such as state_dir). */
-int config_settings_top(const struct config *c, struct settings *out);
-/* True when the file names interfaces (so only those are managed). */
-bool config_lists_interfaces(const struct config *c);
-bool config_manages(const struct config *c, const char *ifname);
-
-/* Duration text ("200ms", "1s", "5m", "1h", bare number = seconds) to ms. */
-int parse_duration_ms(const char *text, uint32_t *out);
+/* Applies the keys in mask (a bit per enum setting_key) from src onto dst.
+ * 0 or -ENOMEM. */
+int settings_apply_keys(struct settings *dst, const struct settings *src, uint32_t mask);
 
 #endif

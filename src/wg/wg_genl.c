@@ -606,14 +606,14 @@ int wg_genl_parse_policy(const void *buf, size_t len, enum wg_remove_mode *mode)
 
 /* ---- encoders ---- */
 
-static struct nlmsghdr *msg_start(struct wg_buf *out, size_t max, uint16_t type,
+static struct nlmsghdr *msg_start(struct buf *out, size_t max, uint16_t type,
 				  uint16_t flags, uint32_t seq, uint8_t cmd,
 				  uint8_t version)
 {
 	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
 
-	if (wg_buf_reserve(out, max))
+	if (buf_reserve(out, max))
 		return NULL;
 	memset(out->data + out->len, 0, max);
 	nlh = mnl_nlmsg_put_header(out->data + out->len);
@@ -626,13 +626,12 @@ static struct nlmsghdr *msg_start(struct wg_buf *out, size_t max, uint16_t type,
 	return nlh;
 }
 
-static void msg_end(struct wg_buf *out, const struct nlmsghdr *nlh)
+static void msg_end(struct buf *out, const struct nlmsghdr *nlh)
 {
 	out->len += nlh->nlmsg_len;
 }
 
-int wg_genl_encode_get(struct wg_buf *out, uint16_t family, uint32_t seq,
-		       const char *ifname)
+int wg_genl_encode_get(struct buf *out, uint16_t family, uint32_t seq, const char *ifname)
 {
 	struct nlmsghdr *nlh =
 		msg_start(out, 256, family, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, seq,
@@ -647,7 +646,7 @@ int wg_genl_encode_get(struct wg_buf *out, uint16_t family, uint32_t seq,
 	return 0;
 }
 
-int wg_genl_encode_getfamily(struct wg_buf *out, uint32_t seq)
+int wg_genl_encode_getfamily(struct buf *out, uint32_t seq)
 {
 	struct nlmsghdr *nlh =
 		msg_start(out, 256, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK, seq,
@@ -660,7 +659,7 @@ int wg_genl_encode_getfamily(struct wg_buf *out, uint32_t seq)
 	return 0;
 }
 
-int wg_genl_encode_getpolicy(struct wg_buf *out, uint16_t family, uint32_t seq)
+int wg_genl_encode_getpolicy(struct buf *out, uint16_t family, uint32_t seq)
 {
 	struct nlmsghdr *nlh =
 		msg_start(out, 256, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP,
@@ -749,9 +748,9 @@ full:
 	return progress;
 }
 
-int wg_genl_encode_set(struct wg_buf *out, uint16_t family, uint32_t seq,
-		       const char *ifname, struct wg_genl_peer *peers, size_t n,
-		       size_t msg_max, size_t *n_msgs)
+int wg_genl_encode_set(struct buf *out, uint16_t family, uint32_t seq, const char *ifname,
+		       struct wg_genl_peer *peers, size_t n, size_t msg_max,
+		       size_t *n_msgs)
 {
 	size_t pi = 0, ii = 0, msgs = 0, start = out->len;
 	bool started = false;
@@ -801,7 +800,7 @@ struct genl_backend {
 	size_t msg_max;
 	uint16_t family;
 	uint32_t seq;
-	struct wg_buf req;
+	struct buf req;
 	struct wg_dev_mode *ifaces; /* removal mode per device */
 };
 
@@ -1399,7 +1398,7 @@ static void genl_destroy(struct wg_backend *b)
 	if (g->nl)
 		mnl_socket_close(g->nl);
 	free(g->rbuf);
-	wg_buf_free(&g->req);
+	buf_free(&g->req);
 	free(g);
 }
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "settings.h"
 #include "prefix.h"
 #include "prefix_trie.h"
 #include "wgkey.h"

@@ -11,7 +11,7 @@
 #include "log.h"
 #include "statefile.h"
 #include "sync.h"
-#include "wg_backend.h"
+#include "wg_auto.h"
 
 #define CHANGE_LINE 256
 /* The state file is rewritten in full once the changes appended to it

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "settings.h"
 #include "model.h"
 
 struct rec;

@@ -1,0 +1,35 @@
+/* config.h: the YAML configuration (libcyaml) and the settings it resolves
+ * to for each interface (settings.h). */
+#ifndef WGRS_CONFIG_H
+#define WGRS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settings.h"
+
+#define EXIT_CONFIG 78 /* EX_CONFIG */
+
+struct config; /* opaque: the parsed file */
+
+/* Loads and checks path. On error returns NULL and writes one line into err:
+ * "FILE:LINE:COLUMN: KEY: what is wrong" (line and column where known). */
+struct config *config_load(const char *path, char *err, size_t errlen);
+/* The built-in defaults, as if from an empty file. */
+struct config *config_default(void);
+void config_free(struct config *c);
+/* Settings for ifname: the top level, then every matching `interfaces:`
+ * entry in file order (so a later entry overrides an earlier one).
+ * Returns 0 or -ENOMEM. */
+int config_settings_for(const struct config *c, const char *ifname, struct settings *out);
+/* The top-level settings alone (daemon-wide ones such as state_dir). */
+int config_settings_top(const struct config *c, struct settings *out);
+/* True when the file names interfaces (so only those are managed). */
+bool config_lists_interfaces(const struct config *c);
+bool config_manages(const struct config *c, const char *ifname);
+
+/* Duration text ("200ms", "1s", "5m", "1h", bare number = seconds) to ms. */
+int parse_duration_ms(const char *text, uint32_t *out);
+
+#endif

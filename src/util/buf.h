@@ -1,0 +1,16 @@
+/* buf.h: a growable byte buffer, kept NUL-terminated after each append. */
+#ifndef WGRS_BUF_H
+#define WGRS_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+/* Room for more bytes (and the NUL) after len. 0 or -ENOMEM. */
+int buf_reserve(struct buf *b, size_t more);
+int buf_append(struct buf *b, const void *data, size_t len);
+void buf_free(struct buf *b);
+
+#endif
