@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dest.h"
+#include "vec.h"
 
 #define SLAB_RECORDS 1024
 
@@ -24,15 +25,8 @@ struct dest *dest_alloc(struct dest_pool *p)
 		if (p->n_slabs == 0 || p->used_in_last == SLAB_RECORDS) {
 			char *slab;
 
-			if (p->n_slabs == p->cap_slabs) {
-				size_t cap = p->cap_slabs ? p->cap_slabs * 2 : 8;
-				char **v = realloc(p->slabs, cap * sizeof(*v));
-
-				if (!v)
-					return NULL;
-				p->slabs = v;
-				p->cap_slabs = cap;
-			}
+			if (vec_reserve(p->slabs, p->cap_slabs, p->n_slabs + 1))
+				return NULL;
 			slab = malloc(SLAB_RECORDS * sizeof(struct dest));
 			if (!slab)
 				return NULL;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "vec.h"
 #include "prefix_trie.h"
 
 struct ptrset {
@@ -15,7 +16,7 @@ struct ptrset {
 };
 
 struct claimants {
-	uint32_t n, cap;
+	size_t n, cap;
 	uint32_t *peer;
 };
 
@@ -133,11 +134,6 @@ void gw_table_free(struct gw_table *t)
 	free(t);
 }
 
-struct gw *gw_find(const struct gw_table *t, const struct prefix *addr)
-{
-	return ptrie_get(t->by_addr, addr);
-}
-
 const struct prefix *gw_addr(const struct gw *g)
 {
 	return &g->addr;
@@ -217,19 +213,13 @@ int gw_claim(struct gw_table *t, const struct prefix *addr, enum gw_strength s,
 	for (uint32_t i = 0; i < c->n; i++)
 		if (c->peer[i] == peer)
 			return 0;
-	if (c->n == c->cap) {
-		uint32_t cap = c->cap ? c->cap * 2 : 2;
-		uint32_t *v = realloc(c->peer, cap * sizeof(*v));
+	size_t had = c->cap;
 
-		if (!v) {
-			gw_maybe_free(t, g);
-			return -ENOMEM;
-		}
-		t->bytes += (cap - c->cap) * sizeof(*v);
-		c->peer = v;
-		c->cap = cap;
+	if (vec_push(c->peer, c->n, c->cap, peer)) {
+		gw_maybe_free(t, g);
+		return -ENOMEM;
 	}
-	c->peer[c->n++] = peer;
+	t->bytes += (c->cap - had) * sizeof(*c->peer);
 	return note_ambiguity(t, before, gw_is_ambiguous(g));
 }
 

@@ -24,8 +24,6 @@ struct gw;
 struct gw_table *gw_table_new(void);
 void gw_table_free(struct gw_table *t);
 
-/* The record of addr, or NULL. */
-struct gw *gw_find(const struct gw_table *t, const struct prefix *addr);
 const struct prefix *gw_addr(const struct gw *g);
 
 /* Claims. A peer claims an address at most once per strength (the caller

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "vec.h"
 
 void wg_device_free(struct wg_device *dev)
 {
@@ -67,17 +68,7 @@ uint64_t wg_device_fingerprint(const struct wg_device *dev)
 
 int change_list_push(struct change_list *l, const struct change *c)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct change *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *c;
-	return 0;
+	return vec_push(l->v, l->n, l->cap, *c);
 }
 
 void change_list_clear(struct change_list *l)

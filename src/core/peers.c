@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "peers.h"
+#include "vec.h"
 
 /* Real keys are uniform, but test keys need not be: mix every byte. */
 static uint32_t key_hash(const struct wg_key *k)
@@ -87,31 +88,18 @@ static uint32_t take_id(struct peer_table *t)
 	if (t->n_free)
 		return t->free_ids[--t->n_free];
 	if (t->next_id == t->cap_ids || !t->by_id) {
-		uint32_t cap = t->cap_ids ? t->cap_ids * 2 : 16;
-		struct peer **v = realloc(t->by_id, cap * sizeof(*v));
+		size_t had = t->cap_ids;
 
-		if (!v)
+		if (vec_reserve(t->by_id, t->cap_ids, t->next_id + 1u))
 			return 0;
-		memset(v + t->cap_ids, 0, (cap - t->cap_ids) * sizeof(*v));
-		t->by_id = v;
-		t->cap_ids = cap;
+		memset(t->by_id + had, 0, (t->cap_ids - had) * sizeof(*t->by_id));
 	}
 	return t->next_id++;
 }
 
 static int give_id(struct peer_table *t, uint32_t id)
 {
-	if (t->n_free == t->cap_free) {
-		uint32_t cap = t->cap_free ? t->cap_free * 2 : 16;
-		uint32_t *v = realloc(t->free_ids, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		t->free_ids = v;
-		t->cap_free = cap;
-	}
-	t->free_ids[t->n_free++] = id;
-	return 0;
+	return vec_push(t->free_ids, t->n_free, t->cap_free, id);
 }
 
 struct peer *peers_add(struct peer_table *t, const struct wg_key *key)

@@ -31,9 +31,9 @@ struct peer {
 
 struct peer_table {
 	struct peer **by_id; /* [0] unused */
-	uint32_t cap_ids;
+	size_t cap_ids;
 	uint32_t *free_ids;
-	uint32_t n_free, cap_free;
+	size_t n_free, cap_free;
 	uint32_t next_id;
 	uint32_t *slots;  /* open addressing on the key: peer ids, 0 = empty */
 	uint32_t n_slots; /* a power of two */

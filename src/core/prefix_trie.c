@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "prefix_trie.h"
+#include "vec.h"
 
 #define CHUNK_SHIFT 12
 #define CHUNK_SIZE  (1u << CHUNK_SHIFT)	      /* elements per chunk */
@@ -28,7 +29,7 @@
 /* A growable array of fixed-size elements addressed by 32-bit indices. */
 struct pool {
 	char **chunks;
-	uint32_t nchunks, dir_cap;
+	size_t nchunks, dir_cap;
 	uint32_t first_cap; /* elements in chunk 0 while it is still growing */
 	uint32_t used;	    /* high-water mark: elements 0..used-1 were handed out */
 	uint32_t free_head; /* freed elements, linked through their first 4 bytes */
@@ -69,15 +70,8 @@ static size_t pool_bytes(const struct pool *p)
 
 static int pool_add_chunk(struct pool *p, uint32_t elems)
 {
-	if (p->nchunks == p->dir_cap) {
-		uint32_t cap = p->dir_cap ? p->dir_cap * 2 : 4;
-		char **dir = realloc(p->chunks, cap * sizeof(*dir));
-
-		if (!dir)
-			return -ENOMEM;
-		p->chunks = dir;
-		p->dir_cap = cap;
-	}
+	if (vec_reserve(p->chunks, p->dir_cap, p->nchunks + 1))
+		return -ENOMEM;
 	p->chunks[p->nchunks] = malloc((size_t)elems * p->elem_size);
 	if (!p->chunks[p->nchunks])
 		return -ENOMEM;

@@ -18,6 +18,7 @@
 #include "peers.h"
 #include "prefix_trie.h"
 #include "reconcile.h"
+#include "vec.h"
 
 /* dest.flags: within the first max_learned_prefixes of its learn target. */
 #define DF_INLIMIT 0x80
@@ -116,19 +117,11 @@ static void mark(struct rec *r, struct dest *d)
 {
 	if ((d->flags & DF_DIRTY) || r->all_dirty)
 		return;
-	if (r->n_dirty == r->cap_dirty) {
-		size_t cap = r->cap_dirty ? r->cap_dirty * 2 : 64;
-		struct dest **v = realloc(r->dirty, cap * sizeof(*v));
-
-		if (!v) {
-			/* Cannot remember it: evaluate everything instead. */
-			r->all_dirty = true;
-			return;
-		}
-		r->dirty = v;
-		r->cap_dirty = cap;
+	if (vec_push(r->dirty, r->n_dirty, r->cap_dirty, d)) {
+		/* Cannot remember it: evaluate everything instead. */
+		r->all_dirty = true;
+		return;
 	}
-	r->dirty[r->n_dirty++] = d;
 	d->flags |= DF_DIRTY;
 }
 
@@ -162,18 +155,8 @@ static void own_note(struct rec *r, const struct prefix *dst)
 	r->own_dirty = true;
 	if (r->own_lost)
 		return;
-	if (r->n_own_changed == r->cap_own_changed) {
-		size_t cap = r->cap_own_changed ? r->cap_own_changed * 2 : 64;
-		struct prefix *v = realloc(r->own_changed, cap * sizeof(*v));
-
-		if (!v) {
-			r->own_lost = true;
-			return;
-		}
-		r->own_changed = v;
-		r->cap_own_changed = cap;
-	}
-	r->own_changed[r->n_own_changed++] = *dst;
+	if (vec_push(r->own_changed, r->n_own_changed, r->cap_own_changed, *dst))
+		r->own_lost = true;
 }
 
 /* ---- destination records ---- */
@@ -445,6 +428,8 @@ static int route_append(struct rec *r, struct dest *d, const struct rroute *nr)
 		v[1] = *nr;
 		d->r.many = v;
 	} else {
+		/* Exactly sized, not vec.h's doubling: a destination rarely has
+		 * more than two routes, and there are a million of them. */
 		struct rroute *v = realloc(d->r.many, (d->n_routes + 1u) * sizeof(*v));
 
 		if (!v)
@@ -737,17 +722,7 @@ void rec_set_warn(struct rec *r, rec_warn_fn fn, void *ctx)
 
 static int dest_list_push(struct dest_list *l, struct dest *d)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		struct dest **v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = d;
-	return 0;
+	return vec_push(l->v, l->n, l->cap, d);
 }
 
 static int collect_dest(const struct prefix *key, void *value, void *ctx)

@@ -4,20 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backend_log.h"
+#include "clock.h"
 #include "log.h"
 
 #define CHANGE_LINE 256
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Whether the line budget of the current second allows one more line. */
 static bool may_say(struct backend_log *bl)
@@ -172,7 +164,7 @@ void backend_log_init(struct backend_log *bl, struct wg_backend *wg,
 					.destroy = rt_destroy};
 	bl->inner_wg = wg;
 	bl->inner_rt = rt;
-	bl->clock_ms = mono_ms;
+	bl->clock_ms = clock_mono_ms;
 	snprintf(bl->ifname, sizeof(bl->ifname), "%s", ifname);
 }
 

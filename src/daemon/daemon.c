@@ -23,6 +23,7 @@
 #include "evloop.h"
 #include "iface.h"
 #include "links.h"
+#include "clock.h"
 #include "log.h"
 #include "wg_auto.h"
 
@@ -57,22 +58,6 @@ struct daemon {
 	double started;
 	uint64_t resyncs, lost_events;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static double now_unix(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- configuration ---- */
 
@@ -203,7 +188,7 @@ static int try_start(struct daemon *d, struct link_entry *e)
 		return r;
 	}
 	e->last_error = 0;
-	schedule_iface(ifc, mono_ms());
+	schedule_iface(ifc, clock_mono_ms());
 	ifc->next = d->ifaces;
 	d->ifaces = ifc;
 	d->n_ifaces++;
@@ -219,7 +204,7 @@ static void discover(struct daemon *d)
 {
 	for (size_t i = 0; i < d->links.n; i++)
 		try_start(d, &d->links.v[i]);
-	d->discover_due = mono_ms() + d->top.wg_poll_interval_ms;
+	d->discover_due = clock_mono_ms() + d->top.wg_poll_interval_ms;
 }
 
 static int collect_link(const struct nl_link *l, void *ctx)
@@ -339,7 +324,7 @@ static void nl_event(struct ev_handler *h, uint32_t events)
 /* Re-reads everything: links, addresses, every device, every table. */
 static void full_resync(struct daemon *d)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 
 	d->lost = false;
 	if (load_links(d)) {
@@ -427,7 +412,7 @@ static void sync_due(struct daemon *d, uint64_t now)
 		i->sync_due = 0;
 		pacing_round_begin(&i->pacing, now);
 		iface_sync(&d->env, i, false);
-		pacing_round_end(&i->pacing, mono_ms());
+		pacing_round_end(&i->pacing, clock_mono_ms());
 	}
 }
 
@@ -457,7 +442,7 @@ static void run_due(struct daemon *d)
 
 	if (d->lost)
 		full_resync(d);
-	now = mono_ms();
+	now = clock_mono_ms();
 	if (d->discover_due <= now)
 		discover(d);
 	for (struct iface *i = d->ifaces, *next; i; i = next) {
@@ -470,7 +455,7 @@ static void run_due(struct daemon *d)
 			poll_iface(d, i, now); /* may forget i */
 	}
 	sync_due(d, now);
-	trim_after_burst(d, mono_ms());
+	trim_after_burst(d, clock_mono_ms());
 }
 
 /* Arms the timer for the earliest thing due. */
@@ -490,7 +475,7 @@ static void arm_timer(struct daemon *d)
 	if (d->trim_due && d->trim_due < due)
 		due = d->trim_due;
 	if (d->lost)
-		due = mono_ms() + 1000; /* the resync failed: try again */
+		due = clock_mono_ms() + 1000; /* the resync failed: try again */
 	if (due == 0)
 		due = 1; /* 0 would disarm the timer */
 	its.it_value.tv_sec = (time_t)(due / 1000);
@@ -616,7 +601,7 @@ static void reload(struct daemon *d)
 		if (iface_set_settings(i, &s))
 			log_err("%s: out of memory; keeping its old settings", i->name);
 		settings_free(&s);
-		schedule_iface(i, mono_ms());
+		schedule_iface(i, clock_mono_ms());
 	}
 	open_control(d);
 	discover(d);
@@ -813,7 +798,7 @@ int daemon_run(const struct daemon_options *o)
 	 * the heap after being freed. Fixed ones give them back. */
 	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 	mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
-	d.started = now_unix();
+	d.started = clock_unix();
 	d.env.dry_run = o->dry_run;
 	d.env.nr = nl_route_new();
 	if (!d.env.nr) {

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "iface.h"
+#include "clock.h"
 #include "log.h"
 #include "statefile.h"
 #include "sync.h"
@@ -20,14 +20,6 @@
 #define STATE_ENTRY_BYTES 80
 #define STATE_APPEND_MIN  (64 * 1024)
 
-static double now_unix(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Keeps an error of the interface for the status and logs it at level. */
 __attribute__((format(printf, 3, 4))) static void
 iface_error_at(struct iface *ifc, enum log_level level, const char *fmt, ...)
@@ -37,7 +29,7 @@ iface_error_at(struct iface *ifc, enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ifc->status.last_error, sizeof(ifc->status.last_error), fmt, ap);
 	va_end(ap);
-	ifc->status.last_error_time = now_unix();
+	ifc->status.last_error_time = clock_unix();
 	log_msg(level, "%s: %s", ifc->name, ifc->status.last_error);
 }
 
@@ -466,7 +458,7 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	ifc->status.applied += res.applied;
 	ifc->status.failed += res.failed;
 	ifc->status.last_failed = res.failed;
-	ifc->status.last_sync = now_unix();
+	ifc->status.last_sync = clock_unix();
 	/* A failure that persists (a downed link) is said once. */
 	if (r)
 		iface_error_at(ifc, new_failures ? LOG_LEVEL_ERROR : LOG_LEVEL_DEBUG,

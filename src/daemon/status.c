@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "status.h"
 
 static const char *utc(double t, char *buf, size_t len)
@@ -16,17 +17,9 @@ static const char *utc(double t, char *buf, size_t len)
 	return buf;
 }
 
-static double now_unix(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void status_write_text(FILE *out, const struct daemon_status *ds)
 {
-	double now = now_unix();
+	double now = clock_unix();
 	char when[32];
 
 	fprintf(out, "wg-rtsync %s, pid %d, config %s%s\n", ds->version, ds->pid,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend_fake.h"
+#include "vec.h"
 #include "prefix_trie.h"
 
 struct fake_peer {
@@ -18,13 +19,13 @@ struct fake_dev {
 	char name[32];
 	struct wg_key pubkey;
 	struct fake_peer **peers; /* in the order they were added */
-	size_t n_peers;
+	size_t n_peers, cap_peers;
 	struct ptrie *allowed; /* prefix -> struct fake_peer * */
 };
 
 /* All routes of one table with one destination. */
 struct fake_dst {
-	size_t n;
+	size_t n, cap;
 	struct kroute *v; /* nexthops owned */
 };
 
@@ -35,9 +36,9 @@ struct fake_table {
 
 struct fake_world {
 	struct fake_dev **devs;
-	size_t n_devs;
+	size_t n_devs, cap_devs;
 	struct fake_table *tables; /* sorted by id */
-	size_t n_tables;
+	size_t n_tables, cap_tables;
 	size_t n_routes;
 	size_t fail_n;
 	int fail_err;
@@ -120,17 +121,15 @@ static struct fake_peer *peer_find(const struct fake_dev *d, const struct wg_key
 int fake_wg_add_device(struct fake_world *w, const char *ifname,
 		       const struct wg_key *pubkey)
 {
-	struct fake_dev *d, **v;
+	struct fake_dev *d;
 
 	if (dev_find(w, ifname, NULL))
 		return -EEXIST;
 	if (strlen(ifname) >= sizeof(d->name))
 		return -EINVAL;
 	d = calloc(1, sizeof(*d));
-	v = realloc(w->devs, (w->n_devs + 1) * sizeof(*v));
-	if (v)
-		w->devs = v;
-	if (!d || !v || !(d->allowed = ptrie_new())) {
+	if (!d || vec_reserve(w->devs, w->cap_devs, w->n_devs + 1) ||
+	    !(d->allowed = ptrie_new())) {
 		free(d);
 		return -ENOMEM;
 	}
@@ -158,17 +157,14 @@ int fake_wg_del_device(struct fake_world *w, const char *ifname)
 int fake_wg_add_peer(struct fake_world *w, const char *ifname, const struct wg_key *key)
 {
 	struct fake_dev *d = dev_find(w, ifname, NULL);
-	struct fake_peer *p, **v;
+	struct fake_peer *p;
 
 	if (!d)
 		return -ENODEV;
 	if (peer_find(d, key, NULL))
 		return 0;
 	p = calloc(1, sizeof(*p));
-	v = realloc(d->peers, (d->n_peers + 1) * sizeof(*v));
-	if (v)
-		d->peers = v;
-	if (!p || !v) {
+	if (!p || vec_reserve(d->peers, d->cap_peers, d->n_peers + 1)) {
 		free(p);
 		return -ENOMEM;
 	}
@@ -315,10 +311,9 @@ static struct fake_table *table_get(struct fake_world *w, uint32_t id, bool crea
 		return &w->tables[i];
 	if (!create)
 		return NULL;
-	v = realloc(w->tables, (w->n_tables + 1) * sizeof(*v));
-	if (!v)
+	if (vec_reserve(w->tables, w->cap_tables, w->n_tables + 1))
 		return NULL;
-	w->tables = v;
+	v = w->tables;
 	memmove(&v[i + 1], &v[i], (w->n_tables - i) * sizeof(*v));
 	v[i].id = id;
 	v[i].dsts = ptrie_new();
@@ -380,16 +375,10 @@ int fake_route_add(struct fake_world *w, const struct kroute *rt)
 		fd->v[i] = copy;
 		return 0;
 	}
-	{
-		struct kroute *v = realloc(fd->v, (fd->n + 1) * sizeof(*v));
-
-		if (!v) {
-			free(copy.nexthops);
-			return -ENOMEM;
-		}
-		fd->v = v;
+	if (vec_push(fd->v, fd->n, fd->cap, copy)) {
+		free(copy.nexthops);
+		return -ENOMEM;
 	}
-	fd->v[fd->n++] = copy;
 	w->n_routes++;
 	return 0;
 }
