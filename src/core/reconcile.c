@@ -1028,6 +1028,8 @@ int rec_own_load(struct rec *r, const struct own_entry *e, size_t n)
 {
 	struct own_entry *v;
 
+	if (!n)
+		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!prefix_valid(&e[i].dst))
 			return -EINVAL;
@@ -1685,7 +1687,8 @@ int rec_pass(struct rec *r, bool full, struct change_list *out)
 			r->all_dirty = true;
 			return -ENOMEM;
 		}
-		qsort(r->dirty, r->n_dirty, sizeof(*r->dirty), cmp_dest);
+		if (r->n_dirty) /* qsort must not see the NULL of an empty list */
+			qsort(r->dirty, r->n_dirty, sizeof(*r->dirty), cmp_dest);
 		ret = evaluate_list(r, r->dirty, r->n_dirty, out);
 		r->n_dirty = 0;
 		return ret;

@@ -137,10 +137,12 @@ static int cmp_own_v(const void *a, const void *b)
 
 static void sort_device(struct wg_device *d)
 {
-	qsort(d->peers, d->n_peers, sizeof(*d->peers), cmp_peer_v);
+	if (d->n_peers)
+		qsort(d->peers, d->n_peers, sizeof(*d->peers), cmp_peer_v);
 	for (size_t i = 0; i < d->n_peers; i++)
-		qsort(d->peers[i].allowed, d->peers[i].n_allowed, sizeof(struct prefix),
-		      cmp_prefix_v);
+		if (d->peers[i].n_allowed)
+			qsort(d->peers[i].allowed, d->peers[i].n_allowed,
+			      sizeof(struct prefix), cmp_prefix_v);
 }
 
 static void print_device(const char *title, const struct wg_device *d)
