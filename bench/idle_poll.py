@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """The cost of the daemon's idle WireGuard poll (issue 3: at most 1% of a core
-with 100 000 AllowedIPs at the default wg_poll_interval of 1 s).
+with 100 000 AllowedIPs at the default wg_poll_interval, docs/configuration.md).
 
 In a fresh namespace: wireguard-go with two peers, one of them with N static
 AllowedIPs (set over the UAPI socket), and wg-rtsync with the default
 configuration, which installs the N routes. Once it has converged, the CPU
-time of both processes is read from /proc over a window; every second the
-daemon reads the whole device (get=1), diffs it against its model and runs a
-pass that finds nothing to do.
+time of both processes is read from /proc over a window; every
+wg_poll_interval the daemon reads the whole device (get=1), diffs it against
+its model and runs a pass that finds nothing to do.
 
 usage: idle_poll.py WG_RTSYNC [N...]   (root; prints a Markdown table)
 """

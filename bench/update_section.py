@@ -4,8 +4,8 @@
 usage: update_section.py FILE NAME < content
 
 The section lies between '<!-- begin NAME -->' and '<!-- end NAME -->'; it is
-appended when missing. Benchmark scripts write their own sections, so that
-docs/benchmarks.md is never edited by hand."""
+appended when missing. Benchmark scripts write their own sections, which are
+never edited by hand; the text around them is, and is left as it is."""
 import sys
 
 path, name = sys.argv[1], sys.argv[2]
