@@ -6,8 +6,11 @@ configuration in a temporary directory. Everything is removed when the test
 ends, failed or not: processes by PID, the namespace, the UAPI socket, the
 temporary directory.
 
-The binary: $WGRS_BINARY, else $WGRS_BUILD/wg-rtsync, else the first of
-build-ci, build-d, build under the repository that has one.
+The binary (topo.find_binary): $WGRS_BINARY, else $WGRS_BUILD/wg-rtsync,
+else the first build directory of the repository that has one. With
+WGRS_BINARY the suite tests any program with wg-rtsync's command line, a
+port for instance (docs/conformance.md says what it needs of it); a value
+that names nothing executable stops the run at once.
 """
 
 import ipaddress
@@ -24,9 +27,8 @@ import netns
 import topo
 from netns import Harness, HarnessError, wait_until
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Gateways of the two peers: each peer holds its own as a static AllowedIP,
-# so it names the peer by cryptokey routing (SPEC section 2).
+# so it names the peer by cryptokey routing (docs/spec.md 2.8).
 GW1, GW2 = "fe80::2", "fe80::3"
 # Deadline of every wait for the daemon to converge. Generous: a loaded CI
 # machine is slow, and a passing test never waits this long.
@@ -38,18 +40,13 @@ def prefix_of(dst):
     return str(ipaddress.ip_network(dst, strict=False))
 
 
-def find_binary():
-    explicit = os.environ.get("WGRS_BINARY")
-    if explicit:
-        return explicit
-    dirs = [os.environ["WGRS_BUILD"]] if os.environ.get("WGRS_BUILD") else \
-        [os.path.join(REPO, d) for d in ("build-ci", "build-d", "build")]
-    for d in dirs:
-        path = os.path.join(d, "wg-rtsync")
-        if os.access(path, os.X_OK):
-            return path
-    raise HarnessError("no wg-rtsync binary in %s (set WGRS_BUILD or WGRS_BINARY)" %
-                       ", ".join(dirs))
+def pytest_configure(config):
+    """A WGRS_BINARY that names nothing executable is an error of the run,
+    not a reason to skip, nor to test the built wg-rtsync instead."""
+    try:
+        topo.binary_from_env()
+    except HarnessError as e:
+        raise pytest.UsageError(str(e))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -154,7 +151,7 @@ class Daemon:
 
     def __init__(self, harness, ns, workdir, config="", env=None, args=()):
         self.harness, self.ns = harness, ns
-        self.binary = find_binary()
+        self.binary = topo.find_binary()
         self.dir = workdir
         self.state_dir = os.path.join(workdir, "state")
         self.config_path = os.path.join(workdir, "wg-rtsync.yaml")

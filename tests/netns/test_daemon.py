@@ -252,20 +252,38 @@ def test_interface_created_later_and_recreated(harness, ns, make_daemon):
     assert d.proc.alive()
 
 
-def test_device_without_private_key_waits_for_it(harness, ns, make_daemon):
-    d = make_daemon().start()
+def test_device_without_private_key_waits_for_it(harness, ns, dev, make_daemon):
+    """spec 5.13 and 6.1: a device is picked up only once it has a private
+    key, because its state file is keyed by the public key. A daemon that
+    took it up before the key was set would set the file of the real key
+    aside, and then take a prefix learned before for a static one."""
     late = Device(harness, ns)
     wg = late.wg
+    d = make_daemon()
+    # An earlier run's state file for the key the device is about to get:
+    # p1 learned 2001:db8:1::/48, whose route went while nobody watched.
+    os.makedirs(d.state_dir)
+    with open(os.path.join(d.state_dir, late.name + ".state"), "w") as f:
+        f.write("wg-rtsync-state 2 %s\n%s 2001:db8:1::/48\nend 1\n" % (
+            wg.public_key, late.p1.public_key))
+    d.start()
+    d.wait_managed(dev.name)
     harness.sockets.append(wg.socket)
     wg.process = ns.start(["wireguard-go", "-f", wg.name],
                           env={"WG_PROCESS_FOREGROUND": "1"}, name="wireguard-go")
     converge("wireguard-go's socket", lambda: os.path.exists(wg.socket))
-    line = "debug: %s: not ready yet (no private key)" % late.name
-    converge("the daemon to wait for the key", lambda: line in d.log().splitlines())
+    # New interfaces are looked for every wg_poll_interval, as often as dev
+    # is polled (and a round follows each poll): three more rounds of dev,
+    # and the daemon has looked at the device without a key.
+    d.wait_rounds(dev.name, extra=3)
     assert d.iface(late.name) is None
-    ns.run(["wg", "set", late.name, "private-key", "/dev/stdin"],
+    ns.run(["wg", "set", late.name, "private-key", "/dev/stdin",
+            "peer", late.p1.public_key, "allowed-ips", GW1 + "/128,2001:db8:1::/48"],
            input=wg.private_key + "\n")
     d.wait_managed(late.name)
+    converge("2001:db8:1::/48 withdrawn, as the state file says it was learned",
+             lambda: late.allowed(late.p1) == {GW1 + "/128"})
+    assert [f for f in os.listdir(d.state_dir) if ".bad-" in f] == []
 
 
 def test_status_json_reports_the_counts(dev, daemon, ns):

@@ -73,10 +73,25 @@ def missing_tools(routing="bird"):
     return [t for t in tools if shutil.which(t) is None]
 
 
+def binary_from_env():
+    """$WGRS_BINARY, the program the suite runs instead of the wg-rtsync it
+    built (a port, or a wrapper; docs/conformance.md), as an absolute path;
+    None when the variable is unset or empty. A name without a slash is
+    looked up in PATH. HarnessError when it names nothing executable: the
+    suite must not quietly test another program than the one asked for."""
+    value = os.environ.get("WGRS_BINARY")
+    if not value:
+        return None
+    path = os.path.abspath(value) if "/" in value else shutil.which(value)
+    if not path or not os.path.isfile(path) or not os.access(path, os.X_OK):
+        raise HarnessError("WGRS_BINARY=%s: not an executable file" % value)
+    return path
+
+
 def find_binary():
     """wg-rtsync: $WGRS_BINARY, else $WGRS_BUILD/wg-rtsync, else the first
     build directory of the repository that has one."""
-    explicit = os.environ.get("WGRS_BINARY")
+    explicit = binary_from_env()
     if explicit:
         return explicit
     dirs = [os.environ["WGRS_BUILD"]] if os.environ.get("WGRS_BUILD") else \
@@ -293,12 +308,14 @@ class Rtsync:
 
     def start(self, wait=True):
         """wait: until it manages the interface; "answers": until it answers
-        on its control socket (before the interface exists)."""
+        on its control socket (before the interface exists), its first
+        status kept in first_status."""
         self.proc = self.node.ns.start(self.argv(), name="wg-rtsync-" + self.node.name)
         self.procs.append(self.proc)
         if wait == "answers":
-            self.node.topo.wait(lambda: self.alive_and(self.status),
-                                "wg-rtsync of %s to answer" % self.node.name)
+            self.first_status = self.node.topo.wait(
+                lambda: self.alive_and(self.status),
+                "wg-rtsync of %s to answer" % self.node.name)
         elif wait:
             self.node.topo.wait(lambda: self.alive_and(self.iface),
                                 "wg-rtsync of %s to manage %s" % (self.node.name,
