@@ -11,7 +11,7 @@ import pytest
 
 import topo
 
-from conftest import CONVERGE, GW1, GW2, Device, converge
+from conftest import CONVERGE, GW1, GW2, Device, converge, prefix_of
 from netns import HarnessError, wait_until
 
 P98 = "98"
@@ -230,6 +230,18 @@ def test_sighup_applies_new_settings(dev, daemon, ns):
     converge("our routes at metric 77",
              lambda: {str(r.get("metric")) for r in dev.routes(protocol=P98)} == {"77"}
              and len(dev.routes(protocol=P98)) == 2)
+
+
+def test_sighup_new_route_protocol_takes_our_old_routes(dev, daemon):
+    """spec 4.10: after a reload that changes route_protocol, the routes of
+    ours made under the old protocol are deleted, and the static AllowedIPs
+    are installed with the new one."""
+    converge("our routes", lambda: {GW1 + "/128", GW2 + "/128"} <= dev.our_routes())
+    daemon.write_config("route_protocol: 201\n")
+    daemon.signal(signal.SIGHUP)
+    converge("our routes with protocol 201 only",
+             lambda: {prefix_of(r["dst"]) for r in dev.routes(protocol="201")} ==
+             {GW1 + "/128", GW2 + "/128"} and not dev.routes(protocol=P98))
 
 
 def test_interface_created_later_and_recreated(harness, ns, make_daemon):
