@@ -1,7 +1,8 @@
-"""The wg-rtsync daemon against wireguard-go in a network namespace (SPEC
-sections 3 to 6, 9). Every wait polls with a deadline; where a test asserts
-that something did NOT happen, it first waits until the daemon reports (in
-its status) that it has seen the input and finished sync rounds after it."""
+"""The wg-rtsync daemon against wireguard-go in a network namespace
+(docs/spec.md sections 3 to 6, 9). Every wait polls with a deadline; where a
+test asserts that something did NOT happen, it first waits until the daemon
+reports (in its status) that it has seen the input and finished sync rounds
+after it."""
 
 import ipaddress
 import os
@@ -352,7 +353,7 @@ def test_lost_events_enobufs_end_in_the_right_state(dev, make_daemon, ns, workdi
 
 
 def test_polls_go_on_during_a_route_storm(dev, daemon, ns, workdir):
-    """SPEC section 5: every interface is read every wg_poll_interval (1 s),
+    """docs/spec.md 5.5: every interface is read every wg_poll_interval (1 s),
     storm or not. A static AllowedIP set while thousands of route events a
     second arrive is installed within a few intervals, not after the storm."""
     batch = os.path.join(workdir, "storm.batch")

@@ -1,5 +1,5 @@
 """The topologies of the suite, with BGP (BIRD 2) over one WireGuard
-interface per node and each gateway source of SPEC section 2: every node
+interface per node and each gateway source of docs/spec.md 2.8: every node
 reaches every other through the data plane, and what wg-rtsync learned is
 exactly what the routes say (docs/topologies.md)."""
 

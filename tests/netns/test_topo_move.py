@@ -1,4 +1,4 @@
-"""Next-hop move after an underlay link failure, measured (SPEC section 3,
+"""Next-hop move after an underlay link failure, measured (docs/spec.md 3.5,
 "Move"). In a full mesh of four, the underlay link a-d goes down: BFD and
 BGP notice, BIRD moves the routes between a and d to another peer, wg-rtsync
 moves the prefixes to that peer's AllowedIPs and traffic flows again.

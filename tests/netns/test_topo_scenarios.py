@@ -1,4 +1,4 @@
-"""Scenarios of SPEC sections 3 to 8 end to end: BIRD 2 (or FRR) and
+"""Scenarios of docs/spec.md sections 3 to 8 end to end: BIRD 2 (or FRR) and
 wg-rtsync on every node, checked through the data plane (ping with a
 deadline, a 1 MiB TCP transfer) after every convergence. Each scenario
 prints one line with its name and duration (topofix.scenario); the next-hop
@@ -27,7 +27,7 @@ def bird_routes(node, prefix):
 
 def expected_gateway(t, peer, prefix):
     """The gateway wg-rtsync puts on a route it installs for a static
-    AllowedIP of peer (SPEC section 4): the explicit or derived one,
+    AllowedIP of peer (docs/spec.md 4.4): the explicit or derived one,
     none with only the cryptokey source."""
     return None if t.gateways == "cryptokey" else peer.ll
 

@@ -17,7 +17,7 @@ network namespace (made by netns.Harness) with
 
 The WireGuard flavour is a parameter (WGRS_WG_FLAVOUR): "userspace"
 (wireguard-go, the host) or "kernel" (`ip link add ... type wireguard`, the
-VM tier). The gateway source of SPEC section 2 is a parameter too:
+VM tier). The gateway source of docs/spec.md 2.8 is a parameter too:
 "explicit" (peers: in the config), "cryptokey" (no per-peer config: each
 peer's static AllowedIPs hold its link-local address) and "derived"
 (prefixes: [fe80::/64], link-local addresses derived from the keys).
@@ -681,7 +681,7 @@ class Topology:
     """Nodes and edges from a compact description, built in a Harness.
 
     spec:       "a-b b-c" (see parse_edges; mesh(n) for a full mesh)
-    gateways:   "explicit" | "cryptokey" | "derived" (SPEC section 2)
+    gateways:   "explicit" | "cryptokey" | "derived" (docs/spec.md 2.8)
     igp:        "bgp" (default) or names of templates in bird/ joined by "+"
                 ("ospf3", "ospf3+ospf3-ipv4", "babel"), with igp_values for
                 their placeholders
@@ -827,7 +827,7 @@ class Topology:
                   "%s: %s via %s (route and AllowedIPs)" % (node.name, prefix, via_peer))
 
     def check_invariants(self, node, conflicts_ok=()):
-        """SPEC section 10 on one node, after convergence: 1. static
+        """docs/spec.md section 10 on one node, after convergence: 1. static
         AllowedIPs are all there; 3. every route of ours matches a static
         AllowedIP, every foreign route through a peer's gateway has its
         destination in that peer's AllowedIPs (except prefixes in
@@ -862,7 +862,7 @@ class Topology:
     def wait_invariants(self, conflicts_ok=()):
         self.wait(lambda: not any(self.check_invariants(n, conflicts_ok)
                                   for n in self.nodes.values()),
-                  "the invariants of SPEC section 10 on every node")
+                  "the invariants of docs/spec.md section 10 on every node")
 
     # -- TCP transfer --
     def tcp_transfer(self, client, dst, servers, nbytes=1 << 20, port=5001):

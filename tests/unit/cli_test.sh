@@ -1,5 +1,5 @@
 #!/bin/sh
-# cli_test.sh WG_RTSYNC SRCDIR: the command line of SPEC section 9, as far as
+# cli_test.sh WG_RTSYNC SRCDIR: the command line of docs/spec.md section 9, as far as
 # it is built: --check-config, addr, --version, --help, usage errors, and the
 # daemon and status where they need no WireGuard interface.
 set -u

@@ -127,7 +127,7 @@ static void test_empty_file(void **state)
 	}
 }
 
-/* SPEC section 8's example, verbatim. */
+/* The example of docs/spec.md 8.11, verbatim. */
 static void test_example(void **state)
 {
 	struct config *c =

@@ -1,4 +1,4 @@
-/* test_property.c: random event sequences against SPEC section 10.
+/* test_property.c: random event sequences against docs/spec.md section 10.
  *
  * Each sequence (fixed seeds) builds a fake world with one interface, then
  * applies random events in random batches: foreign routes (multipath, other

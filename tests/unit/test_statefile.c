@@ -1,5 +1,5 @@
-/* test_statefile.c: the state file (SPEC 6): round trips, files set aside,
- * failed writes that keep the old file, and garbage that never crashes. */
+/* test_statefile.c: the state file (docs/spec.md section 6): round trips, files set
+ * aside, failed writes that keep the old file, and garbage that never crashes. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

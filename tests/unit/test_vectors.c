@@ -2,7 +2,7 @@
  * docs/conformance.md), one cmocka test per file. Each vector builds a fake
  * world and a reconciler, replays its steps through sync_round, compares
  * the changes exactly (order included) and the expected state, and checks
- * the invariants of SPEC section 10 on the way and at the end. */
+ * the invariants of docs/spec.md section 10 on the way and at the end. */
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,7 +348,7 @@ static void apply_event(struct run *r, const struct vec_event *e)
 	feed_wg(r, r->rec);
 }
 
-/* ---- invariants on one round's plan (SPEC section 10, 1 and 2) ---- */
+/* ---- invariants on one round's plan (docs/spec.md 10.1 and 10.2) ---- */
 
 static bool owned_has(const struct own_entry *own, size_t n, const struct wg_key *peer,
 		      const struct prefix *dst)
@@ -552,7 +552,7 @@ static void round_checked(struct run *r, size_t step, const struct vec_step *s)
 
 /* After the last step: a second round (incremental, then full) changes
  * nothing, and neither does a fresh start on the final world with the final
- * ownership (SPEC section 10, invariants 4 and 5). */
+ * ownership (docs/spec.md 10.4 and 10.5). */
 static void check_converged(struct run *r)
 {
 	struct change_list plan = {0};

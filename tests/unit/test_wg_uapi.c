@@ -5,8 +5,8 @@
  *   -EBADMSG, never a crash; buffers are exact-size and unterminated, so
  *   valgrind sees any read past them;
  * - wg_uapi_encode_set for each removal mode, against the expected text;
- * - wg_rounds_plan, and the temporary peer's key (SPEC section 7);
- * - the backend's removal ordering (SPEC section 7) over a small model of
+ * - wg_rounds_plan, and the temporary peer's key (docs/spec.md 7.6);
+ * - the backend's removal ordering (docs/spec.md 7.4) over a small model of
  *   wireguard-go's set=1 handling, with and without allowed_ip=-PREFIX;
  * - the automatic kernel/UAPI choice over stub backends;
  * - the socket transport's kept connection, against stand-in servers that
@@ -871,7 +871,7 @@ static int sim_exchange(void *ctx, const char *ifname, const char *req, size_t l
 			}
 			if (i == 0 && s->bad_line)
 				assert_int_equal(buf_append(reply, s->bad_line,
-							       strlen(s->bad_line)),
+							    strlen(s->bad_line)),
 						 0);
 		}
 		return buf_append(reply, "errno=0\n\n", 9);
