@@ -299,6 +299,49 @@ def test_device_without_private_key_waits_for_it(harness, ns, dev, make_daemon):
     assert [f for f in os.listdir(d.state_dir) if ".bad-" in f] == []
 
 
+def test_uapi_socket_of_another_namespace_is_not_taken(harness, ns, dev, make_daemon):
+    """spec 2.1: /var/run/wireguard is shared by every namespace, so a tun
+    link is a userspace WireGuard interface only when the server of its
+    UAPI socket runs in the daemon's own namespace. Here the socket of that
+    name belongs to a wireguard-go in another namespace: taking it would
+    change that namespace's device."""
+    if topo.flavour() == "kernel":
+        pytest.skip("a test of the UAPI backend")
+    other = harness.namespace()
+    twin = harness.wireguard_go(other).start()
+    twin.add_peer(dev.p1.public_key, [GW1 + "/128"])
+    ns.ip("tuntap", "add", "dev", twin.name, "mode", "tun")
+    d = make_daemon().start()
+    d.wait_managed(dev.name)
+    # Links are looked at every wg_poll_interval, as dev is polled.
+    d.wait_rounds(dev.name, extra=3)
+    assert d.iface(twin.name) is None
+    assert [i["name"] for i in d.status()["interfaces"]] == [dev.name]
+
+
+def test_second_daemon_leaves_the_control_socket_to_the_first(dev, make_daemon, workdir):
+    """spec 9.6: the control socket is STATE_DIR/control.sock, mode 0600; a
+    second daemon on the same state_dir finds it answering and runs without
+    one, so that status still reaches the first. spec 8.7: state_dir in an
+    interfaces: entry is where that interface's state file is; the second
+    daemon keeps its own there, and sets aside the bad one it finds there
+    (which also shows that it is up)."""
+    first = make_daemon().start()
+    first.wait_managed(dev.name)
+    assert os.stat(first.control_path()).st_mode & 0o777 == 0o600
+    own_dir = os.path.join(workdir, "second")
+    os.makedirs(own_dir)
+    with open(os.path.join(own_dir, dev.name + ".state"), "w") as f:
+        f.write("not a state file\n")
+    second = make_daemon('interfaces:\n  "*": {state_dir: %s}\n' % own_dir)
+    second.start()  # returns at once: the first one answers
+    converge("the second daemon to set its bad state file aside",
+             lambda: second._alive_and(lambda: [
+                 f for f in os.listdir(own_dir) if f.startswith(dev.name + ".state.bad-")]))
+    assert second.status()["pid"] == first.proc.pid
+    assert not [f for f in os.listdir(first.state_dir) if ".bad-" in f]
+
+
 def test_status_json_reports_the_counts(dev, daemon, ns):
     ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
        "proto", "static")
