@@ -1281,7 +1281,7 @@ static uint32_t gw_peer(const struct rec *r, const struct gw *g)
 	return cryptokey_owner(r, gw_addr(g));
 }
 
-/* The peer the best qualifying route names (SPEC section 3), or 0. */
+/* The peer the best qualifying route names (docs/spec.md 3.2), or 0. */
 static uint32_t route_winner(const struct rec *r, struct dest *d)
 {
 	const struct rroute *v = dest_routes(d), *best = NULL;
@@ -1416,7 +1416,7 @@ static const struct prefix *first_usable(const struct rec *r, const struct prefi
 	return NULL;
 }
 
-/* The gateway of an installed route (SPEC section 4): the peer's gateways
+/* The gateway of an installed route (docs/spec.md 4.4): the peer's gateways
  * of the destination's family, explicit before derived; for an IPv4
  * destination of a peer with only IPv6 gateways, those. Of these the first
  * the kernel can reach through the interface; none if none can. */

@@ -1,5 +1,5 @@
 /* settings.h: what governs one interface, as plain data: the keys of the
- * configuration (SPEC section 8) resolved for it. The config module fills
+ * configuration (docs/spec.md section 8) resolved for it. The config module fills
  * it from YAML; the core only reads it. */
 #ifndef WGRS_SETTINGS_H
 #define WGRS_SETTINGS_H
@@ -55,7 +55,7 @@ struct settings {
 	struct peer_gateways *peers;
 };
 
-/* The settings keys, in the order of SPEC section 8. A bit per key records
+/* The settings keys, in the order of docs/spec.md 8.2. A bit per key records
  * which ones an `interfaces:` entry sets. */
 enum setting_key {
 	K_SYNC_ROUTES,
@@ -82,7 +82,7 @@ enum setting_key {
 
 extern const char *const settings_key_names[K_COUNT];
 
-/* Fills s with the built-in defaults of SPEC section 8. 0 or -ENOMEM. */
+/* Fills s with the built-in defaults of docs/spec.md 8.2. 0 or -ENOMEM. */
 int settings_defaults(struct settings *s);
 int settings_copy(struct settings *dst, const struct settings *src);
 void settings_free(struct settings *s);

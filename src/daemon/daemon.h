@@ -1,4 +1,4 @@
-/* daemon.h: the wg-rtsync daemon (SPEC section 5): one thread, one epoll
+/* daemon.h: the wg-rtsync daemon (docs/spec.md section 5): one thread, one epoll
  * set holding the rtnetlink event socket, a signalfd, a timerfd and the
  * control socket. It finds the WireGuard interfaces, keeps one reconciler
  * per interface fed with route, link, address and WireGuard changes, and

@@ -1,7 +1,7 @@
 /* iface.h: one managed WireGuard interface in the daemon: its reconciler,
  * its settings, its addresses and the bookkeeping of its rounds. It reads
  * the device and the routes through the backends, runs sync rounds, and
- * keeps the state file (SPEC section 6) up to date. Scheduling (when to poll,
+ * keeps the state file (docs/spec.md section 6) up to date. Scheduling (when to poll,
  * when to resync) is the daemon's. */
 #ifndef WGRS_IFACE_H
 #define WGRS_IFACE_H

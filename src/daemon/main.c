@@ -1,4 +1,4 @@
-/* main.c: the command line (SPEC section 9). One function per subcommand;
+/* main.c: the command line (docs/spec.md section 9). One function per subcommand;
  * the daemon itself is daemon.c. */
 #include <errno.h>
 #include <getopt.h>

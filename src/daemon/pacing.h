@@ -11,7 +11,7 @@
  * WireGuard a temporary peer, so rounds further apart, each with more
  * withdrawals, end a storm sooner). One change at a time, as a routing
  * daemon makes them in calm times, is served at once. WireGuard polls are
- * never put off: SPEC section 5 has every device read every
+ * never put off: docs/spec.md 5.5 has every device read every
  * wg_poll_interval, storm or not. */
 #ifndef WGRS_PACING_H
 #define WGRS_PACING_H

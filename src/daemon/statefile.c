@@ -1,4 +1,4 @@
-/* statefile.c: the learned AllowedIPs of an interface on disk (SPEC 6).
+/* statefile.c: the learned AllowedIPs of an interface on disk (docs/spec.md section 6).
  * The format is described in statefile.h. The writer replaces the file
  * atomically; the reader trusts nothing in it, and never deletes a file it
  * cannot use: that file may be the only record of what was learned. */

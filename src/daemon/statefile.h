@@ -1,7 +1,7 @@
 /* statefile.h: the learned AllowedIPs (ownership, L) of one interface kept
- * across restarts (SPEC section 6), in STATE_DIR/IFNAME.state.
+ * across restarts (docs/spec.md section 6), in STATE_DIR/IFNAME.state.
  *
- * The file is plain text, one record a line, '\n' line ends:
+ * The format (docs/spec.md 6.2) is plain text, one record a line, '\n' line ends:
  *
  *   wg-rtsync-state 2 DEVICE-PUBLIC-KEY
  *   # comment lines (written: one explaining the columns)
