@@ -18,7 +18,8 @@ struct peer {
 	uint64_t fp; /* wg_fp_peer(&key) */
 	uint32_t id;
 	bool seen;				  /* in the snapshot being applied */
-	size_t n_learned;			  /* destinations it holds in L */
+	size_t n_held;				  /* destinations it holds */
+	size_t n_learned;			  /* of those, in L */
 	const struct peer_gateways *explicit_gws; /* from the settings, or NULL */
 	size_t n_derived;
 	struct prefix *derived; /* one per settings prefix */

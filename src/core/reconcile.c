@@ -261,6 +261,10 @@ static void set_holding(struct rec *r, struct dest *d, uint32_t holder, bool lea
 				wg_fp_entry(peers_get(&r->peers, holder)->fp, &d->dst);
 	}
 	r->n_held += (holder != 0) - (old != 0);
+	if (old != holder && old)
+		peers_get(&r->peers, old)->n_held--;
+	if (old != holder && holder)
+		peers_get(&r->peers, holder)->n_held++;
 	if (was_learned) {
 		peers_get(&r->peers, old)->n_learned--;
 		r->n_learned--;
@@ -1855,6 +1859,27 @@ void rec_get_stats(const struct rec *r, struct rec_stats *st)
 	st->ambiguous_gateways = gw_ambiguous_count(r->gws);
 	st->over_limit = r->n_over;
 	st->filtered = r->n_filtered;
+}
+
+int rec_get_peer_stats(const struct rec *r, struct rec_peer_stats **out, size_t *n)
+{
+	*n = 0;
+	*out = calloc(r->peers.count ? r->peers.count : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (uint32_t id = 1; id < r->peers.next_id; id++) {
+		const struct peer *p = peers_get(&r->peers, id);
+
+		if (!p)
+			continue;
+		(*out)[*n] = (struct rec_peer_stats){
+			.key = p->key,
+			.allowed_ips = p->n_held,
+			.learned = p->n_learned,
+		};
+		(*n)++;
+	}
+	return 0;
 }
 
 size_t rec_memory(const struct rec *r)

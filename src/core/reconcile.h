@@ -85,6 +85,17 @@ int rec_commit(struct rec *r, const struct change *c);
 void rec_fail(struct rec *r, const struct change *c);
 
 void rec_get_stats(const struct rec *r, struct rec_stats *st);
+
+/* What is counted per peer; the rest of rec_stats only per interface. */
+struct rec_peer_stats {
+	struct wg_key key;
+	size_t allowed_ips; /* all its AllowedIPs */
+	size_t learned;	    /* of those, in L */
+};
+
+/* One entry per peer, in no particular order. Caller frees *out. 0 or
+ * -ENOMEM. */
+int rec_get_peer_stats(const struct rec *r, struct rec_peer_stats **out, size_t *n);
 /* Bytes the model holds (for benchmarks). */
 size_t rec_memory(const struct rec *r);
 

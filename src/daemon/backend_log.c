@@ -65,6 +65,7 @@ static void log_result(struct backend_log *bl, const struct change *c, int err)
 	if (!err || (c->op == CHANGE_ROUTE_DEL && err == -ESRCH)) {
 		bool show = may_say(bl);
 
+		bl->applied[c->op]++;
 		bl->hidden += !show;
 		/* A storm's lines are mostly not printed: not formatted either. */
 		if (log_get_level() < (show ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG))
@@ -74,6 +75,7 @@ static void log_result(struct backend_log *bl, const struct change *c, int err)
 			line);
 		return;
 	}
+	bl->failed[c->op]++;
 	change_format(c, line, sizeof(line));
 	snprintf(failure, sizeof(failure), "%s: failed: %s", line, strerror(-err));
 	h = hash_line(failure);

@@ -5,7 +5,7 @@
  * one line at most once a second (a storm of small rounds would otherwise
  * write a line per change, or per round). A failure that the previous round
  * logged already goes to debug, so that one that persists (a downed link)
- * is said once, not every poll. */
+ * is said once, not every poll. It also counts the changes by kind. */
 #ifndef WGRS_BACKEND_LOG_H
 #define WGRS_BACKEND_LOG_H
 
@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #include "backend.h"
+
+#define CHANGE_OP_COUNT (CHANGE_ROUTE_DEL + 1)
 
 #define BACKEND_LOG_LINES     100
 #define BACKEND_LOG_WINDOW_MS 1000
@@ -24,7 +26,9 @@ struct backend_log {
 	struct wg_backend *inner_wg;
 	struct route_backend *inner_rt;
 	char ifname[IF_NAMESIZE];
-	size_t new_failures;	    /* failures of this round not said before */
+	size_t new_failures; /* failures of this round not said before */
+	/* Changes by enum change_op, since the interface was picked up. */
+	uint64_t applied[CHANGE_OP_COUNT], failed[CHANGE_OP_COUNT];
 	uint64_t window_start;	    /* ms: the second the line budget is for */
 	size_t window_shown;	    /* lines said in it */
 	size_t hidden;		    /* lines not said, not yet summarised */

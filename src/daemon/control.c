@@ -17,8 +17,10 @@
 
 #define REQUEST_MAX 256
 /* More clients at once than a person or a monitoring script would open. */
-#define CLIENTS_MAX	  16
-#define CLIENT_TIMEOUT_MS 5000
+#define CLIENTS_MAX 16
+/* How long a client waits for the reply: `poll` replies once the round is
+ * done, which takes seconds on a device with a million AllowedIPs. */
+#define CLIENT_TIMEOUT_MS 120000
 
 struct client {
 	struct ev_handler h;

@@ -1,7 +1,8 @@
 /* control.h: the daemon's control socket, STATE_DIR/control.sock (unix,
  * stream, mode 0600), and its client. A client sends one request line
- * ("status" or "status json") and reads the reply until the daemon closes
- * the connection. The server is non-blocking and lives in the daemon's
+ * ("status", "status json", "status prometheus", "poll [IFACE...]") and
+ * reads the reply until the daemon closes the connection; a reply that
+ * starts with "error: " is one. The server is non-blocking and lives in the daemon's
  * epoll set. */
 #ifndef WGRS_CONTROL_H
 #define WGRS_CONTROL_H

@@ -25,6 +25,7 @@
 #include "links.h"
 #include "clock.h"
 #include "log.h"
+#include "notify.h"
 #include "wg_auto.h"
 
 #define ONESHOT_EXTRA_ROUNDS 3
@@ -34,6 +35,8 @@
 /* A burst: this many changes applied; trimmed once it has been quiet so long. */
 #define TRIM_AFTER_CHANGES 1024
 #define TRIM_QUIET_MS	   1000
+/* systemd's STATUS= line is sent at most this often. */
+#define STATUS_EVERY_MS 1000
 
 struct daemon {
 	const struct daemon_options *opt;
@@ -57,6 +60,14 @@ struct daemon {
 	uint64_t trim_due;     /* heap trim after that burst (0: none) */
 	double started;
 	uint64_t resyncs, lost_events;
+
+	/* systemd (notify.h) */
+	bool reloading;		 /* RELOADING=1 sent: READY=1 once the rounds ran */
+	char status_line[256];	 /* the STATUS= last sent */
+	uint64_t status_sent;	 /* when (monotonic ms) */
+	uint64_t status_due;	 /* a changed line waits until then (0: none) */
+	uint64_t watchdog_every; /* ms; 0: no watchdog */
+	uint64_t watchdog_due;
 };
 
 /* ---- configuration ---- */
@@ -145,6 +156,23 @@ static void forget(struct daemon *d, struct iface *ifc, const char *why)
 	iface_free(ifc);
 }
 
+/* More rounds after the first one of an interface, while they change
+ * something (a round's commits can make more work, a move for instance) and
+ * nothing fails: so that it has converged when systemd hears READY=1 and
+ * when --oneshot exits. A dry run commits nothing, so one round is all. */
+static void settle(struct daemon *d, struct iface *ifc)
+{
+	for (int k = 0;
+	     k < ONESHOT_EXTRA_ROUNDS && ifc->status.last_failed == 0 && !d->opt->dry_run;
+	     k++) {
+		uint64_t before = ifc->status.applied;
+
+		iface_sync(&d->env, ifc, false);
+		if (ifc->status.applied == before)
+			break;
+	}
+}
+
 /* Starts managing link e if it is a WireGuard interface we want. Returns 0
  * when it is managed now or is not for us, else the error (-ENODEV: not
  * ready yet). */
@@ -188,6 +216,7 @@ static int try_start(struct daemon *d, struct link_entry *e)
 		return r;
 	}
 	e->last_error = 0;
+	settle(d, ifc);
 	schedule_iface(ifc, clock_mono_ms());
 	ifc->next = d->ifaces;
 	d->ifaces = ifc;
@@ -276,6 +305,7 @@ static int on_link(void *ctx, bool removed, const struct nl_link *l)
 		log_info("%s: link %s", ifc->name, l->up ? "up" : "down");
 		/* A downed link loses its routes without a route event. */
 		ifc->up = l->up;
+		ifc->status.resyncs_link++;
 		ifc->need_dump = true;
 		ifc->touched = true;
 	}
@@ -342,6 +372,7 @@ static void full_resync(struct daemon *d)
 		i->up = e->up;
 		i->poll_due = now;
 		i->resync_due = now; /* addresses and routes, below */
+		i->lost_resync = true;
 	}
 	discover(d);
 }
@@ -449,6 +480,11 @@ static void run_due(struct daemon *d)
 		next = i->next;
 		if (i->resync_due <= now) {
 			d->resyncs++;
+			if (i->lost_resync)
+				i->status.resyncs_lost_events++;
+			else
+				i->status.resyncs_periodic++;
+			i->lost_resync = false;
 			resync_iface(d, i, now);
 		}
 		if (i->poll_due <= now)
@@ -456,6 +492,10 @@ static void run_due(struct daemon *d)
 	}
 	sync_due(d, now);
 	trim_after_burst(d, clock_mono_ms());
+	if (d->watchdog_every && d->watchdog_due <= now) {
+		notify_watchdog();
+		d->watchdog_due = now + d->watchdog_every;
+	}
 }
 
 /* Arms the timer for the earliest thing due. */
@@ -474,6 +514,10 @@ static void arm_timer(struct daemon *d)
 	}
 	if (d->trim_due && d->trim_due < due)
 		due = d->trim_due;
+	if (d->status_due && d->status_due < due)
+		due = d->status_due;
+	if (d->watchdog_every && d->watchdog_due < due)
+		due = d->watchdog_due;
 	if (d->lost)
 		due = clock_mono_ms() + 1000; /* the resync failed: try again */
 	if (due == 0)
@@ -494,12 +538,15 @@ static void timer_event(struct ev_handler *h, uint32_t events)
 		log_err("timer: %s", strerror(errno));
 }
 
-/* ---- control socket ---- */
+/* ---- status, and the control socket ---- */
 
-static char *status_reply(void *ctx, const char *request, size_t *len)
+/* The status of the daemon and every interface (with per-peer counts when
+ * asked); free with free_status(). -ENOMEM. */
+static int get_status(struct daemon *d, bool peers, struct daemon_status *ds)
 {
-	struct daemon *d = ctx;
-	struct daemon_status ds = {
+	size_t i = 0;
+
+	*ds = (struct daemon_status){
 		.version = WGRS_VERSION,
 		.pid = (int)getpid(),
 		.config = d->cfg_name,
@@ -508,27 +555,79 @@ static char *status_reply(void *ctx, const char *request, size_t *len)
 		.resyncs = d->resyncs,
 		.lost_events = d->lost_events,
 	};
-	bool json = !strcmp(request, "status json");
+	ds->v = calloc(d->n_ifaces ? d->n_ifaces : 1, sizeof(*ds->v));
+	if (!ds->v)
+		return -ENOMEM;
+	for (struct iface *ifc = d->ifaces; ifc; ifc = ifc->next, i++) {
+		iface_get_status(&d->env, ifc, &ds->v[i]);
+		ds->n = i + 1;
+		if (peers && iface_get_peer_stats(ifc, &ds->v[i]))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_status(struct daemon_status *ds)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		free(ds->v[i].peers);
+	free(ds->v);
+}
+
+/* STATUS= for systemd, when it changed, at most once a second. */
+static void update_status(struct daemon *d, uint64_t now)
+{
+	struct daemon_status ds;
+	char line[sizeof(d->status_line)];
+
+	d->status_due = 0;
+	if (get_status(d, false, &ds)) {
+		free_status(&ds);
+		return;
+	}
+	status_summary(&ds, line, sizeof(line));
+	free_status(&ds);
+	if (!strcmp(line, d->status_line))
+		return;
+	if (d->status_sent && now < d->status_sent + STATUS_EVERY_MS) {
+		d->status_due = d->status_sent + STATUS_EVERY_MS;
+		return;
+	}
+	notify_status(line);
+	snprintf(d->status_line, sizeof(d->status_line), "%s", line);
+	d->status_sent = now;
+}
+
+static char *reply_text(const char *text, size_t *len)
+{
+	char *copy = strdup(text);
+
+	*len = copy ? strlen(copy) : 0;
+	return copy;
+}
+
+static char *status_reply(struct daemon *d, const char *format, size_t *len)
+{
+	bool json = !strcmp(format, " json"), prom = !strcmp(format, " prometheus");
+	struct daemon_status ds;
 	char *text = NULL;
-	size_t i = 0;
 	FILE *out;
 
-	if (!json && strcmp(request, "status") != 0) {
-		text = strdup(
-			"error: unknown request (try \"status\" or \"status json\")\n");
-		*len = text ? strlen(text) : 0;
-		return text;
-	}
-	ds.v = calloc(d->n_ifaces ? d->n_ifaces : 1, sizeof(*ds.v));
-	if (!ds.v)
+	if (format[0] && !json && !prom)
+		return reply_text(
+			"error: unknown status format (try \"status\", \"status "
+			"json\" or \"status prometheus\")\n",
+			len);
+	if (get_status(d, prom, &ds)) {
+		free_status(&ds);
 		return NULL;
-	for (struct iface *ifc = d->ifaces; ifc; ifc = ifc->next)
-		iface_get_status(&d->env, ifc, &ds.v[i++]);
-	ds.n = i;
+	}
 	out = open_memstream(&text, len);
 	if (out) {
 		if (json)
 			status_write_json(out, &ds);
+		else if (prom)
+			status_write_prometheus(out, &ds);
 		else
 			status_write_text(out, &ds);
 		if (fclose(out)) {
@@ -536,8 +635,107 @@ static char *status_reply(void *ctx, const char *request, size_t *len)
 			text = NULL;
 		}
 	}
-	free(ds.v);
+	free_status(&ds);
 	return text;
+}
+
+static struct iface *iface_by_name(struct daemon *d, const char *name)
+{
+	for (struct iface *i = d->ifaces; i; i = i->next)
+		if (!strcmp(i->name, name))
+			return i;
+	return NULL;
+}
+
+/* Reads the device now and runs the round, as a poll would, only at once;
+ * routes are dumped first when an event asked for it. False when the
+ * device was gone (ifc is freed then). */
+static bool serve_now(struct daemon *d, struct iface *ifc)
+{
+	int ifindex = ifc->ifindex;
+
+	poll_iface(d, ifc, clock_mono_ms());
+	if (!iface_by_index(d, ifindex))
+		return false; /* the device is gone: forgotten */
+	if (ifc->need_dump && ifaces_dump_routes(&d->env, &ifc, 1))
+		return true; /* logged; the next round tries again */
+	ifc->sync_due = 0;
+	iface_sync(&d->env, ifc, false);
+	return true;
+}
+
+/* "poll [IFACE...]": first the events that are waiting (a link that has
+ * just come, wg-quick's PostUp) and a look for new interfaces; then every
+ * interface named (none: all) is read and synced before the reply. */
+static char *poll_reply(struct daemon *d, char *args, size_t *len)
+{
+	char *names[16], *save = NULL, *text = NULL, *tok;
+	size_t n = 0;
+	FILE *out;
+
+	for (tok = strtok_r(args, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (n == sizeof(names) / sizeof(names[0]))
+			return reply_text("error: poll: too many interfaces in one "
+					  "request\n",
+					  len);
+		names[n++] = tok;
+	}
+	nl_event(&d->nl_h, 0);
+	if (d->lost)
+		full_resync(d);
+	discover(d);
+	for (size_t i = 0; i < n; i++) {
+		if (!iface_by_name(d, names[i])) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg),
+				 "error: %s: not a WireGuard interface this daemon "
+				 "manages\n",
+				 names[i]);
+			return reply_text(msg, len);
+		}
+	}
+	out = open_memstream(&text, len);
+	if (!out)
+		return NULL;
+	for (struct iface *i = d->ifaces, *next; i; i = next) {
+		uint64_t applied = i->status.applied, failed = i->status.failed;
+		bool named = !n;
+
+		next = i->next;
+		for (size_t k = 0; k < n; k++)
+			named = named || !strcmp(names[k], i->name);
+		if (!named)
+			continue;
+		fprintf(out, "%s: ", i->name);
+		if (!serve_now(d, i))
+			fprintf(out, "the device is gone\n");
+		else
+			fprintf(out, "%llu changes applied, %llu failed\n",
+				(unsigned long long)(i->status.applied - applied),
+				(unsigned long long)(i->status.failed - failed));
+	}
+	if (fclose(out)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static char *control_reply(void *ctx, const char *request, size_t *len)
+{
+	struct daemon *d = ctx;
+	char args[256];
+
+	if (!strncmp(request, "status", 6) && (!request[6] || request[6] == ' '))
+		return status_reply(d, request + 6, len);
+	if (!strncmp(request, "poll", 4) && (!request[4] || request[4] == ' ')) {
+		snprintf(args, sizeof(args), "%s", request + 4);
+		return poll_reply(d, args, len);
+	}
+	return reply_text("error: unknown request (try \"status\", \"status json\", "
+			  "\"status prometheus\" or \"poll [IFACE...]\")\n",
+			  len);
 }
 
 static void open_control(struct daemon *d)
@@ -551,7 +749,7 @@ static void open_control(struct daemon *d)
 	d->ctl = NULL;
 	d->ctl_path[0] = '\0';
 	if (!r)
-		r = control_open(&d->ctl, path, d->epfd, status_reply, d);
+		r = control_open(&d->ctl, path, d->epfd, control_reply, d);
 	if (r == -EADDRINUSE) {
 		log_err("control socket %s: another wg-rtsync answers there; status "
 			"queries go to it",
@@ -617,9 +815,12 @@ static void signal_event(struct ev_handler *h, uint32_t events)
 	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reloading the configuration");
+			notify_reloading();
 			reload(d);
+			d->reloading = true; /* READY=1 after the rounds it made due */
 		} else {
 			log_info("%s: exiting", strsignal((int)si.ssi_signo));
+			notify_stopping();
 			d->quit = true;
 		}
 	}
@@ -707,6 +908,19 @@ static void cleanup_on_exit(struct daemon *d)
 			iface_teardown(&d->env, i);
 }
 
+/* After a reload, systemd hears READY=1 once every interface has had the
+ * round its new settings called for. */
+static void end_reload_when_done(struct daemon *d)
+{
+	if (!d->reloading)
+		return;
+	for (struct iface *i = d->ifaces; i; i = i->next)
+		if (i->touched)
+			return;
+	d->reloading = false;
+	notify_ready();
+}
+
 static int loop(struct daemon *d)
 {
 	struct epoll_event evs[MAX_EVENTS];
@@ -717,6 +931,8 @@ static int loop(struct daemon *d)
 		run_due(d);
 		if (d->quit)
 			break;
+		update_status(d, clock_mono_ms());
+		end_reload_when_done(d);
 		arm_timer(d);
 		n = epoll_wait(d->epfd, evs, MAX_EVENTS, -1);
 		if (n < 0 && errno != EINTR) {
@@ -758,19 +974,10 @@ static int oneshot(struct daemon *d)
 		if (r && links_wireguard_type(e, NULL) != WG_LINK_PENDING)
 			failed = true;
 	}
-	for (struct iface *i = d->ifaces; i; i = i->next) {
-		for (int k = 0; k < ONESHOT_EXTRA_ROUNDS && i->status.last_failed == 0 &&
-				!d->opt->dry_run;
-		     k++) {
-			uint64_t before = i->status.applied;
-
-			iface_sync(&d->env, i, false);
-			if (i->status.applied == before)
-				break;
-		}
+	/* try_start() ran each interface's rounds (settle()). */
+	for (struct iface *i = d->ifaces; i; i = i->next)
 		if (i->status.last_failed)
 			failed = true;
-	}
 	if (!d->ifaces && !failed)
 		log_info("no WireGuard interface to manage");
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
@@ -829,25 +1036,36 @@ int daemon_run(const struct daemon_options *o)
 		status = oneshot(&d);
 		goto out;
 	}
+	/* Every interface there is now has had its first full pass (and more
+	 * rounds while they changed something: settle()) when discover()
+	 * returns: only then is the service ready. */
 	discover(&d);
+	d.watchdog_every = notify_watchdog_interval_ms();
+	update_status(&d, clock_mono_ms());
+	notify_ready();
 	status = loop(&d);
 out:
 	daemon_free(&d);
 	return status;
 }
 
-int daemon_status_query(const struct daemon_options *o, bool json)
+/* Sends request to the daemon whose configuration o names and prints the
+ * reply: on stdout, or on stderr with exit status 1 when it is an error. */
+static int query(const struct daemon_options *o, const char *what, const char *request)
 {
 	char err[1024], name[PATH_MAX], path[108];
 	struct settings top;
 	struct config *c = load_config(o, name, sizeof(name), err, sizeof(err));
+	char *reply = NULL;
+	size_t len = 0;
+	FILE *out;
 	int r;
 
 	/* A daemon keeps its old settings when the file turns bad: ask it
 	 * anyway, where the built-in defaults put the socket. */
 	if (!c) {
-		fprintf(stderr,
-			"%s\nwg-rtsync: status: asking at the default state_dir\n", err);
+		fprintf(stderr, "%s\nwg-rtsync: %s: asking at the default state_dir\n",
+			err, what);
 		c = config_default();
 		if (!c) {
 			fprintf(stderr, "wg-rtsync: out of memory\n");
@@ -862,15 +1080,54 @@ int daemon_status_query(const struct daemon_options *o, bool json)
 	}
 	r = control_path(top.state_dir, path, sizeof(path));
 	settings_free(&top);
+	out = open_memstream(&reply, &len);
+	if (!out) {
+		fprintf(stderr, "wg-rtsync: out of memory\n");
+		return EXIT_FAILURE;
+	}
 	if (!r)
-		r = control_query(path, json ? "status json\n" : "status\n", stdout);
-	if (r == -ENOENT || r == -ECONNREFUSED) {
-		fprintf(stderr, "wg-rtsync: status: no daemon answers on %s\n", path);
-		return EXIT_FAILURE;
+		r = control_query(path, request, out);
+	if (fclose(out) && !r)
+		r = -ENOMEM;
+	if (r == -ENOENT || r == -ECONNREFUSED)
+		fprintf(stderr, "wg-rtsync: %s: no daemon answers on %s\n", what, path);
+	else if (r)
+		fprintf(stderr, "wg-rtsync: %s: %s: %s\n", what, path, strerror(-r));
+	else if (!strncmp(reply, "error: ", 7))
+		fprintf(stderr, "wg-rtsync: %s: %s", what, reply + 7);
+	else
+		fwrite(reply, 1, len, stdout);
+	r = r || !strncmp(reply, "error: ", 7);
+	free(reply);
+	return r ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int daemon_status_query(const struct daemon_options *o, enum status_format format)
+{
+	static const char *const requests[] = {
+		[STATUS_TEXT] = "status\n",
+		[STATUS_JSON] = "status json\n",
+		[STATUS_PROMETHEUS] = "status prometheus\n",
+	};
+
+	return query(o, "status", requests[format]);
+}
+
+int daemon_poll_query(const struct daemon_options *o, char *const *names, size_t n)
+{
+	char request[256] = "poll";
+	size_t len = strlen(request);
+
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(request + len, sizeof(request) - len, " %s", names[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(request) - len - 1) {
+			fprintf(stderr, "wg-rtsync: poll: too many interfaces at once\n");
+			return EXIT_FAILURE;
+		}
+		len += (size_t)w;
 	}
-	if (r) {
-		fprintf(stderr, "wg-rtsync: status: %s: %s\n", path, strerror(-r));
-		return EXIT_FAILURE;
-	}
-	return EXIT_SUCCESS;
+	request[len++] = '\n';
+	request[len] = '\0';
+	return query(o, "poll", request);
 }

@@ -29,8 +29,15 @@ struct daemon_options {
  * configuration). */
 int daemon_run(const struct daemon_options *o);
 
-/* `wg-rtsync status [--json]`: asks the daemon whose configuration o names
- * (its state_dir holds the control socket). Returns the exit status. */
-int daemon_status_query(const struct daemon_options *o, bool json);
+enum status_format { STATUS_TEXT, STATUS_JSON, STATUS_PROMETHEUS };
+
+/* `wg-rtsync status [--json|--prometheus]`: asks the daemon whose
+ * configuration o names (its state_dir holds the control socket). Returns
+ * the exit status. */
+int daemon_status_query(const struct daemon_options *o, enum status_format format);
+/* `wg-rtsync poll [IFACE...]`: the daemon reads those devices (none: every
+ * one) and syncs them, then replies. Returns the exit status: 1 for an
+ * interface it does not manage. */
+int daemon_poll_query(const struct daemon_options *o, char *const *names, size_t n);
 
 #endif

@@ -444,11 +444,14 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	size_t new_failures;
 	int r;
 
+	double begin = clock_mono();
+
 	backend_log_round_begin(&ifc->bl);
 	r = sync_round(ifc->rec, &ifc->bl.wg, &ifc->bl.rt, ifc->name,
 		       full || ifc->need_full, env->dry_run, env->dry_run ? &plan : NULL,
 		       &res);
 	new_failures = backend_log_round_end(&ifc->bl);
+	ifc->status.last_round_seconds = clock_mono() - begin;
 	if (env->dry_run)
 		print_plan(ifc, &plan);
 	change_list_free(&plan);
@@ -543,4 +546,21 @@ void iface_get_status(const struct iface_env *env, struct iface *ifc,
 	out->removal = wg_remove_mode_name(mode);
 	out->table = ifc->s.routing_table;
 	rec_get_stats(ifc->rec, &out->st);
+	memcpy(out->applied_by_op, ifc->bl.applied, sizeof(out->applied_by_op));
+	memcpy(out->failed_by_op, ifc->bl.failed, sizeof(out->failed_by_op));
+}
+
+static int peer_stats_cmp(const void *a, const void *b)
+{
+	return wg_key_cmp(&((const struct rec_peer_stats *)a)->key,
+			  &((const struct rec_peer_stats *)b)->key);
+}
+
+int iface_get_peer_stats(const struct iface *ifc, struct iface_status *out)
+{
+	int r = rec_get_peer_stats(ifc->rec, &out->peers, &out->n_peers);
+
+	if (!r)
+		qsort(out->peers, out->n_peers, sizeof(*out->peers), peer_stats_cmp);
+	return r;
 }

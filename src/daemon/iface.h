@@ -43,9 +43,10 @@ struct iface {
 	int state_fd; /* open for appending; -1: not yet, or the file was replaced */
 
 	/* Set by events, cleared by the round that serves them. */
-	bool touched;	/* a sync round is due */
-	bool need_dump; /* re-read the routes (and do a full pass) first */
-	bool need_full; /* a full pass */
+	bool touched;	  /* a sync round is due */
+	bool need_dump;	  /* re-read the routes (and do a full pass) first */
+	bool need_full;	  /* a full pass */
+	bool lost_resync; /* the resync due is for lost events, not periodic */
 	uint64_t sync_due, poll_due, resync_due; /* monotonic ms; 0: none */
 	struct pacing pacing; /* of route events and rounds (the daemon's) */
 
@@ -87,5 +88,8 @@ int iface_teardown(const struct iface_env *env, struct iface *ifc);
 /* The status of the interface, counts and backend filled in. */
 void iface_get_status(const struct iface_env *env, struct iface *ifc,
 		      struct iface_status *out);
+/* The per-peer counts into out->peers (sorted by key; the caller frees
+ * them). 0 or -ENOMEM. */
+int iface_get_peer_stats(const struct iface *ifc, struct iface_status *out);
 
 #endif

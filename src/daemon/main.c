@@ -2,6 +2,7 @@
  * the daemon itself is daemon.c. */
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,7 +37,8 @@ static void usage(FILE *out)
 		"[-v|-q]\n"
 		"                 [--check-config]\n"
 		"       wg-rtsync addr PUBKEY PREFIX...\n"
-		"       wg-rtsync [-c FILE] status [--json]\n"
+		"       wg-rtsync [-c FILE] status [--json|--prometheus]\n"
+		"       wg-rtsync [-c FILE] poll [IFACE...]\n"
 		"       wg-rtsync --version | --help\n"
 		"\n"
 		"Keeps a routing table and the AllowedIPs of WireGuard peers in sync.\n"
@@ -52,8 +54,12 @@ static void usage(FILE *out)
 		"      --check-config   check the configuration and exit\n"
 		"  addr PUBKEY PREFIX.. print the gateway address derived from a peer's\n"
 		"                       public key, one per prefix\n"
-		"  status [--json]      ask the running daemon (found through the\n"
-		"                       state_dir of the configuration) for its state\n");
+		"  status [--json|--prometheus]\n"
+		"                       ask the running daemon (found through the\n"
+		"                       state_dir of the configuration) for its state\n"
+		"  poll [IFACE...]      make the running daemon read WireGuard now and\n"
+		"                       sync (every interface, or those named); returns\n"
+		"                       when done\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int fail_usage(const char *fmt, ...)
@@ -195,19 +201,34 @@ static int run_daemon(const struct options *o)
 	return daemon_run(&d);
 }
 
-/* status [--json] */
+/* status [--json|--prometheus] */
 static int run_status(const struct options *o, int argc, char **argv)
 {
+	enum status_format format = STATUS_TEXT;
 	struct daemon_options d;
-	bool json = false;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") != 0)
+		if (!strcmp(argv[i], "--json"))
+			format = STATUS_JSON;
+		else if (!strcmp(argv[i], "--prometheus"))
+			format = STATUS_PROMETHEUS;
+		else
 			return fail_usage("status: unknown argument '%s'", argv[i]);
-		json = true;
 	}
 	daemon_options_of(o, &d);
-	return daemon_status_query(&d, json);
+	return daemon_status_query(&d, format);
+}
+
+/* poll [IFACE...] */
+static int run_poll(const struct options *o, int argc, char **argv)
+{
+	struct daemon_options d;
+
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' || strlen(argv[i]) >= IF_NAMESIZE)
+			return fail_usage("poll: '%s' is not an interface name", argv[i]);
+	daemon_options_of(o, &d);
+	return daemon_poll_query(&d, argv + 1, (size_t)(argc - 1));
 }
 
 /* addr PUBKEY PREFIX...: everything is checked before anything is printed. */
@@ -260,6 +281,8 @@ int main(int argc, char **argv)
 		ret = run_addr(argc - next, argv + next);
 	} else if (next < argc && strcmp(argv[next], "status") == 0) {
 		ret = run_status(&o, argc - next, argv + next);
+	} else if (next < argc && strcmp(argv[next], "poll") == 0) {
+		ret = run_poll(&o, argc - next, argv + next);
 	} else if (next < argc) {
 		ret = fail_usage("unknown command '%s'", argv[next]);
 	} else if (o.check_config) {

@@ -1,4 +1,6 @@
-/* status.c: renders the daemon's status as text or JSON (see status.h). */
+/* status.c: renders the daemon's status (see status.h). */
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -127,4 +129,217 @@ void status_write_json(FILE *out, const struct daemon_status *ds)
 		json_iface(out, &ds->v[i]);
 	}
 	fputs("]}\n", out);
+}
+
+void status_summary(const struct daemon_status *ds, char *buf, size_t len)
+{
+	struct rec_stats sum = {0};
+
+	for (size_t i = 0; i < ds->n; i++) {
+		sum.peers += ds->v[i].st.peers;
+		sum.learned += ds->v[i].st.learned;
+		sum.installed += ds->v[i].st.installed;
+		sum.conflicts += ds->v[i].st.conflicts;
+	}
+	snprintf(buf, len,
+		 "interfaces %zu, peers %zu, learned %zu, installed %zu, conflicts %zu",
+		 ds->n, sum.peers, sum.learned, sum.installed, sum.conflicts);
+}
+
+/* ---- Prometheus ---- */
+
+/* A label value: backslash, double quote and newline escaped. */
+static void prom_value(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(out, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void prom_head(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP wg_rtsync_%s %s\n# TYPE wg_rtsync_%s %s\n", name, help, name,
+		type);
+}
+
+/* name{interface="...",label="value",...}: label-value pairs, then NULL. */
+__attribute__((sentinel)) static void prom_sample(FILE *out, const char *name,
+						  const char *iface, ...)
+{
+	const char *label;
+	va_list ap;
+
+	fprintf(out, "wg_rtsync_%s{interface=\"", name);
+	prom_value(out, iface);
+	va_start(ap, iface);
+	while ((label = va_arg(ap, const char *))) {
+		fprintf(out, "\",%s=\"", label);
+		prom_value(out, va_arg(ap, const char *));
+	}
+	va_end(ap);
+	fputs("\"} ", out);
+}
+
+/* One gauge of rec_stats per interface. */
+struct prom_gauge {
+	const char *name, *help;
+	size_t offset;
+};
+
+#define GAUGE(field, name, help)                                                         \
+	{                                                                                \
+		name, help, offsetof(struct rec_stats, field)                            \
+	}
+
+static const struct prom_gauge iface_gauges[] = {
+	GAUGE(peers, "peers", "Peers of the interface."),
+	GAUGE(routes, "routes", "Routes of the interface's table that wg-rtsync holds."),
+	GAUGE(installed, "installed_routes",
+	      "Routes wg-rtsync installed (its protocol, through the interface)."),
+	GAUGE(conflicts, "conflicts",
+	      "Destinations held back because another peer has them as a static "
+	      "AllowedIP."),
+	GAUGE(filtered, "filtered", "Destinations not learned: refused by learn_filter."),
+	GAUGE(over_limit, "over_limit",
+	      "Destinations not learned: over max_learned_prefixes."),
+	GAUGE(ambiguous_gateways, "ambiguous_gateways",
+	      "Gateway addresses claimed by two peers (routes via them are ignored)."),
+};
+
+static void prom_peer_gauge(FILE *out, const struct daemon_status *ds, bool learned)
+{
+	char key[WG_KEY_B64_LEN];
+
+	prom_head(out, learned ? "learned_allowed_ips" : "static_allowed_ips", "gauge",
+		  learned ? "AllowedIPs of the peer that wg-rtsync learned from routes."
+			  : "AllowedIPs of the peer that wg-rtsync did not put there "
+			    "(static).");
+	for (size_t i = 0; i < ds->n; i++) {
+		for (size_t k = 0; k < ds->v[i].n_peers; k++) {
+			const struct rec_peer_stats *p = &ds->v[i].peers[k];
+
+			wg_key_to_base64(&p->key, key);
+			prom_sample(out,
+				    learned ? "learned_allowed_ips"
+					    : "static_allowed_ips",
+				    ds->v[i].name, "peer", key, NULL);
+			fprintf(out, "%zu\n",
+				learned ? p->learned : p->allowed_ips - p->learned);
+		}
+	}
+}
+
+static void prom_changes(FILE *out, const struct daemon_status *ds, bool failed)
+{
+	static const char *const kinds[] = {
+		[CHANGE_ALLOWED_ADD] = "allowed_ip_add",
+		[CHANGE_ALLOWED_DEL] = "allowed_ip_del",
+		[CHANGE_ROUTE_ADD] = "route_add",
+		[CHANGE_ROUTE_DEL] = "route_del",
+	};
+	const char *name = failed ? "changes_failed_total" : "changes_applied_total";
+
+	prom_head(out, name, "counter",
+		  failed ? "Changes that failed, by kind (each is retried on the next "
+			   "pass)."
+			 : "Changes applied, by kind.");
+	for (size_t i = 0; i < ds->n; i++) {
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			prom_sample(out, name, ds->v[i].name, "kind", kinds[k], NULL);
+			fprintf(out, "%llu\n",
+				(unsigned long long)(failed ? ds->v[i].failed_by_op[k]
+							    : ds->v[i].applied_by_op[k]));
+		}
+	}
+}
+
+static void prom_resyncs(FILE *out, const struct daemon_status *ds)
+{
+	prom_head(out, "resyncs_total", "counter",
+		  "Full re-reads of routes and device, by cause: periodic "
+		  "(resync_interval), enobufs (events were lost), link (down or up).");
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct iface_status *s = &ds->v[i];
+		const struct {
+			const char *cause;
+			uint64_t n;
+		} v[] = {{"periodic", s->resyncs_periodic},
+			 {"enobufs", s->resyncs_lost_events},
+			 {"link", s->resyncs_link}};
+
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+			prom_sample(out, "resyncs_total", s->name, "cause", v[k].cause,
+				    NULL);
+			fprintf(out, "%llu\n", (unsigned long long)v[k].n);
+		}
+	}
+}
+
+void status_write_prometheus(FILE *out, const struct daemon_status *ds)
+{
+	prom_head(out, "info", "gauge", "The running wg-rtsync; always 1.");
+	fputs("wg_rtsync_info{version=\"", out);
+	prom_value(out, ds->version);
+	fputs("\"} 1\n", out);
+	prom_head(out, "start_time_seconds", "gauge",
+		  "When the daemon started (unix time).");
+	fprintf(out, "wg_rtsync_start_time_seconds %.3f\n", ds->started);
+	prom_head(out, "interfaces", "gauge", "WireGuard interfaces managed.");
+	fprintf(out, "wg_rtsync_interfaces %zu\n", ds->n);
+
+	prom_head(out, "interface_info", "gauge",
+		  "A managed interface: its WireGuard backend, how it removes "
+		  "AllowedIPs, its routing table; always 1.");
+	for (size_t i = 0; i < ds->n; i++) {
+		char table[16];
+
+		snprintf(table, sizeof(table), "%u", ds->v[i].table);
+		prom_sample(out, "interface_info", ds->v[i].name, "backend",
+			    ds->v[i].backend, "removal", ds->v[i].removal, "table", table,
+			    NULL);
+		fputs("1\n", out);
+	}
+	prom_head(out, "interface_up", "gauge", "1 when the link is up.");
+	for (size_t i = 0; i < ds->n; i++) {
+		prom_sample(out, "interface_up", ds->v[i].name, NULL);
+		fprintf(out, "%d\n", ds->v[i].up);
+	}
+	for (size_t g = 0; g < sizeof(iface_gauges) / sizeof(iface_gauges[0]); g++) {
+		prom_head(out, iface_gauges[g].name, "gauge", iface_gauges[g].help);
+		for (size_t i = 0; i < ds->n; i++) {
+			const char *st = (const char *)&ds->v[i].st;
+
+			prom_sample(out, iface_gauges[g].name, ds->v[i].name, NULL);
+			fprintf(out, "%zu\n",
+				*(const size_t *)(st + iface_gauges[g].offset));
+		}
+	}
+	prom_peer_gauge(out, ds, false);
+	prom_peer_gauge(out, ds, true);
+
+	prom_head(out, "passes_total", "counter", "Sync rounds (passes) run.");
+	for (size_t i = 0; i < ds->n; i++) {
+		prom_sample(out, "passes_total", ds->v[i].name, NULL);
+		fprintf(out, "%llu\n", (unsigned long long)ds->v[i].rounds);
+	}
+	prom_changes(out, ds, false);
+	prom_changes(out, ds, true);
+	prom_resyncs(out, ds);
+	prom_head(out, "last_pass_duration_seconds", "gauge",
+		  "How long the last pass took (planning and applying its changes).");
+	for (size_t i = 0; i < ds->n; i++) {
+		prom_sample(out, "last_pass_duration_seconds", ds->v[i].name, NULL);
+		fprintf(out, "%.6f\n", ds->v[i].last_round_seconds);
+	}
+	prom_head(out, "last_pass_timestamp_seconds", "gauge",
+		  "When the last pass ran (unix time).");
+	for (size_t i = 0; i < ds->n; i++) {
+		prom_sample(out, "last_pass_timestamp_seconds", ds->v[i].name, NULL);
+		fprintf(out, "%.3f\n", ds->v[i].last_sync);
+	}
 }

@@ -1,5 +1,6 @@
 /* status.h: what `wg-rtsync status` reports about a running daemon, as
- * plain data, and its two renderings: text for people, JSON for programs. */
+ * plain data, and its renderings: text for people, JSON for programs,
+ * Prometheus metrics, and a one-line summary for systemd. */
 #ifndef WGRS_STATUS_H
 #define WGRS_STATUS_H
 
@@ -24,6 +25,16 @@ struct iface_status {
 	double last_sync;	  /* unix time of the last round; 0: none */
 	double last_error_time;	  /* 0: no error so far */
 	char last_error[256];
+	double last_round_seconds; /* how long the last round took */
+	/* Changes by enum change_op, applied and failed, in total. */
+	uint64_t applied_by_op[CHANGE_ROUTE_DEL + 1], failed_by_op[CHANGE_ROUTE_DEL + 1];
+	/* Full resyncs by cause: resync_interval, lost events (ENOBUFS), the
+	 * link going down or up. */
+	uint64_t resyncs_periodic, resyncs_lost_events, resyncs_link;
+	/* Per peer: filled only for status_write_prometheus (owned, sorted by
+	 * key). */
+	size_t n_peers;
+	struct rec_peer_stats *peers;
 };
 
 struct daemon_status {
@@ -39,5 +50,10 @@ struct daemon_status {
 
 void status_write_text(FILE *out, const struct daemon_status *ds);
 void status_write_json(FILE *out, const struct daemon_status *ds);
+/* The Prometheus text exposition format (version 0.0.4). */
+void status_write_prometheus(FILE *out, const struct daemon_status *ds);
+/* The one line systemd shows (STATUS=): interfaces, peers, learned,
+ * installed, conflicts, summed over the interfaces. */
+void status_summary(const struct daemon_status *ds, char *buf, size_t len);
 
 #endif

@@ -1,4 +1,7 @@
-/* log.h: one line per event on stderr, with a level; colour only on a tty. */
+/* log.h: one line per event on stderr, with a level; colour only on a tty.
+ * When stderr is the journal (JOURNAL_STREAM names it), each line instead
+ * starts with its syslog priority, "<3>", and carries no level word: the
+ * journal records the priority and shows it itself. */
 #ifndef WGRS_LOG_H
 #define WGRS_LOG_H
 
