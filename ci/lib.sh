@@ -19,11 +19,15 @@ need_packages() {
 }
 
 BUILD_PACKAGES=(gcc clang libc6-dev pkg-config meson ninja-build libmnl-dev libcyaml-dev libyaml-dev
-	libcmocka-dev libsodium-dev valgrind)
+	libcmocka-dev libsodium-dev valgrind libsystemd-dev scdoc man-db)
 # Debian's python3 (with python3-pytest), not one earlier in PATH such as pyenv's.
 PYTHON=/usr/bin/python3
 # bird2 and frr: the topology suite (tests/netns/test_topo_*.py) and ci/demo.
-NETNS_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tools wireguard-go bird2 frr)
+# python3-prometheus-client parses `status --prometheus` (test_service.py).
+NETNS_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tools wireguard-go bird2 frr
+	python3-prometheus-client)
+# ci/package: the Debian package and lintian; systemd for systemd-analyze.
+PACKAGE_PACKAGES=(dpkg-dev debhelper lintian systemd)
 # The VM tier (ci/vm): qemu, the initramfs tools, and depmod/modprobe for
 # the kernel package it unpacks.
 VM_PACKAGES=(qemu-system-x86 busybox-static kmod xz-utils cpio)

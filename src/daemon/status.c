@@ -334,7 +334,7 @@ void status_write_prometheus(FILE *out, const struct daemon_status *ds)
 		  "How long the last pass took (planning and applying its changes).");
 	for (size_t i = 0; i < ds->n; i++) {
 		prom_sample(out, "last_pass_duration_seconds", ds->v[i].name, NULL);
-		fprintf(out, "%.6f\n", ds->v[i].last_round_seconds);
+		fprintf(out, "%.9f\n", ds->v[i].last_round_seconds);
 	}
 	prom_head(out, "last_pass_timestamp_seconds", "gauge",
 		  "When the last pass ran (unix time).");
