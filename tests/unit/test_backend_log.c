@@ -1,6 +1,7 @@
 /* test_backend_log.c: the logging backends say every change, but no more
  * than BACKEND_LOG_LINES lines a second per interface, and summarise the
  * rest at most once a second, whatever the size of the rounds. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,10 +147,44 @@ static void test_lines_per_second(void **state)
 	env_free(&e);
 }
 
+/* Every change is counted by kind, applied or failed, whether its line was
+ * said or not (the metrics of `status --prometheus`). */
+static void test_changes_counted_by_kind(void **state)
+{
+	struct change del = {.op = CHANGE_ROUTE_DEL, .dst = P("2001:db8:9::/48")};
+	struct change bad = {.op = CHANGE_ALLOWED_DEL, .dst = P("2001:db8:8::/48")};
+	struct env e;
+	int err = 0;
+
+	(void)state;
+	env_init(&e);
+	fake_now = 200000;
+	round_of(&e, 150); /* 100 lines said, 50 counted in a summary */
+	assert_int_equal(e.bl.applied[CHANGE_ALLOWED_ADD], 150);
+	assert_int_equal(e.bl.failed[CHANGE_ALLOWED_ADD], 0);
+	/* Deleting a route that is gone already (ESRCH) counts as done, as the
+	 * daemon takes it; an AllowedIP of a peer that is not there fails. */
+	del.route.dst = del.dst;
+	backend_log_round_begin(&e.bl);
+	e.bl.rt.apply(&e.bl.rt, &del, 1, &err);
+	assert_int_equal(err, -ESRCH);
+	bad.peer = key_n(99);
+	e.bl.wg.apply(&e.bl.wg, IF, &bad, 1, &err);
+	assert_int_not_equal(err, 0);
+	backend_log_round_end(&e.bl);
+	assert_int_equal(e.bl.applied[CHANGE_ROUTE_DEL], 1);
+	assert_int_equal(e.bl.failed[CHANGE_ROUTE_DEL], 0);
+	assert_int_equal(e.bl.failed[CHANGE_ALLOWED_DEL], 1);
+	assert_int_equal(e.bl.applied[CHANGE_ROUTE_ADD] + e.bl.failed[CHANGE_ROUTE_ADD], 0);
+	assert_int_equal(e.bl.applied[CHANGE_ALLOWED_DEL], 0);
+	env_free(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines_per_second),
+		cmocka_unit_test(test_changes_counted_by_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
