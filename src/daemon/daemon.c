@@ -581,6 +581,8 @@ static void update_status(struct daemon *d, uint64_t now)
 	char line[sizeof(d->status_line)];
 
 	d->status_due = 0;
+	if (!notify_listening())
+		return;
 	if (get_status(d, false, &ds)) {
 		free_status(&ds);
 		return;

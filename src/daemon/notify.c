@@ -1,5 +1,6 @@
 /* notify.c: see notify.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -8,6 +9,11 @@
 
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
+
+bool notify_listening(void)
+{
+	return getenv("NOTIFY_SOCKET") != NULL;
+}
 
 static void send_state(const char *state)
 {
@@ -59,6 +65,11 @@ uint64_t notify_watchdog_interval_ms(void)
 }
 
 #else /* built without libsystemd */
+
+bool notify_listening(void)
+{
+	return false;
+}
 
 void notify_ready(void)
 {

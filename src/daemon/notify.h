@@ -6,8 +6,12 @@
 #ifndef WGRS_NOTIFY_H
 #define WGRS_NOTIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+/* Whether anybody listens (NOTIFY_SOCKET is set): else the status line
+ * need not be made. */
+bool notify_listening(void);
 void notify_ready(void);
 /* RELOADING=1 with the MONOTONIC_USEC= that systemd 253 and later want;
  * notify_ready() ends the reload. */
