@@ -175,7 +175,8 @@ static void test_changes_counted_by_kind(void **state)
 	assert_int_equal(e.bl.applied[CHANGE_ROUTE_DEL], 1);
 	assert_int_equal(e.bl.failed[CHANGE_ROUTE_DEL], 0);
 	assert_int_equal(e.bl.failed[CHANGE_ALLOWED_DEL], 1);
-	assert_int_equal(e.bl.applied[CHANGE_ROUTE_ADD] + e.bl.failed[CHANGE_ROUTE_ADD], 0);
+	assert_int_equal(e.bl.applied[CHANGE_ROUTE_ADD] + e.bl.failed[CHANGE_ROUTE_ADD],
+			 0);
 	assert_int_equal(e.bl.applied[CHANGE_ALLOWED_DEL], 0);
 	env_free(&e);
 }
