@@ -58,7 +58,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
-#include "nl_route.h"
+#include "rtnl_codec.h"
 #include "wg_auto.h"
 #include "wg_genl.h"
 #include "wgkey.h"

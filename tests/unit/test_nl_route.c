@@ -17,7 +17,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
-#include "nl_route.h"
+#include "rtnl_codec.h"
 #include "testutil.h"
 
 /* In the capture namespace (README): lo 1, vb 2, va 3. */

@@ -1,0 +1,79 @@
+/* rtnl_codec.h: rtnetlink messages to and from plain structs, as pure
+ * functions over byte buffers (no sockets, no state), so that tests and
+ * fuzz targets call them on any (buf, len). It offers:
+ *  - decoders: one message (route, nexthop object, link, address) into a
+ *    plain struct; every attribute is validated, and a truncated or
+ *    malformed message gives -EBADMSG, never an out-of-bounds read;
+ *  - an encoder for one route change (add = NEWROUTE CREATE|REPLACE, del =
+ *    DELROUTE with the route's identity). */
+#ifndef WGRS_RTNL_CODEC_H
+#define WGRS_RTNL_CODEC_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/* Decoders return 0, NL_ROUTE_SKIP for a well-formed message that carries
+ * nothing for us (another family, a cached clone, another message type), or
+ * a negative errno (-EBADMSG: malformed or truncated). */
+#define NL_ROUTE_SKIP 1
+
+/* The room nl_encode_route needs for one message. */
+#define NL_ROUTE_MSG_MAX 256
+
+struct nl_link {
+	int ifindex;
+	char name[IF_NAMESIZE]; /* "" when the message had none */
+	unsigned flags;		/* IFF_* */
+	bool up;		/* IFF_UP */
+	bool running;		/* IFF_RUNNING */
+	char kind[32];		/* IFLA_INFO_KIND ("wireguard", "veth"), or "" */
+};
+
+struct nl_addr {
+	int ifindex;
+	struct prefix addr; /* host bits kept, len = the prefix length */
+	uint32_t flags;	    /* IFA_F_* */
+};
+
+struct nl_nh_member {
+	uint32_t id;
+	uint16_t weight; /* as the kernel reports it (weight - 1 on the wire) */
+};
+
+/* A nexthop object: a single next hop (gateway and/or device), a blackhole,
+ * or a group of other nexthop objects. */
+struct nl_nexthop {
+	uint32_t id;
+	uint8_t family; /* nh_family: AF_INET, AF_INET6, or 0 for a group */
+	bool blackhole;
+	int oif;
+	struct prefix gw; /* family 0: none */
+	size_t n_group;
+	struct nl_nh_member *group; /* kernel order; NULL when not a group */
+};
+
+/* RTM_NEWROUTE / RTM_DELROUTE. rt->nexthops is allocated (free it with
+ * nl_kroute_release); *nh_id receives RTA_NH_ID (0: none). The nexthops are
+ * the ones in the message (RTA_MULTIPATH, or RTA_GATEWAY/RTA_VIA/RTA_OIF). */
+int nl_decode_route(const void *buf, size_t len, struct kroute *rt, uint32_t *nh_id);
+void nl_kroute_release(struct kroute *rt);
+/* RTM_NEWNEXTHOP / RTM_DELNEXTHOP. Free with nl_nexthop_release. */
+int nl_decode_nexthop(const void *buf, size_t len, struct nl_nexthop *nh);
+void nl_nexthop_release(struct nl_nexthop *nh);
+/* RTM_NEWLINK / RTM_DELLINK. */
+int nl_decode_link(const void *buf, size_t len, struct nl_link *link);
+/* RTM_NEWADDR / RTM_DELADDR (IPv4 and IPv6). */
+int nl_decode_addr(const void *buf, size_t len, struct nl_addr *addr);
+
+/* Writes one request for a route change into buf (size bytes, at least
+ * NL_ROUTE_MSG_MAX) with NLM_F_REQUEST|NLM_F_ACK and seq. add: RTM_NEWROUTE
+ * CREATE|REPLACE; else RTM_DELROUTE. Returns the message length, -ENOSPC
+ * when it does not fit, -EINVAL for a bad spec. */
+int nl_encode_route(void *buf, size_t size, bool add, const struct route_spec *rs,
+		    uint32_t seq);
+
+#endif
