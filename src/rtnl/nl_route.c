@@ -362,8 +362,7 @@ typedef int (*route_out_fn)(void *ctx, bool removed, const struct kroute *rt);
 
 static bool hop_equal(const struct knexthop *a, const struct knexthop *b)
 {
-	return a->oif == b->oif && a->gw.family == b->gw.family &&
-	       memcmp(a->gw.addr, b->gw.addr, sizeof(a->gw.addr)) == 0;
+	return a->oif == b->oif && prefix_equal(&a->gw, &b->gw);
 }
 
 /* An IPv6 delete names the hops that went; the rest of the route stays. */
@@ -613,7 +612,6 @@ struct dump_ctx {
 	kroute_fn route_fn;
 	nl_link_fn link_fn;
 	nl_addr_fn addr_fn;
-	nl_nexthop_fn nh_fn;
 	void *ctx;
 };
 
@@ -716,9 +714,7 @@ static int nexthop_msg(struct dump_ctx *d, const struct nlmsghdr *nlh)
 		log_warn("rtnetlink: skipping a malformed nexthop message");
 	if (err)
 		return 0;
-	err = d->nh_fn ? d->nh_fn(&nh, d->ctx) : 0;
-	if (err == 0)
-		err = track_nexthop(d->nr, false, &nh, NULL, NULL);
+	err = track_nexthop(d->nr, false, &nh, NULL, NULL);
 	nl_nexthop_release(&nh);
 	return err;
 }
@@ -762,9 +758,10 @@ int nl_route_dump_addrs(struct nl_route *nr, nl_addr_fn fn, void *ctx)
 	return dump(&d, RTM_GETADDR, AF_UNSPEC, sizeof(struct ifaddrmsg));
 }
 
-int nl_route_dump_nexthops(struct nl_route *nr, nl_nexthop_fn fn, void *ctx)
+/* Reloads the nexthop table. */
+static int reload_nexthops(struct nl_route *nr)
 {
-	struct dump_ctx d = {.nr = nr, .msg_fn = nexthop_msg, .nh_fn = fn, .ctx = ctx};
+	struct dump_ctx d = {.nr = nr, .msg_fn = nexthop_msg};
 	int err;
 
 	/* Reload: forget the objects, keep the routes' references. */
@@ -799,7 +796,7 @@ static int nlr_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void 
 
 	/* The dump rebuilds the index from scratch, nexthops first. */
 	nhs_clear(nr);
-	err = nl_route_dump_nexthops(nr, NULL, NULL);
+	err = reload_nexthops(nr);
 	/* A kernel without nexthop objects answers EOPNOTSUPP or EINVAL. */
 	if (err && err != -EOPNOTSUPP && err != -EINVAL)
 		return err;
@@ -1108,10 +1105,10 @@ int nl_route_events_drain(struct nl_route *nr, const struct nl_route_handlers *h
 /* ---------------------------------------------------------------------- */
 /* Life cycle                                                              */
 
-void nl_route_free(struct nl_route *nr)
+static void nlr_destroy(struct route_backend *b)
 {
-	if (!nr)
-		return;
+	struct nl_route *nr = (struct nl_route *)b;
+
 	nhs_clear(nr);
 	free(nr->nhs.b);
 	free(nr->recs.b);
@@ -1123,11 +1120,6 @@ void nl_route_free(struct nl_route *nr)
 	free(nr->evbuf);
 	free(nr->batchbuf);
 	free(nr);
-}
-
-static void nlr_destroy(struct route_backend *b)
-{
-	nl_route_free((struct nl_route *)b);
 }
 
 struct nl_route *nl_route_new(void)
@@ -1148,7 +1140,7 @@ struct nl_route *nl_route_new(void)
 	if (!nr->reqbuf || !nr->evbuf || !nr->batchbuf || !nr->req) {
 		int err = errno ? errno : ENOMEM;
 
-		nl_route_free(nr);
+		nlr_destroy(&nr->be);
 		errno = err;
 		return NULL;
 	}

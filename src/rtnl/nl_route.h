@@ -24,18 +24,14 @@ struct nl_route;
 struct nl_route *nl_route_new(void);
 /* The route_backend of nr; its destroy frees nr (and closes the sockets). */
 struct route_backend *nl_route_backend(struct nl_route *nr);
-void nl_route_free(struct nl_route *nr);
 
 typedef int (*nl_link_fn)(const struct nl_link *link, void *ctx);
 typedef int (*nl_addr_fn)(const struct nl_addr *addr, void *ctx);
-typedef int (*nl_nexthop_fn)(const struct nl_nexthop *nh, void *ctx);
 
 /* Dumps. A callback returning non-zero stops the dump with that value. The
  * route dump (route_backend.dump) first reloads the nexthop table. */
 int nl_route_dump_links(struct nl_route *nr, nl_link_fn fn, void *ctx);
 int nl_route_dump_addrs(struct nl_route *nr, nl_addr_fn fn, void *ctx);
-/* Reloads the nexthop table; fn (may be NULL) sees every object. */
-int nl_route_dump_nexthops(struct nl_route *nr, nl_nexthop_fn fn, void *ctx);
 /* The nexthop object id from the table, or NULL. */
 const struct nl_nexthop *nl_route_nexthop(const struct nl_route *nr, uint32_t id);
 

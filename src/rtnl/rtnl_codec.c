@@ -17,6 +17,7 @@
 #include <linux/rtnetlink.h>
 
 #include "rtnl_codec.h"
+#include "vec.h"
 
 #define BAD (-EBADMSG)
 
@@ -65,27 +66,14 @@ static int attr_u32(const struct nlattr *a, uint32_t *out)
 	return 0;
 }
 
-static size_t family_addr_len(int family)
-{
-	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
-}
-
-static void set_addr(struct prefix *p, int family, const void *bytes)
-{
-	memset(p, 0, sizeof(*p));
-	p->family = (uint8_t)family;
-	p->len = (uint8_t)(family_addr_len(family) * 8);
-	memcpy(p->addr, bytes, family_addr_len(family));
-}
-
 /* An address attribute of the given family: exactly 4 or 16 bytes. */
 static int attr_addr(const struct nlattr *a, int family, struct prefix *out)
 {
-	size_t alen = family_addr_len(family);
+	size_t alen = prefix_family_bits(family) / 8;
 
 	if (alen == 0 || mnl_attr_validate2(a, MNL_TYPE_BINARY, alen) < 0)
 		return BAD;
-	set_addr(out, family, mnl_attr_get_payload(a));
+	addr_from_bytes(out, family, mnl_attr_get_payload(a));
 	return 0;
 }
 
@@ -98,10 +86,10 @@ static int attr_via(const struct nlattr *a, struct prefix *out)
 	if (mnl_attr_get_payload_len(a) < sizeof(struct rtvia))
 		return BAD;
 	via = mnl_attr_get_payload(a);
-	alen = family_addr_len(via->rtvia_family);
+	alen = prefix_family_bits(via->rtvia_family) / 8;
 	if (alen == 0 || mnl_attr_get_payload_len(a) != sizeof(struct rtvia) + alen)
 		return BAD;
-	set_addr(out, via->rtvia_family, via->rtvia_addr);
+	addr_from_bytes(out, via->rtvia_family, via->rtvia_addr);
 	return 0;
 }
 
@@ -117,14 +105,6 @@ static int attr_string(const struct nlattr *a, char *out, size_t size)
 	memcpy(out, s, n);
 	out[n] = '\0';
 	return 0;
-}
-
-static void clear_host_bits(struct prefix *p)
-{
-	unsigned bits = (unsigned)family_addr_len(p->family) * 8;
-
-	for (unsigned i = p->len; i < bits; i++)
-		p->addr[i >> 3] &= (uint8_t) ~(0x80u >> (i & 7));
 }
 
 /* The message must be whole within len and hold the family header. */
@@ -162,61 +142,47 @@ static int hop_from_attrs(const struct nlattr **tb, int family, struct knexthop 
 	return 0;
 }
 
-/* Walks RTA_MULTIPATH; with hops NULL it only counts and checks lengths. */
-static int multipath_walk(const struct nlattr *mp, int family, struct knexthop *hops,
-			  size_t *n)
+/* RTA_MULTIPATH: a struct rtnexthop per hop, each followed by its own
+ * attributes. */
+static int route_multipath(const struct nlattr *mp, int family, struct kroute *rt)
 {
 	const char *p = mnl_attr_get_payload(mp);
-	size_t left = mnl_attr_get_payload_len(mp);
+	size_t left = mnl_attr_get_payload_len(mp), cap = 0;
 
-	*n = 0;
 	while (left > 0) {
 		const struct rtnexthop *rtnh = (const struct rtnexthop *)p;
 		const struct nlattr *tb[RTA_MAX + 1];
+		struct knexthop hop = {0};
 		size_t step;
+		int err;
 
 		if (left < sizeof(*rtnh) || rtnh->rtnh_len < sizeof(*rtnh) ||
 		    rtnh->rtnh_len > left)
 			return BAD;
-		if (hops) {
-			struct knexthop *hop = &hops[*n];
-			int err =
-				attrs_parse((const char *)rtnh + sizeof(*rtnh),
-					    rtnh->rtnh_len - sizeof(*rtnh), tb, RTA_MAX);
-
-			if (err)
-				return err;
-			hop->oif = rtnh->rtnh_ifindex;
-			err = hop_from_attrs(tb, family, hop);
-			if (err)
-				return err;
-		}
-		(*n)++;
+		err = attrs_parse((const char *)rtnh + sizeof(*rtnh),
+				  rtnh->rtnh_len - sizeof(*rtnh), tb, RTA_MAX);
+		if (!err)
+			err = hop_from_attrs(tb, family, &hop);
+		if (err)
+			return err;
+		hop.oif = rtnh->rtnh_ifindex;
+		if (vec_push(rt->nexthops, rt->n_nexthops, cap, hop))
+			return -ENOMEM;
 		step = RTNH_ALIGN(rtnh->rtnh_len);
 		if (step > left)
 			step = left;
 		p += step;
 		left -= step;
 	}
-	return *n > 0 ? 0 : BAD;
+	return rt->n_nexthops > 0 ? 0 : BAD;
 }
 
 static int route_hops(const struct nlattr **tb, int family, struct kroute *rt)
 {
 	uint32_t oif = 0;
-	size_t n;
-	int err;
 
-	if (tb[RTA_MULTIPATH]) {
-		err = multipath_walk(tb[RTA_MULTIPATH], family, NULL, &n);
-		if (err)
-			return err;
-		rt->nexthops = calloc(n, sizeof(*rt->nexthops));
-		if (!rt->nexthops)
-			return -ENOMEM;
-		rt->n_nexthops = n;
-		return multipath_walk(tb[RTA_MULTIPATH], family, rt->nexthops, &n);
-	}
+	if (tb[RTA_MULTIPATH])
+		return route_multipath(tb[RTA_MULTIPATH], family, rt);
 	if (tb[RTA_OIF] && attr_u32(tb[RTA_OIF], &oif))
 		return BAD;
 	if (!tb[RTA_OIF] && !tb[RTA_GATEWAY] && !tb[RTA_VIA])
@@ -241,7 +207,7 @@ static int route_fields(const struct nlmsghdr *nlh, struct kroute *rt, uint32_t 
 	err = msg_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
 	if (err)
 		return err;
-	if (rtm->rtm_dst_len > family_addr_len(family) * 8)
+	if (rtm->rtm_dst_len > prefix_family_bits(family))
 		return BAD;
 	rt->dst.family = (uint8_t)family;
 	if (tb[RTA_DST]) {
@@ -251,7 +217,7 @@ static int route_fields(const struct nlmsghdr *nlh, struct kroute *rt, uint32_t 
 		return BAD;
 	}
 	rt->dst.len = rtm->rtm_dst_len;
-	clear_host_bits(&rt->dst);
+	prefix_normalise(&rt->dst);
 	rt->table = rtm->rtm_table;
 	if (tb[RTA_TABLE] && attr_u32(tb[RTA_TABLE], &rt->table))
 		return BAD;
@@ -437,7 +403,7 @@ int nl_decode_addr(const void *buf, size_t len, struct nl_addr *addr)
 	err = msg_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
 	if (err)
 		return err;
-	if (ifa->ifa_prefixlen > family_addr_len(ifa->ifa_family) * 8 ||
+	if (ifa->ifa_prefixlen > prefix_family_bits(ifa->ifa_family) ||
 	    ifa->ifa_index == 0)
 		return BAD;
 	/* IFA_LOCAL is our end of a point-to-point link; IFA_ADDRESS the peer. */
@@ -457,9 +423,9 @@ int nl_decode_addr(const void *buf, size_t len, struct nl_addr *addr)
 
 static bool spec_valid(const struct route_spec *rs)
 {
-	size_t alen = family_addr_len(rs->dst.family);
+	unsigned bits = prefix_family_bits(rs->dst.family);
 
-	if (alen == 0 || rs->dst.len > alen * 8 || rs->oif < 0)
+	if (bits == 0 || rs->dst.len > bits || rs->oif < 0)
 		return false;
 	if (rs->gw.family == 0)
 		return true;
@@ -470,7 +436,7 @@ static bool spec_valid(const struct route_spec *rs)
 
 static void put_gateway(struct nlmsghdr *nlh, const struct route_spec *rs)
 {
-	size_t alen = family_addr_len(rs->gw.family);
+	size_t alen = prefix_family_bits(rs->gw.family) / 8;
 	/* struct rtvia ends in a flexible array: built as bytes. */
 	uint8_t via[sizeof(struct rtvia) + 16];
 	__kernel_sa_family_t family = rs->gw.family;
@@ -516,7 +482,8 @@ int nl_encode_route(void *buf, size_t size, bool add, const struct route_spec *r
 	else
 		rtm->rtm_scope = rs->gw.family ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	if (rs->dst.len > 0)
-		mnl_attr_put(nlh, RTA_DST, family_addr_len(rs->dst.family), rs->dst.addr);
+		mnl_attr_put(nlh, RTA_DST, prefix_family_bits(rs->dst.family) / 8,
+			     rs->dst.addr);
 	mnl_attr_put_u32(nlh, RTA_TABLE, rs->table);
 	mnl_attr_put_u32(nlh, RTA_PRIORITY, rs->metric);
 	if (rs->oif > 0)
