@@ -638,6 +638,18 @@ static void flush_req(struct nl_route *nr)
 		;
 }
 
+/* libmnl's mnl_cb_run walks with mnl_nlmsg_ok, which lets a length of 2^31
+ * or more through (see nl_msgs_next): it only gets reads whose every
+ * message is whole. */
+static bool msgs_whole(const void *buf, size_t len)
+{
+	struct nl_msgs m = {buf, len};
+
+	while (nl_msgs_next(&m))
+		;
+	return m.left == 0;
+}
+
 static int dump_once(struct dump_ctx *d, uint16_t type, int family, size_t hdr_len)
 {
 	struct nl_route *nr = d->nr;
@@ -659,6 +671,8 @@ static int dump_once(struct dump_ctx *d, uint16_t type, int family, size_t hdr_l
 		n = mnl_socket_recvfrom(nr->req, nr->reqbuf, RECV_BUF_SIZE);
 		if (n < 0)
 			return -errno;
+		if (!msgs_whole(nr->reqbuf, (size_t)n))
+			return -EBADMSG;
 		ret = mnl_cb_run(nr->reqbuf, (size_t)n, seq, nr->req_portid, dump_cb, d);
 	} while (ret > MNL_CB_STOP);
 	if (ret < 0)
@@ -827,11 +841,11 @@ static int wait_readable(int fd, int timeout_ms)
 static size_t take_acks(const char *buf, size_t len, uint32_t first_seq, size_t count,
 			const size_t *idx, int *err)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-	int left = (int)len;
+	struct nl_msgs m = {(const uint8_t *)buf, len};
+	const struct nlmsghdr *nlh;
 	size_t taken = 0;
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+	while ((nlh = nl_msgs_next(&m))) {
 		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 		uint32_t j = nlh->nlmsg_seq - first_seq;
 
@@ -1050,14 +1064,15 @@ static int event_one(struct nl_route *nr, const struct nlmsghdr *nlh, struct eve
 	}
 }
 
-/* One read's worth of messages. A malformed one is logged and skipped; a
- * handler's error stops the drain. */
+/* One read's worth of messages. A malformed one is logged and skipped, and
+ * so is the rest of a read that is no whole message; a handler's error stops
+ * the drain. */
 static int events_batch(struct nl_route *nr, size_t len, struct event_out *o)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)nr->evbuf;
-	int left = (int)len;
+	struct nl_msgs m = {(const uint8_t *)nr->evbuf, len};
+	const struct nlmsghdr *nlh;
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+	while ((nlh = nl_msgs_next(&m))) {
 		int err = event_one(nr, nlh, o);
 
 		if (err == BAD)
@@ -1066,6 +1081,9 @@ static int events_batch(struct nl_route *nr, size_t len, struct event_out *o)
 		else if (err < 0)
 			return err;
 	}
+	if (m.left)
+		log_warn("rtnetlink: skipping %zu bytes that are no whole message",
+			 m.left);
 	return 0;
 }
 

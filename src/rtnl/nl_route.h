@@ -28,8 +28,9 @@ struct route_backend *nl_route_backend(struct nl_route *nr);
 typedef int (*nl_link_fn)(const struct nl_link *link, void *ctx);
 typedef int (*nl_addr_fn)(const struct nl_addr *addr, void *ctx);
 
-/* Dumps. A callback returning non-zero stops the dump with that value. The
- * route dump (route_backend.dump) first reloads the nexthop table. */
+/* Dumps. A callback returning non-zero stops the dump with that value; a
+ * reply that is no whole message fails it with -EBADMSG. The route dump
+ * (route_backend.dump) first reloads the nexthop table. */
 int nl_route_dump_links(struct nl_route *nr, nl_link_fn fn, void *ctx);
 int nl_route_dump_addrs(struct nl_route *nr, nl_addr_fn fn, void *ctx);
 /* The nexthop object id from the table, or NULL. */

@@ -3,7 +3,6 @@
  * explicit length checks (mnl_attr_parse would stop silently at a bad one),
  * and every attribute we use is validated before it is read. */
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +37,8 @@ static int attrs_parse(const void *start, size_t len, const struct nlattr **tb,
 		const struct nlattr *a = (const struct nlattr *)p;
 		size_t step;
 
-		if (!mnl_attr_ok(a, (int)left))
+		/* Not mnl_attr_ok: it takes left as an int. */
+		if (a->nla_len < sizeof(*a) || a->nla_len > left)
 			return BAD;
 		if (mnl_attr_get_type(a) <= max)
 			tb[mnl_attr_get_type(a)] = a;
@@ -107,14 +107,37 @@ static int attr_string(const struct nlattr *a, char *out, size_t size)
 	return 0;
 }
 
+/* The message at p is whole within left bytes: the rule of the decoders and
+ * of nl_msgs_next. */
+static bool msg_whole(const void *p, size_t left)
+{
+	const struct nlmsghdr *nlh = p;
+
+	return left >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
+	       nlh->nlmsg_len <= left;
+}
+
+const struct nlmsghdr *nl_msgs_next(struct nl_msgs *m)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)m->at;
+	size_t step;
+
+	if (!msg_whole(m->at, m->left))
+		return NULL;
+	step = MNL_ALIGN((size_t)nlh->nlmsg_len);
+	if (step > m->left)
+		step = m->left;
+	m->at += step;
+	m->left -= step;
+	return nlh;
+}
+
 /* The message must be whole within len and hold the family header. */
 static int msg_check(const void *buf, size_t len, size_t hdr)
 {
 	const struct nlmsghdr *nlh = buf;
 
-	if (!buf || len < sizeof(*nlh) || len > INT_MAX)
-		return BAD;
-	if (!mnl_nlmsg_ok(nlh, (int)len))
+	if (!buf || !msg_whole(buf, len))
 		return BAD;
 	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(hdr))
 		return BAD;

@@ -5,7 +5,8 @@
  *    plain struct; every attribute is validated, and a truncated or
  *    malformed message gives -EBADMSG, never an out-of-bounds read;
  *  - an encoder for one route change (add = NEWROUTE CREATE|REPLACE, del =
- *    DELROUTE with the route's identity). */
+ *    DELROUTE with the route's identity);
+ *  - a walk over the messages of one read that never steps past it. */
 #ifndef WGRS_RTNL_CODEC_H
 #define WGRS_RTNL_CODEC_H
 
@@ -55,6 +56,21 @@ struct nl_nexthop {
 	size_t n_group;
 	struct nl_nh_member *group; /* kernel order; NULL when not a group */
 };
+
+struct nlmsghdr;
+
+/* The messages of one read (a datagram holds one or more), in order. */
+struct nl_msgs {
+	const uint8_t *at;
+	size_t left;
+};
+
+/* The next message, whole within what is left (nlmsg_len at least a header
+ * and no more than left), stepping past it and its padding. NULL at the end,
+ * or before bytes that are no whole message: then left > 0 (malformed).
+ * libmnl's mnl_nlmsg_ok compares nlmsg_len as an int and lets a length of
+ * 2^31 or more through; walk with this instead. */
+const struct nlmsghdr *nl_msgs_next(struct nl_msgs *m);
 
 /* RTM_NEWROUTE / RTM_DELROUTE. rt->nexthops is allocated (free it with
  * nl_kroute_release); *nh_id receives RTA_NH_ID (0: none). The nexthops are

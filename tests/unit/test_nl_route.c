@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
@@ -890,6 +892,211 @@ static void test_truncated_nlmsg_len(void **state)
 	for_each_message(cut_nlmsg_len);
 }
 
+/* A copy of m that ends where an inaccessible page begins (give or take the
+ * alignment to 4 bytes), so that reading past it faults in any build, not
+ * only under AddressSanitizer or valgrind. */
+struct guarded {
+	uint8_t *map, *data;
+	size_t size;
+};
+
+static struct guarded guard_copy(const void *m, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t room = (len / page + 1) * page;
+	struct guarded g = {.size = room + page};
+
+	g.map = mmap(NULL, g.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		     -1, 0);
+	assert_true(g.map != MAP_FAILED);
+	assert_int_equal(mprotect(g.map + room, page, PROT_NONE), 0);
+	g.data = g.map + ((room - len) & ~(size_t)3);
+	if (len)
+		memcpy(g.data, m, len);
+	return g;
+}
+
+static void unguard(struct guarded *g)
+{
+	munmap(g->map, g->size);
+}
+
+/* Message kinds a test went through: route, nexthop, link, address. */
+static bool kind_seen[4];
+
+static void see_kind(uint16_t type)
+{
+	kind_seen[type == RTM_NEWROUTE || type == RTM_DELROUTE	     ? 0
+		  : type == RTM_NEWNEXTHOP || type == RTM_DELNEXTHOP ? 1
+		  : type == RTM_NEWLINK || type == RTM_DELLINK	     ? 2
+								     : 3] = true;
+}
+
+static void assert_every_kind_seen(void)
+{
+	for (size_t k = 0; k < 4; k++)
+		assert_true(kind_seen[k]);
+	memset(kind_seen, 0, sizeof(kind_seen));
+}
+
+/* The first len bytes of m, saying (nlmsg_len) that the message is nlmsg_len
+ * bytes long: -EBADMSG, and no byte read past them, in a buffer of exactly
+ * len bytes (for the sanitizers) and in one that ends where a page that
+ * faults begins. */
+static void decode_past(const char *name, size_t i, const uint8_t *m, size_t len,
+			uint32_t nlmsg_len)
+{
+	uint8_t *b = malloc(len);
+	struct guarded g;
+	int r;
+
+	assert_non_null(b);
+	memcpy(b, m, len);
+	((struct nlmsghdr *)b)->nlmsg_len = nlmsg_len;
+	r = decode_any(msg_type(m), b, len);
+	if (r != -EBADMSG)
+		fail_msg("%s message %zu cut to %zu bytes, nlmsg_len %#x: %d", name, i,
+			 len, nlmsg_len, r);
+	g = guard_copy(b, len);
+	assert_int_equal(decode_any(msg_type(m), g.data, len), -EBADMSG);
+	unguard(&g);
+	free(b);
+}
+
+/* nlmsg_len says the message goes on past the buffer: by a little, or by
+ * 2^31 bytes and more, which libmnl's mnl_nlmsg_ok lets through (it
+ * compares as an int). The buffer ends after the netlink header, after the
+ * family header, or where the message does. */
+static void len_past_buffer(const char *name, size_t i, const uint8_t *m, size_t len)
+{
+	const size_t cuts[] = {NLMSG_HDRLEN, NLMSG_HDRLEN + family_hdr_len(msg_type(m)),
+			       len};
+
+	see_kind(msg_type(m));
+	for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+		const uint32_t l = (uint32_t)cuts[c];
+		const uint32_t lens[] = {l + 1,		 l + 4,	     2 * l,
+					 0xffff,	 0x7fffffff, 0x80000000,
+					 0x80000000 + l, 0x80000100, 0xc0000000,
+					 0xfffffff0,	 0xffffffff};
+
+		assert_true(cuts[c] <= len);
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+			decode_past(name, i, m, cuts[c], lens[k]);
+	}
+}
+
+static void test_nlmsg_len_past_buffer(void **state)
+{
+	(void)state;
+	for_each_message(len_past_buffer);
+	assert_every_kind_seen();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Walking the messages of one read                                        */
+
+/* Walks buf (len bytes, guarded) and checks that the messages come at the
+ * offsets want[0..n) and that left bytes are left over. */
+static void assert_walk(const void *buf, size_t len, const size_t *want, size_t n,
+			size_t left)
+{
+	struct guarded g = guard_copy(buf, len);
+	struct nl_msgs it = {g.data, len};
+	const struct nlmsghdr *nlh;
+	size_t k = 0;
+
+	while ((nlh = nl_msgs_next(&it))) {
+		assert_true(k < n);
+		assert_ptr_equal(nlh, g.data + want[k++]);
+	}
+	assert_int_equal(k, n);
+	assert_int_equal(it.left, left);
+	/* At the end it stays at the end. */
+	assert_null(nl_msgs_next(&it));
+	assert_int_equal(it.left, left);
+	unguard(&g);
+}
+
+static void test_msgs_walk_dumps(void **state)
+{
+	static const char *const dumps[] = {"dump-link.bin", "dump-addr.bin",
+					    "dump-route4.bin", "dump-route6.bin",
+					    "dump-nexthop.bin"};
+
+	(void)state;
+	for (size_t d = 0; d < sizeof(dumps) / sizeof(dumps[0]); d++) {
+		struct fixture f = load(dumps[d]);
+		size_t off[64], n = msg_offsets(&f, off, 64);
+
+		assert_true(n > 1);
+		assert_walk(f.data, f.len, off, n, 0);
+		unload(&f);
+	}
+	assert_walk(NULL, 0, NULL, 0, 0);
+	assert_null(nl_msgs_next(&(struct nl_msgs){NULL, 0}));
+}
+
+/* Lengths that make a message with left bytes from its start to the end of
+ * the read no whole message: shorter than a header, or longer than what is
+ * left (by a byte, or by 2^31 and more, which libmnl's mnl_nlmsg_ok lets
+ * through). */
+static size_t bad_lengths(uint32_t left, uint32_t *out)
+{
+	const uint32_t lens[] = {0,	     1,		 sizeof(struct nlmsghdr) - 1,
+				 left + 1,   left + 4,	 0x10000,
+				 0x7fffffff, 0x80000000, 0x80000000 + left,
+				 0xfffffff0, 0xffffffff};
+
+	memcpy(out, lens, sizeof(lens));
+	return sizeof(lens) / sizeof(lens[0]);
+}
+
+/* A message that is no whole message stops the walk before it. */
+static void test_msgs_walk_stops_at_bad_length(void **state)
+{
+	uint8_t buf[2 * 64] = {0};
+	struct nlmsghdr *first = (struct nlmsghdr *)buf;
+	struct nlmsghdr *second = (struct nlmsghdr *)(buf + 64);
+	const size_t want[] = {0};
+	uint32_t lens[16];
+	size_t n;
+
+	(void)state;
+	first->nlmsg_type = second->nlmsg_type = RTM_NEWROUTE;
+	first->nlmsg_len = 64;
+	n = bad_lengths(64, lens);
+	for (size_t k = 0; k < n; k++) {
+		second->nlmsg_len = lens[k];
+		assert_walk(buf, sizeof(buf), want, 1, 64);
+	}
+	n = bad_lengths(sizeof(buf), lens);
+	for (size_t k = 0; k < n; k++) {
+		first->nlmsg_len = lens[k];
+		assert_walk(buf, sizeof(buf), NULL, 0, sizeof(buf));
+	}
+}
+
+static void test_msgs_walk_ends(void **state)
+{
+	uint8_t buf[64 + sizeof(struct nlmsghdr)] = {0};
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	const size_t want[] = {0, 24};
+
+	(void)state;
+	/* Bytes after the last message that are no header. */
+	nlh->nlmsg_len = 24;
+	for (size_t extra = 1; extra < sizeof(struct nlmsghdr); extra++)
+		assert_walk(buf, 24 + extra, want, 1, extra);
+	/* A last message without its padding is whole; one with the padding
+	 * steps over it. */
+	nlh->nlmsg_len = 21;
+	assert_walk(buf, 21, want, 1, 0);
+	assert_walk(buf, 24, want, 1, 0);
+	((struct nlmsghdr *)(buf + 24))->nlmsg_len = sizeof(struct nlmsghdr);
+	assert_walk(buf, 24 + sizeof(struct nlmsghdr), want, 2, 0);
+}
+
 /* Runs the decoder on a copy of m with the 16-bit length at offset off set
  * to v; the result must be -EBADMSG (want_bad) or anything but a crash. */
 static void with_len16(const char *what, const uint8_t *m, size_t len, size_t off,
@@ -1491,6 +1698,10 @@ int main(void)
 		cmocka_unit_test(decode_null_and_tiny),
 		cmocka_unit_test(test_truncated_buffer),
 		cmocka_unit_test(test_truncated_nlmsg_len),
+		cmocka_unit_test(test_nlmsg_len_past_buffer),
+		cmocka_unit_test(test_msgs_walk_dumps),
+		cmocka_unit_test(test_msgs_walk_stops_at_bad_length),
+		cmocka_unit_test(test_msgs_walk_ends),
 		cmocka_unit_test(test_bad_attribute_lengths),
 		cmocka_unit_test(test_random_damage),
 		cmocka_unit_test(test_bad_attribute_payloads),

@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
@@ -934,6 +936,46 @@ static void test_enobufs(void **state)
 	record_clear(&r);
 }
 
+/* Datagrams whose first message says it is longer than the datagram (by
+ * 2^31 and more, which libmnl's mnl_nlmsg_ok lets through) or shorter than
+ * a header, unicast to the event socket by another socket of this (root)
+ * process: each is skipped whole, and the events after them still come. */
+static void test_events_skip_malformed_datagrams(void **state)
+{
+	const uint32_t lens[] = {0,	     8,		 NLMSG_HDRLEN + 64, 0x7fffffff,
+				 0x80000000, 0x80000020, 0xfffffff0,	    0xffffffff};
+	struct live *l = *state;
+	struct record r = {0};
+	struct sockaddr_nl to = {.nl_family = AF_NETLINK};
+	socklen_t to_len = sizeof(to);
+	uint8_t msg[NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct rtmsg))] = {0};
+	struct nlmsghdr *nlh = (struct nlmsghdr *)msg;
+	struct rtmsg *rtm = NLMSG_DATA(nlh);
+	static const char *const gw2[] = {"192.0.2.2"};
+	int fd;
+
+	assert_int_equal(nl_route_events_open(l->nr, 0), 0);
+	assert_int_equal(
+		getsockname(nl_route_events_fd(l->nr), (struct sockaddr *)&to, &to_len),
+		0);
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	assert_true(fd >= 0);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	rtm->rtm_family = AF_INET;
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		nlh->nlmsg_len = lens[i];
+		if (sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to)) !=
+		    (ssize_t)sizeof(msg))
+			fail_msg("sendto the event socket: %s", strerror(errno));
+	}
+	close(fd);
+	IP("route add 198.51.100.0/24 via 192.0.2.2 dev va");
+	wait_route(l, &r, 0, "198.51.100.0/24", gw2, 1);
+	/* Read as routes, they would be 0.0.0.0/0 in table 0. */
+	assert_null(last_route(&r, 0, "0.0.0.0/0", 0));
+	record_clear(&r);
+}
+
 static void test_events_not_open(void **state)
 {
 	struct live *l = *state;
@@ -966,6 +1008,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link_and_address_events, setup_ns,
 						teardown_ns),
 		cmocka_unit_test_setup_teardown(test_enobufs, setup_ns, teardown_ns),
+		cmocka_unit_test_setup_teardown(test_events_skip_malformed_datagrams,
+						setup_ns, teardown_ns),
 		cmocka_unit_test_setup_teardown(test_events_not_open, setup_ns,
 						teardown_ns),
 	};
