@@ -1,9 +1,9 @@
-/* test_nl_route: the rtnetlink decoders and the route encoder against byte
- * fixtures captured from the kernel (tests/fixtures/rtnl, see its README),
- * and against truncated, malformed and randomly damaged variants of every
- * one of them. Every message is handed to a decoder in a heap buffer of
- * exactly its length, so that valgrind or AddressSanitizer see any read
- * past it. */
+/* test_nl_route: the rtnetlink decoders, the route encoder and the walk over
+ * the messages of a read (rtnl_codec.h) against byte fixtures captured from
+ * the kernel (tests/fixtures/rtnl, see its README), and against truncated,
+ * malformed and randomly damaged variants of every one of them. Every
+ * message is handed to a decoder in a heap buffer of exactly its length, so
+ * that valgrind or AddressSanitizer see any read past it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
