@@ -1,5 +1,5 @@
-/* config.h: the YAML configuration (libcyaml) and the settings it resolves
- * to for each interface (settings.h). */
+/* config.h: the YAML configuration file and the settings it resolves to for
+ * each interface (settings.h). */
 #ifndef WGRS_CONFIG_H
 #define WGRS_CONFIG_H
 
@@ -13,8 +13,10 @@
 
 struct config; /* opaque: the parsed file */
 
-/* Loads and checks path. On error returns NULL and writes one line into err:
- * "FILE:LINE:COLUMN: KEY: what is wrong" (line and column where known). */
+/* Loads and checks path, a regular file (or /dev/null, read as empty). On
+ * error returns NULL and writes one line into err, with the file's text
+ * escaped: "FILE:LINE:COLUMN: KEY: what is wrong" (line, column and key
+ * where known). Time and memory are linear in the file's size. */
 struct config *config_load(const char *path, char *err, size_t errlen);
 /* The built-in defaults, as if from an empty file. */
 struct config *config_default(void);
@@ -28,8 +30,5 @@ int config_settings_top(const struct config *c, struct settings *out);
 /* True when the file names interfaces (so only those are managed). */
 bool config_lists_interfaces(const struct config *c);
 bool config_manages(const struct config *c, const char *ifname);
-
-/* Duration text ("200ms", "1s", "5m", "1h", bare number = seconds) to ms. */
-int parse_duration_ms(const char *text, uint32_t *out);
 
 #endif

@@ -14,12 +14,13 @@ fail() {
 	failures=$((failures + 1))
 }
 
-# run STATUS ARGS...: runs wg-rtsync, checks its exit status.
+# run STATUS ARGS...: runs wg-rtsync, checks its exit status. A run that
+# blocks ends after a minute with status 124.
 run() {
 	status=$1
 	shift
 	# shellcheck disable=SC2086 # the wrapper is a command line
-	${WGRS_WRAPPER:-} "$exe" "$@" >"$out" 2>"$err"
+	timeout 60 ${WGRS_WRAPPER:-} "$exe" "$@" >"$out" 2>"$err"
 	got=$?
 	[ "$got" -eq "$status" ] || fail "wg-rtsync $*: exit $got, want $status ($(cat "$err"))"
 }
@@ -46,6 +47,25 @@ contains "$err" "cannot open"
 # The daemon refuses a bad file before anything else, too.
 run 78 -c "$bad"
 
+# Only a regular file is read: a FIFO is refused at once, not waited on;
+# /dev/null is the empty file (the built-in defaults).
+tmpdir=$(mktemp -d)
+trap 'rm -f "$out" "$err"; rm -rf "$tmpdir"' EXIT
+mkfifo "$tmpdir/fifo"
+run 78 --check-config -c "$tmpdir/fifo"
+contains "$err" "$tmpdir/fifo: not a regular file (a FIFO)"
+run 0 --check-config -c /dev/null
+contains "$out" "/dev/null: ok"
+# Whatever the file holds, its error is one line.
+printf '"bad\\nkey": 1\n' >"$tmpdir/newline.yaml"
+run 78 --check-config -c "$tmpdir/newline.yaml"
+contains "$err" "newline.yaml:1:1: bad\\nkey: unknown key"
+[ "$(wc -l <"$err")" -eq 1 ] || fail "the error is not one line: $(cat "$err")"
+# Nesting is bounded before the document is converted.
+printf 'prefixes: %s\n' "$(printf '[%.0s' $(seq 100000))" >"$tmpdir/deep.yaml"
+run 78 --check-config -c "$tmpdir/deep.yaml"
+contains "$err" "deep.yaml:1:74: nesting deeper than 64 levels"
+
 # The daemon: an interface named with -i that does not exist fails a
 # oneshot run, which changes nothing (the namespace tests cover the rest).
 run 1 -c "$example" -i wgrs-nonesuch0 --oneshot --dry-run -v -q
@@ -53,8 +73,6 @@ contains "$err" "wgrs-nonesuch0: no such WireGuard interface"
 [ -s "$out" ] && fail "a dry run without interfaces planned something: $(cat "$out")"
 
 # status: no daemon answers on the control socket in state_dir.
-tmpdir=$(mktemp -d)
-trap 'rm -f "$out" "$err"; rm -rf "$tmpdir"' EXIT
 printf 'state_dir: %s\n' "$tmpdir" >"$tmpdir/c.yaml"
 run 1 -c "$tmpdir/c.yaml" status
 contains "$err" "status: no daemon answers on $tmpdir/control.sock"

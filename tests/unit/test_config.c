@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "convert.h"
 #include "names.h"
 #include "testutil.h"
 
@@ -564,6 +566,11 @@ static const struct bad_case bad_cases[] = {
 	{"state_dir: run/wg-rtsync\n", 1, 12, "state_dir", "absolute path"},
 	/* structure */
 	{"route_metric: 1\nroute_metric: 2\n", 2, 1, "route_metric", "duplicate key"},
+	{"peers: {}\npeers: {}\n", 2, 1, "peers", "duplicate key"},
+	{"interfaces: {wg0: {}}\ninterfaces: {}\n", 2, 1, "interfaces", "duplicate key"},
+	{"interfaces: {wg0: {peers: {}, peers: {}}}\n", 1, 31, "interfaces.wg0.peers",
+	 "duplicate key"},
+	{"[1, 2]: x\n", 1, 1, "top level", "a key is a name, not a list"},
 	{"interfaces:\n  wg0: {}\n  wg0: {}\n", 3, 3, "interfaces.wg0",
 	 "duplicate interface"},
 	{"interfaces:\n  wg0: {route_metric: x}\n", 2, 23, "interfaces.wg0.route_metric",
@@ -668,6 +675,262 @@ static void test_file_errors(void **state)
 	assert_null(config_load("/nonexistent/wg-rtsync.yaml", NULL, 0));
 }
 
+/* ---- bad files: kinds, bounds, echoed text ---- */
+
+/* A FIFO is refused at once, not waited on; a regression here would block
+ * for ever, so an alarm ends the test instead. */
+static void test_fifo_refused(void **state)
+{
+	char dir[] = "/tmp/wgrs-config-XXXXXX", path[64];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	assert_null(config_load(path, err, sizeof(err)));
+	alarm(0);
+	unlink(path);
+	rmdir(dir);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_non_null(strstr(err, "a FIFO"));
+	assert_null(strchr(err, '\n'));
+
+	assert_null(config_load("/dev/zero", err, sizeof(err)));
+	assert_string_equal(err, "/dev/zero: not a regular file (a character device)");
+	assert_null(config_load("/", err, sizeof(err)));
+	assert_string_equal(err, "/: not a regular file (a directory)");
+}
+
+/* /dev/null is the empty file: the built-in defaults. */
+static void test_dev_null(void **state)
+{
+	struct config *c = config_load("/dev/null", err, sizeof(err));
+	struct settings s;
+
+	(void)state;
+	if (!c)
+		fail_msg("refused: %s", err);
+	assert_false(config_lists_interfaces(c));
+	assert_int_equal(config_settings_for(c, "wg0", &s), 0);
+	assert_defaults(&s);
+	settings_free(&s);
+	config_free(c);
+}
+
+/* Text of n opening brackets after prefix, and as many closing ones. */
+static char *nested(const char *prefix, size_t n)
+{
+	size_t len = strlen(prefix);
+	char *text = malloc(len + 2 * n + 2);
+
+	assert_non_null(text);
+	memcpy(text, prefix, len);
+	memset(text + len, '[', n);
+	memset(text + len + n, ']', n);
+	strcpy(text + len + 2 * n, "\n");
+	return text;
+}
+
+/* Nesting is refused past 64 levels (the top-level mapping is the first),
+ * at the first collection too deep, before the document is converted. */
+static void test_nesting_bound(void **state)
+{
+	char want[128], *text;
+
+	(void)state;
+	text = nested("prefixes: ", 200000);
+	assert_null(load_text(text));
+	free(text);
+	snprintf(want, sizeof(want), "%s:1:74: nesting deeper than 64 levels", tmp_path);
+	assert_string_equal(err, want);
+
+	/* 64 levels pass the bound and meet the schema. */
+	text = nested("prefixes: ", 63);
+	assert_null(load_text(text));
+	free(text);
+	assert_non_null(
+		strstr(err, ":1:12: prefixes[0]: expected a single value, not a list"));
+}
+
+/* At most 1 048 576 nodes, counting every use of an alias in full. */
+static void test_node_bound(void **state)
+{
+	static const char unit[] = "1,";
+	size_t n = (1u << 20) + 1, i, len = strlen("learn_protocols: [");
+	char *text = malloc(len + n * 2 + 3), want[128];
+	struct buf_text {
+		char *p;
+		size_t len;
+	} bomb = {NULL, 0};
+	FILE *f;
+
+	(void)state;
+	assert_non_null(text);
+	memcpy(text, "learn_protocols: [", len);
+	for (i = 0; i < n; i++, len += 2)
+		memcpy(text + len, unit, 2);
+	strcpy(text + len - 1, "]\n");
+	assert_null(load_text(text));
+	free(text);
+	assert_non_null(strstr(err, "more than 1048576 nodes"));
+
+	/* An alias bomb that the schema would take: 1 000 peers, repeated in
+	 * 200 interface entries. */
+	f = open_memstream(&bomb.p, &bomb.len);
+	assert_non_null(f);
+	fprintf(f, "peers: &p\n");
+	for (i = 0; i < 1000; i++) {
+		char b64[WG_KEY_B64_LEN];
+		struct wg_key k = key_n((unsigned)i + 1);
+
+		fprintf(f, "  \"%s\": {gateways: [fe80::1, 192.0.2.1]}\n",
+			wg_key_to_base64(&k, b64));
+	}
+	fprintf(f, "interfaces:\n");
+	for (i = 0; i < 200; i++)
+		fprintf(f, "  wg%zu: {peers: *p}\n", i);
+	assert_int_equal(fclose(f), 0);
+	assert_null(load_text(bomb.p));
+	free(bomb.p);
+	/* wg173, the 174th entry, is the first past the bound: 6 005 nodes
+	 * before the entries, then 6 004 each (three and *p's 6 001). */
+	snprintf(want, sizeof(want), "%s:1176:18: more than 1048576 nodes", tmp_path);
+	assert_int_equal(strncmp(err, want, strlen(want)), 0);
+}
+
+/* Anchors and aliases work anywhere, as a repeat of the anchored node. */
+static void test_aliases(void **state)
+{
+	struct settings s;
+	char want[128];
+
+	(void)state;
+	settings_from("route_metric: &m 7\n"
+		      "batch_delay: *m\n"
+		      "prefixes: &p [10.1.0.0/16]\n"
+		      "peers: &peers {" EXAMPLE_KEY ": {gateways: &g [fe80::1]}}\n"
+		      "interfaces:\n"
+		      "  wg0: &e {prefixes: *p, routing_table: 5, peers: *peers}\n"
+		      "  wg1: *e\n",
+		      "wg1", &s);
+	assert_int_equal(s.route_metric, 7);
+	assert_int_equal(s.batch_delay_ms, 7000);
+	assert_int_equal(s.n_prefixes, 1);
+	assert_prefix(&s.prefixes[0], "10.1.0.0/16");
+	assert_int_equal(s.routing_table, 5);
+	assert_int_equal(s.n_peers, 1);
+	assert_int_equal(s.peers[0].n_gateways, 1);
+	settings_free(&s);
+
+	/* A bad value met through an alias is reported where it is written. */
+	assert_null(load_text(
+		"prefixes: &p [10.1.0.0/33]\ninterfaces: {wg0: {prefixes: *p}}\n"));
+	snprintf(want, sizeof(want), "%s:1:15: prefixes[0]: ", tmp_path);
+	assert_int_equal(strncmp(err, want, strlen(want)), 0);
+
+	assert_null(load_text("route_metric: *nowhere\n"));
+	snprintf(want, sizeof(want), "%s:1:15: alias *nowhere names no anchor before it",
+		 tmp_path);
+	assert_string_equal(err, want);
+	assert_null(load_text("peers: &a {" EXAMPLE_KEY ": &a {}}\n"));
+	snprintf(want, sizeof(want), "%s:1:58: anchor &a is defined twice", tmp_path);
+	assert_string_equal(err, want);
+	assert_null(load_text("learn_filter: &a [*a]\n"));
+	snprintf(want, sizeof(want), "%s:1:19: alias *a is inside its own anchor",
+		 tmp_path);
+	assert_string_equal(err, want);
+}
+
+/* Every byte of file text echoed into an error stays on one line: control
+ * characters, C1 controls and Unicode line separators are escaped. */
+static void test_escaped_errors(void **state)
+{
+	static const struct {
+		const char *text, *shown;
+	} cases[] = {
+		{"\"bad\\nkey\": 1\n", ": bad\\nkey: unknown key"},
+		{"state_dir: \"run\\e[31m\\r\"\n",
+		 "'run\\x1b[31m\\r' is not an absolute path"},
+		{"state_dir: \"\\trun\\x7f\"\n", "'\\trun\\x7f' is not"},
+		{"log_level: \"in\\x9bfo\"\n", "'in\\u009bfo' is not error"},
+		{"log_level: \"in\\Lfo\\P\"\n", "'in\\u2028fo\\u2029' is not error"},
+		{"interfaces: {\"wg\\n0\": {route_metric: x}}\n",
+		 "interfaces.wg\\n0.route_metric: 'x' is not a number"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *c;
+
+		assert_null(load_text(cases[i].text));
+		if (!strstr(err, cases[i].shown))
+			fail_msg("for %s got: %s", cases[i].text, err);
+		for (c = err; *c; c++)
+			assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
+	}
+
+	/* The file's own name, too. */
+	assert_null(config_load("/nonexistent/a\nb.yaml", err, sizeof(err)));
+	assert_string_equal(
+		err, "/nonexistent/a\\nb.yaml: cannot open: No such file or directory");
+}
+
+/* A value holding a NUL is refused, not cut short at it. */
+static void test_nul_in_value(void **state)
+{
+	char want[128];
+
+	(void)state;
+	assert_null(load_text("state_dir: \"/run/wg\\0x\"\n"));
+	snprintf(want, sizeof(want),
+		 "%s:1:12: state_dir: '/run/wg\\0x' holds a NUL character", tmp_path);
+	assert_string_equal(err, want);
+	assert_null(load_text("\"sync_routes\\0\": true\n"));
+	assert_non_null(strstr(
+		err, ":1:1: top level: key 'sync_routes\\0' holds a NUL character"));
+}
+
+/* Many peers and entries: every one kept, a repeat found at the end. */
+static void test_many_peers(void **state)
+{
+	char *text = NULL, want[128];
+	size_t len = 0, i;
+	struct settings s;
+	struct wg_key k;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	fprintf(f, "peers:\n");
+	for (i = 0; i < 20000; i++) {
+		char b64[WG_KEY_B64_LEN];
+
+		k = key_n((unsigned)i + 1);
+		fprintf(f, "  \"%s\": {gateways: [192.0.2.%zu]}\n",
+			wg_key_to_base64(&k, b64), i % 250 + 1);
+	}
+	fprintf(f, "interfaces:\n");
+	for (i = 0; i < 5000; i++)
+		fprintf(f, "  wg%zu: {route_metric: %zu}\n", i, i);
+	assert_int_equal(fflush(f), 0);
+	settings_from(text, "wg4999", &s);
+	assert_int_equal(s.n_peers, 20000);
+	k = key_n(20000);
+	assert_memory_equal(&s.peers[19999].key, &k, sizeof(k));
+	assert_int_equal(s.route_metric, 4999);
+	settings_free(&s);
+
+	fprintf(f, "  wg17: {}\n");
+	assert_int_equal(fclose(f), 0);
+	assert_null(load_text(text));
+	free(text);
+	snprintf(want, sizeof(want), "%s:25003:3: interfaces.wg17: duplicate interface",
+		 tmp_path);
+	assert_string_equal(err, want);
+}
+
 static void test_minimal_fixture(void **state)
 {
 	struct config *c =
@@ -706,6 +969,14 @@ int main(void)
 		cmocka_unit_test(test_fixture_errors),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_minimal_fixture),
+		cmocka_unit_test(test_fifo_refused),
+		cmocka_unit_test(test_dev_null),
+		cmocka_unit_test(test_nesting_bound),
+		cmocka_unit_test(test_node_bound),
+		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_escaped_errors),
+		cmocka_unit_test(test_nul_in_value),
+		cmocka_unit_test(test_many_peers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
