@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,7 +16,6 @@
 #include "buf.h"
 #include "config.h"
 #include "convert.h"
-#include "index_set.h"
 #include "vec.h"
 
 /* 16 MiB holds about 180 000 peers with two gateways each; a larger file is
@@ -39,8 +39,7 @@ struct config {
 /* What loading `interfaces:` needs beyond the config it fills. */
 struct interfaces_loader {
 	struct config *c;
-	struct index_set patterns; /* of c->overrides */
-	bool seen;
+	void *patterns; /* of c->overrides: a tsearch tree */
 };
 
 /* ---- the file ---- */
@@ -110,12 +109,9 @@ static int read_file(struct reader *r, const char *path, struct buf *text)
 
 /* ---- interfaces ---- */
 
-static bool pattern_is(size_t index, const void *ctx)
+static int pattern_cmp(const void *a, const void *b)
 {
-	const void *const *pair = ctx; /* the config, the pattern sought */
-
-	return strcmp(((const struct config *)pair[0])->overrides[index].pattern,
-		      pair[1]) == 0;
+	return strcmp(a, b);
 }
 
 /* One entry; the reader is at its name. */
@@ -125,8 +121,7 @@ static int load_interface(struct reader *r, struct interfaces_loader *il)
 	struct iface_override entry = {0}, *ov;
 	char path[PATH_TEXT_LEN];
 	const char *name;
-	const void *pair[2] = {c};
-	uint64_t hash;
+	char **found = NULL;
 
 	if (reader_key(r, "interfaces",
 		       "an entry is named by an interface name or pattern", &name))
@@ -135,18 +130,19 @@ static int load_interface(struct reader *r, struct interfaces_loader *il)
 		return reader_fail(r, &r->ev.mark, "interfaces",
 				   "an entry is named by an interface name or pattern");
 	path_join(path, "interfaces", name);
-	hash = index_hash(name, strlen(name));
-	pair[1] = name;
-	if (index_set_find(&il->patterns, hash, pattern_is, pair) != SIZE_MAX)
-		return reader_fail(r, &r->ev.mark, path, "duplicate interface");
 	entry.pattern = strdup(name);
-	if (!entry.pattern ||
-	    vec_push(c->overrides, c->n_overrides, c->cap_overrides, entry)) {
+	if (entry.pattern)
+		found = tsearch(entry.pattern, &il->patterns, pattern_cmp);
+	if (found && *found != entry.pattern) {
+		free(entry.pattern);
+		return reader_fail(r, &r->ev.mark, path, "duplicate interface");
+	}
+	if (!found || vec_push(c->overrides, c->n_overrides, c->cap_overrides, entry)) {
+		if (found)
+			tdelete(entry.pattern, &il->patterns, pattern_cmp);
 		free(entry.pattern);
 		return reader_fail(r, &r->ev.mark, path, "out of memory");
 	}
-	if (index_set_add(&il->patterns, hash, c->n_overrides - 1))
-		return reader_fail(r, &r->ev.mark, path, "out of memory");
 	c->lists_interfaces = true;
 	ov = &c->overrides[c->n_overrides - 1];
 	if (reader_next(r))
@@ -157,36 +153,33 @@ static int load_interface(struct reader *r, struct interfaces_loader *il)
 		return reader_fail(r, &r->ev.mark, path,
 				   "expected a mapping of settings, not %s",
 				   event_kind(&r->ev));
-	return convert_settings(r, path, &ov->values, &ov->mask, NULL, NULL);
+	return convert_settings(r, path, &ov->values, &ov->mask, NULL, NULL, NULL);
 }
 
-/* The top level's `interfaces:` (a convert_other_fn). */
-static int load_interfaces(struct reader *r, const char *name, void *ctx)
+/* The top level's `interfaces:` (a convert_extra_fn). */
+static int load_interfaces(struct reader *r, void *ctx)
 {
-	struct interfaces_loader *il = ctx;
 	int more;
 
-	if (strcmp(name, "interfaces") != 0)
-		return 0;
-	if (il->seen)
-		return reader_fail(r, &r->ev.mark, "interfaces", "duplicate key");
-	il->seen = true;
-	if (reader_next(r))
-		return -1;
 	if (event_is_null(&r->ev))
-		return 1;
+		return 0;
 	if (r->ev.type != YAML_MAPPING_START_EVENT)
 		return reader_fail(r, &r->ev.mark, "interfaces",
 				   "expected a mapping of interface names, not %s",
 				   event_kind(&r->ev));
 	while ((more = reader_next_key(r)) > 0) {
-		if (load_interface(r, il))
+		if (load_interface(r, ctx))
 			return -1;
 	}
-	return more < 0 ? -1 : 1;
+	return more;
 }
 
 /* ---- the document ---- */
+
+static void keep(void *p)
+{
+	(void)p;
+}
 
 static struct config *config_new(void)
 {
@@ -214,11 +207,11 @@ static int load_root(struct reader *r, struct config *c)
 		return reader_fail(r, &r->ev.mark, "top level",
 				   "expected a mapping of settings, not %s",
 				   event_kind(&r->ev));
-	ret = convert_settings(r, "", &top, &mask, load_interfaces, &il);
+	ret = convert_settings(r, "", &top, &mask, "interfaces", load_interfaces, &il);
 	if (ret == 0 && settings_apply_keys(&c->top, &top, mask))
 		ret = reader_fail(r, NULL, NULL, "out of memory");
 	settings_free(&top);
-	index_set_free(&il.patterns);
+	tdestroy(il.patterns, keep); /* the patterns are the entries' */
 	return ret;
 }
 

@@ -2,6 +2,7 @@
  * of the table in settings.h, with messages an operator can act on. */
 #include <ctype.h>
 #include <errno.h>
+#include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,33 +59,33 @@ static int parse_uint(const char *text, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-/* The index of text in words (n of them), or -1. */
-static int word_index(const char *text, const char *const *words, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (strcasecmp(text, words[i]) == 0)
-			return i;
-	}
-	return -1;
-}
-
 /* ---- a value per type: the reader is at its first event ---- */
 
 #define FAIL(r, path, ...) reader_fail((r), &(r)->ev.mark, (path), __VA_ARGS__)
 
-static int convert_boolean(struct reader *r, const char *path, bool *out)
+/* The current value as one of words (n of them; fold: in any case) into
+ * *index, or the error "'TEXT' is not EXPECTED". */
+static int convert_word(struct reader *r, const char *path, const char *const *words,
+			int n, bool fold, const char *expected, int *index)
 {
-	static const char *const words[] = {"false", "true", "no", "yes", "off", "on"};
 	const char *text;
-	int i;
 
 	if (reader_scalar(r, path, &text))
 		return -1;
-	i = word_index(text, words, 6);
-	if (i < 0)
-		return FAIL(r, path, "'%s' is not true or false", text);
+	for (*index = 0; *index < n; ++*index) {
+		if ((fold ? strcasecmp : strcmp)(text, words[*index]) == 0)
+			return 0;
+	}
+	return FAIL(r, path, "'%s' is not %s", text, expected);
+}
+
+static int convert_boolean(struct reader *r, const char *path, bool *out)
+{
+	static const char *const words[] = {"false", "true", "no", "yes", "off", "on"};
+	int i;
+
+	if (convert_word(r, path, words, 6, true, "true or false", &i))
+		return -1;
 	*out = i & 1;
 	return 0;
 }
@@ -155,32 +156,23 @@ static int convert_protocol(struct reader *r, const char *path, uint8_t *out)
 
 static int convert_conflict(struct reader *r, const char *path, enum conflict_policy *out)
 {
-	const char *text;
+	static const char *const words[] = {"static-wins", "learned-wins"};
+	int i;
 
-	if (reader_scalar(r, path, &text))
+	if (convert_word(r, path, words, 2, false, "static-wins or learned-wins", &i))
 		return -1;
-	if (strcmp(text, "static-wins") == 0)
-		*out = CONFLICT_STATIC_WINS;
-	else if (strcmp(text, "learned-wins") == 0)
-		*out = CONFLICT_LEARNED_WINS;
-	else
-		return FAIL(r, path, "'%s' is not static-wins or learned-wins", text);
+	*out = i ? CONFLICT_LEARNED_WINS : CONFLICT_STATIC_WINS;
 	return 0;
 }
 
 static int convert_log_level(struct reader *r, const char *path, enum log_level *out)
 {
-	static const char *const levels[] = {"error", "warning", "info", "debug"};
-	const char *text;
+	static const char *const words[] = {"error", "warning", "info", "debug"};
 	int i;
 
-	if (reader_scalar(r, path, &text))
+	if (convert_word(r, path, words, 4, false, "error, warning, info or debug", &i))
 		return -1;
-	for (i = 0; i < 4 && strcmp(text, levels[i]) != 0; i++)
-		;
-	if (i == 4)
-		return FAIL(r, path, "'%s' is not error, warning, info or debug", text);
-	*out = (enum log_level)i;
+	*out = (enum log_level)i; /* in the order of enum log_level */
 	return 0;
 }
 
@@ -210,6 +202,46 @@ static int list_next(struct reader *r)
 	if (reader_next(r))
 		return -1;
 	return r->ev.type != YAML_SEQUENCE_END_EVENT;
+}
+
+/* A mapping of fields: each of names (n of them) may appear once, in any
+ * order, and read() reads its value (the reader at its first event). A key
+ * that names no field is unknown, unless it is the extra one (field n).
+ * *seen gets a bit per field present. 0 or -1. */
+struct fields {
+	const char *const *names;
+	int n;
+	const char *extra;
+	int (*read)(struct reader *r, int field, const char *path, void *ctx);
+	void *ctx;
+};
+
+static int read_fields(struct reader *r, const char *path, const struct fields *fs,
+		       uint64_t *seen)
+{
+	char key_path[PATH_TEXT_LEN];
+	int more;
+
+	*seen = 0;
+	while ((more = reader_next_key(r)) > 0) {
+		yaml_mark_t key_mark = r->ev.mark;
+		const char *name;
+		int f;
+
+		if (reader_key(r, path, "a key is a name", &name))
+			return -1;
+		path_join(key_path, path, name);
+		for (f = 0; f < fs->n && strcmp(name, fs->names[f]) != 0; f++)
+			;
+		if (f == fs->n && !(fs->extra && strcmp(name, fs->extra) == 0))
+			return reader_fail(r, &key_mark, key_path, "unknown key");
+		if (*seen & (uint64_t)1 << f)
+			return reader_fail(r, &key_mark, key_path, "duplicate key");
+		*seen |= (uint64_t)1 << f;
+		if (reader_next(r) || fs->read(r, f, key_path, fs->ctx))
+			return -1;
+	}
+	return more;
 }
 
 static int convert_prefixes(struct reader *r, const char *path, struct prefix **v,
@@ -273,43 +305,39 @@ struct rule_text {
 	yaml_mark_t at[RULE_FIELDS];
 };
 
+static int read_rule_field(struct reader *r, int field, const char *path, void *ctx)
+{
+	struct rule_text *rt = ctx;
+	const char *text;
+
+	if (reader_scalar(r, path, &text))
+		return -1;
+	rt->text[field] = strdup(text);
+	rt->at[field] = r->ev.mark;
+	return rt->text[field] ? 0 : FAIL(r, path, "out of memory");
+}
+
 static int read_rule(struct reader *r, struct rule_text *rt)
 {
+	const struct fields fs = {rule_fields, RULE_FIELDS, NULL, read_rule_field, rt};
 	char field_path[PATH_TEXT_LEN];
-	const char *name, *text;
-	int more, f;
+	uint64_t seen;
+	int f;
 
 	rt->mark = r->ev.mark;
 	if (r->ev.type != YAML_MAPPING_START_EVENT)
 		return FAIL(r, rt->path, "expected a mapping, not %s",
 			    event_kind(&r->ev));
-	while ((more = reader_next_key(r)) > 0) {
-		yaml_mark_t key_mark = r->ev.mark;
-
-		if (reader_key(r, rt->path, "a key is a name", &name))
-			return -1;
-		path_join(field_path, rt->path, name);
-		for (f = 0; f < RULE_FIELDS && strcmp(name, rule_fields[f]) != 0; f++)
-			;
-		if (f == RULE_FIELDS)
-			return reader_fail(r, &key_mark, field_path, "unknown key");
-		if (rt->text[f])
-			return reader_fail(r, &key_mark, field_path, "duplicate key");
-		if (reader_next(r) || reader_scalar(r, field_path, &text))
-			return -1;
-		rt->text[f] = strdup(text);
-		rt->at[f] = r->ev.mark;
-		if (!rt->text[f])
-			return FAIL(r, field_path, "out of memory");
-	}
-	for (f = RULE_ACTION; more == 0 && f <= RULE_PREFIX; f++) {
+	if (read_fields(r, rt->path, &fs, &seen))
+		return -1;
+	for (f = RULE_ACTION; f <= RULE_PREFIX; f++) {
 		if (!rt->text[f]) {
 			path_join(field_path, rt->path, rule_fields[f]);
 			return reader_fail(r, &rt->mark, field_path,
 					   "missing (required)");
 		}
 	}
-	return more;
+	return 0;
 }
 
 /* Error at a field of the rule, or at the rule when the field is absent. */
@@ -400,18 +428,32 @@ static int convert_filter(struct reader *r, const char *path, struct filter_rule
 
 /* What reading one `peers:` mapping keeps from one peer to the next. */
 struct peers_reader {
-	struct index_set keys;	 /* of the peers read so far */
+	void *keys;		 /* of the peers read so far: a tsearch tree */
 	struct prefix *gateways; /* of the peer being read: copied to fit, as there
 				  * may be 100 000 peers of one or two each */
 	size_t n_gateways, cap_gateways;
+	struct peer_gateways *peer; /* being read */
 };
 
-static bool peer_is(size_t index, const void *ctx)
+static int key_cmp(const void *a, const void *b)
 {
-	const void *const *pair = ctx; /* the peers, the key sought */
+	return wg_key_cmp(a, b);
+}
 
-	return wg_key_cmp(&((const struct peer_gateways *)pair[0])[index].key, pair[1]) ==
-	       0;
+/* Adds a copy of key to the tree at *root: 0, 1 when it is there already,
+ * or -ENOMEM. */
+static int remember_key(void **root, const struct wg_key *key)
+{
+	struct wg_key *copy = malloc(sizeof(*copy)), **found;
+
+	if (!copy)
+		return -ENOMEM;
+	*copy = *key;
+	found = tsearch(copy, root, key_cmp);
+	if (found && *found == copy)
+		return 0;
+	free(copy);
+	return found ? 1 : -ENOMEM;
 }
 
 /* The list of gateways at the current event into peer. */
@@ -446,34 +488,28 @@ static int read_gateways(struct reader *r, const char *path, struct peers_reader
 	return 0;
 }
 
+static int read_peer_field(struct reader *r, int field, const char *path, void *ctx)
+{
+	struct peers_reader *pr = ctx;
+
+	(void)field; /* gateways, the only one */
+	return read_gateways(r, path, pr, pr->peer);
+}
+
 /* The mapping of one peer (the reader is at its value) into peer. */
 static int convert_peer(struct reader *r, const char *path, struct peers_reader *pr,
 			struct peer_gateways *peer)
 {
-	char key_path[PATH_TEXT_LEN];
-	const char *name;
-	bool seen = false;
-	int more;
+	static const char *const names[] = {"gateways"};
+	const struct fields fs = {names, 1, NULL, read_peer_field, pr};
+	uint64_t seen;
 
 	if (event_is_null(&r->ev))
 		return 0;
 	if (r->ev.type != YAML_MAPPING_START_EVENT)
 		return FAIL(r, path, "expected a mapping, not %s", event_kind(&r->ev));
-	while ((more = reader_next_key(r)) > 0) {
-		yaml_mark_t key_mark = r->ev.mark;
-
-		if (reader_key(r, path, "a key is a name", &name))
-			return -1;
-		path_join(key_path, path, name);
-		if (strcmp(name, "gateways") != 0)
-			return reader_fail(r, &key_mark, key_path, "unknown key");
-		if (seen)
-			return reader_fail(r, &key_mark, key_path, "duplicate key");
-		seen = true;
-		if (reader_next(r) || read_gateways(r, key_path, pr, peer))
-			return -1;
-	}
-	return more;
+	pr->peer = peer;
+	return read_fields(r, path, &fs, &seen);
 }
 
 static int read_peers(struct reader *r, const char *path, struct peers_reader *pr,
@@ -491,8 +527,7 @@ static int read_peers(struct reader *r, const char *path, struct peers_reader *p
 	while ((more = reader_next_key(r)) > 0) {
 		struct peer_gateways peer = {.n_gateways = 0};
 		const char *name;
-		const void *pair[] = {*v, &peer.key};
-		uint64_t hash;
+		int seen;
 
 		if (reader_key(r, path, "a peer is named by its public key", &name))
 			return -1;
@@ -501,10 +536,11 @@ static int read_peers(struct reader *r, const char *path, struct peers_reader *p
 			return FAIL(
 				r, peer_path,
 				"not a WireGuard public key (44 characters of base64)");
-		hash = index_hash(&peer.key, sizeof(peer.key));
-		if (index_set_find(&pr->keys, hash, peer_is, pair) != SIZE_MAX)
-			return FAIL(r, peer_path, "duplicate peer");
-		if (vec_push(*v, *n, cap, peer) || index_set_add(&pr->keys, hash, *n - 1))
+		seen = remember_key(&pr->keys, &peer.key);
+		if (seen)
+			return FAIL(r, peer_path,
+				    seen > 0 ? "duplicate peer" : "out of memory");
+		if (vec_push(*v, *n, cap, peer))
 			return FAIL(r, peer_path, "out of memory");
 		if (reader_next(r) || convert_peer(r, peer_path, pr, &(*v)[*n - 1]))
 			return -1;
@@ -518,7 +554,7 @@ static int convert_peers(struct reader *r, const char *path, struct peer_gateway
 	struct peers_reader pr = {.n_gateways = 0};
 	int ret = read_peers(r, path, &pr, v, n);
 
-	index_set_free(&pr.keys);
+	tdestroy(pr.keys, free);
 	free(pr.gateways);
 	return ret;
 }
@@ -570,45 +606,33 @@ static int convert_key(struct reader *r, enum setting_key k, const char *path,
 	return 0;
 }
 
-static int key_of(const char *name)
-{
-	int k;
+/* What a settings mapping is read into. */
+struct settings_target {
+	struct settings *s;
+	convert_extra_fn read_extra;
+	void *extra_ctx;
+};
 
-	for (k = 0; k < K_COUNT && strcmp(name, settings_key_names[k]) != 0; k++)
-		;
-	return k < K_COUNT ? k : -1;
+static int read_setting(struct reader *r, int k, const char *path, void *ctx)
+{
+	struct settings_target *t = ctx;
+
+	if (k == K_COUNT)
+		return t->read_extra(r, t->extra_ctx);
+	return convert_key(r, k, path, t->s);
 }
 
 int convert_settings(struct reader *r, const char *path, struct settings *s,
-		     uint32_t *mask, convert_other_fn other, void *ctx)
+		     uint32_t *mask, const char *extra, convert_extra_fn read_extra,
+		     void *ctx)
 {
-	char key_path[PATH_TEXT_LEN];
-	int more;
+	struct settings_target t = {s, read_extra, ctx};
+	const struct fields fs = {settings_key_names, K_COUNT, extra, read_setting, &t};
+	uint64_t seen;
+	int ret;
 
 	memset(s, 0, sizeof(*s));
-	*mask = 0;
-	while ((more = reader_next_key(r)) > 0) {
-		yaml_mark_t key_mark = r->ev.mark;
-		const char *name;
-		int k, taken;
-
-		if (reader_key(r, path, "a key is a name", &name))
-			return -1;
-		path_join(key_path, path, name);
-		k = key_of(name);
-		if (k < 0) {
-			taken = other ? other(r, name, ctx) : 0;
-			if (taken < 0)
-				return -1;
-			if (taken)
-				continue;
-			return reader_fail(r, &key_mark, key_path, "unknown key");
-		}
-		if (*mask & 1u << k)
-			return reader_fail(r, &key_mark, key_path, "duplicate key");
-		*mask |= 1u << k;
-		if (reader_next(r) || convert_key(r, k, key_path, s))
-			return -1;
-	}
-	return more;
+	ret = read_fields(r, path, &fs, &seen);
+	*mask = (uint32_t)seen; /* the extra's bit, K_COUNT, is no setting's */
+	return ret;
 }

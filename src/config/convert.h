@@ -9,16 +9,18 @@
 #include "reader.h"
 #include "settings.h"
 
-/* A key that is not a setting: returns 1 when it took the key and its value
- * (the reader is at the key), 0 when it does not know it, -1 on error. */
-typedef int (*convert_other_fn)(struct reader *r, const char *name, void *ctx);
+/* Reads the value of a key that is no setting (the top level's
+ * `interfaces`); the reader is at its first event. 0 or -1. */
+typedef int (*convert_extra_fn)(struct reader *r, void *ctx);
 
 /* Reads the mapping at the current event (a MAPPING_START; path "" for the
  * top level) into s, which it zeroes first: only the keys present are
- * filled, and *mask gets a bit per key present. Keys that are no setting
- * go to other, when given. 0 or -1; s is the caller's to free either way. */
+ * filled, and *mask gets a bit per key present. The key extra (may be
+ * NULL) is read by read_extra. 0 or -1; s is the caller's to free either
+ * way. */
 int convert_settings(struct reader *r, const char *path, struct settings *s,
-		     uint32_t *mask, convert_other_fn other, void *ctx);
+		     uint32_t *mask, const char *extra, convert_extra_fn read_extra,
+		     void *ctx);
 
 /* Duration text ("200ms", "1s", "5m", "1h", bare number = seconds) to ms:
  * 0, -EINVAL or -ERANGE. */

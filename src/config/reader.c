@@ -1,5 +1,6 @@
 /* reader.c: the two readings of a configuration file (reader.h). */
 #include <errno.h>
+#include <search.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@ struct anchor {
 };
 
 struct open_anchor {
-	size_t anchor;
+	struct anchor *anchor;
 	unsigned depth; /* of the collection it anchors */
 };
 
@@ -72,19 +73,23 @@ static const char *anchor_of(const yaml_event_t *e)
 	}
 }
 
-static bool anchor_is(size_t index, const void *ctx)
+static int anchor_cmp(const void *a, const void *b)
 {
-	const void *const *pair = ctx; /* the anchors, the name sought */
-
-	return strcmp(((const struct anchor *)pair[0])[index].name, pair[1]) == 0;
+	return strcmp(((const struct anchor *)a)->name, ((const struct anchor *)b)->name);
 }
 
-static size_t anchor_find(const struct reader *r, const char *name)
+static struct anchor *anchor_find(const struct reader *r, const char *name)
 {
-	const void *pair[] = {r->anchors, name};
+	struct anchor key = {.name = (char *)name};
+	struct anchor **found = tfind(&key, &r->anchors, anchor_cmp);
 
-	return index_set_find(&r->anchor_names, index_hash(name, strlen(name)), anchor_is,
-			      pair);
+	return found ? *found : NULL;
+}
+
+static void anchor_free(void *a)
+{
+	free(((struct anchor *)a)->name);
+	free(a);
 }
 
 /* Defines the anchor name of the node that starts at mark: its first event
@@ -92,20 +97,22 @@ static size_t anchor_find(const struct reader *r, const char *name)
 static int anchor_define(struct reader *r, const char *name, const yaml_mark_t *mark,
 			 size_t start, bool collection)
 {
-	struct anchor a = {strdup(name), start, start + 1, collection};
-	struct open_anchor o = {r->n_anchors, r->depth};
+	struct anchor *a = calloc(1, sizeof(*a)), **found = NULL;
+	struct open_anchor o = {a, r->depth};
 
-	if (anchor_find(r, name) != SIZE_MAX) {
-		free(a.name);
-		return reader_fail(r, mark, NULL, "anchor &%s is defined twice", name);
+	if (a) {
+		*a = (struct anchor){strdup(name), start, start + 1, collection};
+		found = a->name ? tsearch(a, &r->anchors, anchor_cmp) : NULL;
 	}
-	if (!a.name || vec_push(r->anchors, r->n_anchors, r->cap_anchors, a)) {
-		free(a.name);
+	if (!found || *found != a) {
+		if (a)
+			anchor_free(a);
+		if (found)
+			return reader_fail(r, mark, NULL, "anchor &%s is defined twice",
+					   name);
 		return reader_fail(r, NULL, NULL, "out of memory");
 	}
-	if (index_set_add(&r->anchor_names, index_hash(name, strlen(name)),
-			  r->n_anchors - 1) ||
-	    (collection && vec_push(r->open, r->n_open, r->cap_open, o)))
+	if (collection && vec_push(r->open, r->n_open, r->cap_open, o))
 		return reader_fail(r, NULL, NULL, "out of memory");
 	return 0;
 }
@@ -128,7 +135,7 @@ static int track(struct reader *r, yaml_event_type_t type, const char *anchor,
 static void track_end(struct reader *r, size_t end)
 {
 	while (r->n_open > 0 && r->open[r->n_open - 1].depth == r->depth) {
-		struct anchor *a = &r->anchors[r->open[--r->n_open].anchor];
+		struct anchor *a = r->open[--r->n_open].anchor;
 
 		a->end = end;
 		a->open = false;
@@ -138,14 +145,8 @@ static void track_end(struct reader *r, size_t end)
 
 static void anchors_free(struct reader *r)
 {
-	size_t i;
-
-	for (i = 0; i < r->n_anchors; i++)
-		free(r->anchors[i].name);
-	free(r->anchors);
+	tdestroy(r->anchors, anchor_free);
 	r->anchors = NULL;
-	r->n_anchors = r->cap_anchors = 0;
-	index_set_free(&r->anchor_names);
 	free(r->open);
 	r->open = NULL;
 	r->n_open = r->cap_open = 0;
@@ -156,7 +157,8 @@ static void anchors_free(struct reader *r)
 static int check_event(struct reader *r, const yaml_event_t *e, int *documents)
 {
 	const yaml_mark_t *mark = &e->start_mark;
-	size_t a, before = r->nodes;
+	size_t before = r->nodes;
+	struct anchor *a;
 
 	switch (e->type) {
 	case YAML_DOCUMENT_START_EVENT:
@@ -179,15 +181,15 @@ static int check_event(struct reader *r, const yaml_event_t *e, int *documents)
 		return 0;
 	case YAML_ALIAS_EVENT:
 		a = anchor_find(r, (const char *)e->data.alias.anchor);
-		if (a == SIZE_MAX)
+		if (!a)
 			return reader_fail(r, mark, NULL,
 					   "alias *%s names no anchor before it",
 					   e->data.alias.anchor);
-		if (r->anchors[a].open)
+		if (a->open)
 			return reader_fail(r, mark, NULL,
 					   "alias *%s is inside its own anchor",
 					   e->data.alias.anchor);
-		r->nodes += r->anchors[a].end - r->anchors[a].start;
+		r->nodes += a->end - a->start;
 		break;
 	default:
 		return 0;
@@ -273,18 +275,17 @@ static int parse_next(struct reader *r, const char **anchor)
 int reader_next(struct reader *r)
 {
 	const char *anchor = NULL;
-	size_t a;
+	struct anchor *a;
 
 	if (r->replay == r->replay_end) {
 		if (parse_next(r, &anchor))
 			return -1;
 		if (r->ev.type == YAML_ALIAS_EVENT) {
 			a = anchor_find(r, (const char *)r->raw.data.alias.anchor);
-			if (a == SIZE_MAX ||
-			    r->anchors[a].open) /* the check saw to that */
+			if (!a || a->open) /* the check saw to that */
 				return reader_fail(r, &r->ev.mark, NULL, "bad alias");
-			r->replay = r->anchors[a].start;
-			r->replay_end = r->anchors[a].end;
+			r->replay = a->start;
+			r->replay_end = a->end;
 		}
 	}
 	if (r->replay < r->replay_end)

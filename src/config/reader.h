@@ -13,8 +13,6 @@
 #include <stddef.h>
 #include <yaml.h>
 
-#include "index_set.h"
-
 #define READER_MAX_DEPTH 64	    /* nested collections, the top level included */
 #define READER_MAX_NODES (1u << 20) /* each use of an alias counts its nodes */
 #define PATH_TEXT_LEN	 512
@@ -44,9 +42,7 @@ struct reader {
 	bool have_raw;
 	unsigned depth;
 	size_t nodes;
-	struct anchor *anchors; /* in the order they appear */
-	size_t n_anchors, cap_anchors;
-	struct index_set anchor_names;
+	void *anchors;		  /* a tsearch tree, by name */
 	struct open_anchor *open; /* anchored collections not yet ended */
 	size_t n_open, cap_open;
 	struct event *recorded; /* the events of anchored nodes */

@@ -875,6 +875,9 @@ static void test_escaped_errors(void **state)
 	assert_null(config_load("/nonexistent/a\nb.yaml", err, sizeof(err)));
 	assert_string_equal(
 		err, "/nonexistent/a\\nb.yaml: cannot open: No such file or directory");
+	assert_null(config_load("/nonexistent/\xff.yaml", err, sizeof(err)));
+	assert_string_equal(
+		err, "/nonexistent/\\xff.yaml: cannot open: No such file or directory");
 }
 
 /* A value holding a NUL is refused, not cut short at it. */
