@@ -335,8 +335,8 @@ static void apply_event(struct run *r, const struct vec_event *e)
 		assert_int_equal(rec_set_addresses(r->rec, e->addrs, e->n_addrs), 0);
 		return;
 	case VEV_SETTINGS:
-		vec_settings_free(&r->cur);
-		assert_int_equal(vec_settings_copy(&r->cur, &e->settings), 0);
+		settings_free(&r->cur);
+		assert_int_equal(settings_copy(&r->cur, &e->settings), 0);
 		assert_int_equal(rec_set_settings(r->rec, &r->cur), 0);
 		/* As the daemon does after a reload: the table may be another. */
 		rec_routes_begin(r->rec);
@@ -598,7 +598,7 @@ static void run_vector(void **state)
 	r.v = &v;
 	r.addrs = v.addrs;
 	r.n_addrs = v.n_addrs;
-	assert_int_equal(vec_settings_copy(&r.cur, &v.settings), 0);
+	assert_int_equal(settings_copy(&r.cur, &v.settings), 0);
 	build_world(&r);
 	r.rec = start_rec(&r, v.owned, v.n_owned);
 	for (size_t i = 0; i < v.n_steps; i++) {
@@ -611,7 +611,7 @@ static void run_vector(void **state)
 	r.wgb->destroy(r.wgb);
 	r.rtb->destroy(r.rtb);
 	fake_world_free(r.w);
-	vec_settings_free(&r.cur);
+	settings_free(&r.cur);
 	vector_free(&v);
 }
 

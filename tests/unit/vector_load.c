@@ -452,88 +452,6 @@ static int parse_prefix_list(struct ctx *c, const char *field, char **text, unsi
 	return 0;
 }
 
-/* ---- settings ---- */
-
-int vec_settings_defaults(struct settings *s)
-{
-	static const char *dflt_prefixes[] = {"fc2f:9a4d::/32", "10.237.0.0/16"};
-
-	memset(s, 0, sizeof(*s));
-	s->sync_routes = true;
-	s->routing_table = ROUTE_TABLE_MAIN;
-	s->watch_routes = true;
-	s->route_protocol = RTPROT_WGRS_DEFAULT;
-	s->conflict = CONFLICT_STATIC_WINS;
-	s->install_routes = true;
-	s->wg_poll_interval_ms = 1000;
-	s->resync_interval_ms = 300000;
-	s->log_level = LOG_LEVEL_INFO;
-	s->state_dir = strdup("/run/wg-rtsync");
-	s->prefixes = calloc(2, sizeof(*s->prefixes));
-	if (!s->state_dir || !s->prefixes) {
-		vec_settings_free(s);
-		return -ENOMEM;
-	}
-	s->n_prefixes = 2;
-	for (size_t i = 0; i < 2; i++)
-		prefix_parse(dflt_prefixes[i], &s->prefixes[i]);
-	return 0;
-}
-
-void vec_settings_free(struct settings *s)
-{
-	free(s->prefixes);
-	free(s->learn_protocols);
-	free(s->learn_filter);
-	for (size_t i = 0; i < s->n_peers; i++)
-		free(s->peers[i].gateways);
-	free(s->peers);
-	free(s->state_dir);
-	memset(s, 0, sizeof(*s));
-}
-
-static void *dup_array(const void *src, size_t n, size_t size, bool *oom)
-{
-	void *p;
-
-	if (n == 0)
-		return NULL;
-	p = malloc(n * size);
-	if (!p) {
-		*oom = true;
-		return NULL;
-	}
-	memcpy(p, src, n * size);
-	return p;
-}
-
-int vec_settings_copy(struct settings *dst, const struct settings *src)
-{
-	bool oom = false;
-
-	*dst = *src;
-	dst->prefixes =
-		dup_array(src->prefixes, src->n_prefixes, sizeof(struct prefix), &oom);
-	dst->learn_protocols =
-		dup_array(src->learn_protocols, src->n_learn_protocols, 1, &oom);
-	dst->learn_filter = dup_array(src->learn_filter, src->n_learn_filter,
-				      sizeof(struct filter_rule), &oom);
-	dst->peers =
-		dup_array(src->peers, src->n_peers, sizeof(struct peer_gateways), &oom);
-	for (size_t i = 0; dst->peers && i < src->n_peers; i++)
-		dst->peers[i].gateways =
-			dup_array(src->peers[i].gateways, src->peers[i].n_gateways,
-				  sizeof(struct prefix), &oom);
-	if (!dst->peers)
-		dst->n_peers = 0;
-	dst->state_dir = src->state_dir ? strdup(src->state_dir) : NULL;
-	if (oom || (src->state_dir && !dst->state_dir)) {
-		vec_settings_free(dst);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
 {
 	if (!m || m->type != YAML_MAPPING_NODE)
@@ -786,7 +704,7 @@ static void event_free(struct vec_event *e)
 	free(e->route.nexthops);
 	free(e->addrs);
 	if (e->kind == VEV_SETTINGS)
-		vec_settings_free(&e->settings);
+		settings_free(&e->settings);
 }
 
 static int parse_event(struct ctx *c, const struct raw_item *r, yaml_node_t *node,
@@ -825,15 +743,15 @@ static int parse_event(struct ctx *c, const struct raw_item *r, yaml_node_t *nod
 		if (!r->settings)
 			return fail(c, "settings: missing");
 		e->kind = VEV_SETTINGS;
-		ret = vec_settings_copy(&e->settings, cur);
+		ret = settings_copy(&e->settings, cur);
 		if (ret)
 			return ret;
 		ret = apply_settings(c, r->settings, map_get(&c->doc, node, "settings"),
 				     &e->settings);
 		if (ret)
 			return ret;
-		vec_settings_free(cur);
-		return vec_settings_copy(cur, &e->settings);
+		settings_free(cur);
+		return settings_copy(cur, &e->settings);
 	}
 	return fail(c, "op: unknown event '%s'", op);
 }
@@ -1003,7 +921,7 @@ static int convert(struct ctx *c, const struct raw_vector *r, struct vector *v)
 	if (!v->name || !v->description)
 		return -ENOMEM;
 	where(c, "settings");
-	ret = vec_settings_defaults(&v->settings);
+	ret = settings_defaults(&v->settings);
 	if (ret)
 		return ret;
 	ret = apply_settings(c, r->settings, map_get(&c->doc, root, "settings"),
@@ -1037,7 +955,7 @@ static int convert(struct ctx *c, const struct raw_vector *r, struct vector *v)
 	v->steps = calloc(r->steps_count, sizeof(*v->steps));
 	if (!v->steps)
 		return -ENOMEM;
-	ret = vec_settings_copy(&cur, &v->settings);
+	ret = settings_copy(&cur, &v->settings);
 	if (ret)
 		return ret;
 	for (unsigned i = 0; i < r->steps_count && !ret; i++) {
@@ -1045,7 +963,7 @@ static int convert(struct ctx *c, const struct raw_vector *r, struct vector *v)
 		ret = parse_step(c, &r->steps[i], seq_get(&c->doc, steps, i), &cur, i,
 				 &v->steps[i]);
 	}
-	vec_settings_free(&cur);
+	settings_free(&cur);
 	return ret;
 }
 
@@ -1080,7 +998,7 @@ void vector_free(struct vector *v)
 {
 	free(v->name);
 	free(v->description);
-	vec_settings_free(&v->settings);
+	settings_free(&v->settings);
 	free(v->addrs);
 	wg_device_free(&v->wg);
 	for (size_t i = 0; i < v->n_routes; i++)

@@ -74,9 +74,4 @@ struct vector {
 int vector_load(const char *path, struct vector *v, char *err, size_t errlen);
 void vector_free(struct vector *v);
 
-/* The defaults of docs/spec.md 8.2 that the core uses (arrays malloc'd). */
-int vec_settings_defaults(struct settings *s);
-void vec_settings_free(struct settings *s);
-int vec_settings_copy(struct settings *dst, const struct settings *src);
-
 #endif
