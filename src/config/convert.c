@@ -90,68 +90,61 @@ static int convert_boolean(struct reader *r, const char *path, bool *out)
 	return 0;
 }
 
+/* The error a parser returned (err) on text, in the words of its format
+ * for -ERANGE, for -ENOENT (an unknown name) or for any other; each format
+ * takes the text. 0 when err is. */
+static int parse_error(struct reader *r, const char *path, const char *text, int err,
+		       const char *too_large, const char *unknown, const char *bad)
+{
+	if (err == 0)
+		return 0;
+	if (err == -ERANGE && too_large)
+		return FAIL(r, path, too_large, text);
+	return FAIL(r, path, err == -ENOENT && unknown ? unknown : bad, text);
+}
+
 static int convert_count(struct reader *r, const char *path, uint32_t *out)
 {
 	const char *text;
-	int err;
 
 	if (reader_scalar(r, path, &text))
 		return -1;
-	err = parse_uint(text, UINT32_MAX, out);
-	if (err == -ERANGE)
-		return FAIL(r, path, "'%s' is too large", text);
-	if (err)
-		return FAIL(r, path, "'%s' is not a number", text);
-	return 0;
+	return parse_error(r, path, text, parse_uint(text, UINT32_MAX, out),
+			   "'%s' is too large", NULL, "'%s' is not a number");
 }
 
 static int convert_duration(struct reader *r, const char *path, uint32_t *out)
 {
 	const char *text;
-	int err;
 
 	if (reader_scalar(r, path, &text))
 		return -1;
-	err = parse_duration_ms(text, out);
-	if (err == -ERANGE)
-		return FAIL(r, path, "'%s' is too long", text);
-	if (err)
-		return FAIL(r, path, "'%s' is not a duration (like 200ms, 1s, 5m, 1h)",
-			    text);
-	return 0;
+	return parse_error(r, path, text, parse_duration_ms(text, out),
+			   "'%s' is too long", NULL,
+			   "'%s' is not a duration (like 200ms, 1s, 5m, 1h)");
 }
 
 static int convert_table(struct reader *r, const char *path, uint32_t *out)
 {
 	const char *text;
-	int err;
 
-	if (reader_scalar(r, path, &text))
+	if (reader_scalar(r, path, &text) ||
+	    parse_error(r, path, text, name_to_table(text, out), NULL,
+			"unknown table name '%s' (not in rt_tables)",
+			"'%s' is not a table"))
 		return -1;
-	err = name_to_table(text, out);
-	if (err == -ENOENT)
-		return FAIL(r, path, "unknown table name '%s' (not in rt_tables)", text);
-	if (err)
-		return FAIL(r, path, "'%s' is not a table", text);
-	if (*out == 0)
-		return FAIL(r, path, "table 0 (unspec) is not a table");
-	return 0;
+	return *out == 0 ? FAIL(r, path, "table 0 (unspec) is not a table") : 0;
 }
 
 static int convert_protocol(struct reader *r, const char *path, uint8_t *out)
 {
 	const char *text;
-	int err;
 
 	if (reader_scalar(r, path, &text))
 		return -1;
-	err = name_to_protocol(text, out);
-	if (err == -ENOENT)
-		return FAIL(r, path, "unknown protocol name '%s' (not in rt_protos)",
-			    text);
-	if (err)
-		return FAIL(r, path, "'%s' is not a protocol (0-255 or a name)", text);
-	return 0;
+	return parse_error(r, path, text, name_to_protocol(text, out), NULL,
+			   "unknown protocol name '%s' (not in rt_protos)",
+			   "'%s' is not a protocol (0-255 or a name)");
 }
 
 static int convert_conflict(struct reader *r, const char *path, enum conflict_policy *out)
