@@ -56,7 +56,7 @@ static const char *file_kind(mode_t mode)
 		return "a character device";
 	if (S_ISBLK(mode))
 		return "a block device";
-	return "not a file";
+	return "another kind of file";
 }
 
 /* Reads to the end: the size fstat gave may have changed since. */

@@ -626,6 +626,6 @@ int convert_settings(struct reader *r, const char *path, struct settings *s,
 
 	memset(s, 0, sizeof(*s));
 	ret = read_fields(r, path, &fs, &seen);
-	*mask = (uint32_t)seen; /* the extra's bit, K_COUNT, is no setting's */
+	*mask = (uint32_t)(seen & ((UINT64_C(1) << K_COUNT) - 1)); /* not the extra's */
 	return ret;
 }

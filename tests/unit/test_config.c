@@ -702,6 +702,22 @@ static void test_fifo_refused(void **state)
 	assert_string_equal(err, "/: not a regular file (a directory)");
 }
 
+/* At most 16 MiB (a sparse file: nothing is written). */
+static void test_size_bound(void **state)
+{
+	char path[] = "/tmp/wgrs-config-XXXXXX", want[64];
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (16 << 20) + 1), 0);
+	close(fd);
+	assert_null(config_load(path, err, sizeof(err)));
+	unlink(path);
+	snprintf(want, sizeof(want), "%s: larger than 16 MiB", path);
+	assert_string_equal(err, want);
+}
+
 /* /dev/null is the empty file: the built-in defaults. */
 static void test_dev_null(void **state)
 {
@@ -973,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_minimal_fixture),
 		cmocka_unit_test(test_fifo_refused),
+		cmocka_unit_test(test_size_bound),
 		cmocka_unit_test(test_dev_null),
 		cmocka_unit_test(test_nesting_bound),
 		cmocka_unit_test(test_node_bound),
