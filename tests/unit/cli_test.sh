@@ -47,10 +47,28 @@ contains "$err" "cannot open"
 # The daemon refuses a bad file before anything else, too.
 run 78 -c "$bad"
 
-# Only a regular file is read: a FIFO is refused at once, not waited on;
-# /dev/null is the empty file (the built-in defaults).
+# The daemon: an interface named with -i that does not exist fails a
+# oneshot run, which changes nothing (the namespace tests cover the rest).
+run 1 -c "$example" -i wgrs-nonesuch0 --oneshot --dry-run -v -q
+contains "$err" "wgrs-nonesuch0: no such WireGuard interface"
+[ -s "$out" ] && fail "a dry run without interfaces planned something: $(cat "$out")"
+
+# status: no daemon answers on the control socket in state_dir.
 tmpdir=$(mktemp -d)
 trap 'rm -f "$out" "$err"; rm -rf "$tmpdir"' EXIT
+printf 'state_dir: %s\n' "$tmpdir" >"$tmpdir/c.yaml"
+run 1 -c "$tmpdir/c.yaml" status
+contains "$err" "status: no daemon answers on $tmpdir/control.sock"
+run 1 -c "$tmpdir/c.yaml" status --json
+run 2 -c "$tmpdir/c.yaml" status --yaml
+contains "$err" "status: unknown argument '--yaml'"
+# A bad file: the daemon runs on its old settings, so status still asks.
+run 1 -c "$bad" status
+contains "$err" "instal_routes: unknown key"
+contains "$err" "asking at the default state_dir"
+
+# Only a regular file is read: a FIFO is refused at once, not waited on;
+# /dev/null is the empty file (the built-in defaults).
 mkfifo "$tmpdir/fifo"
 run 78 --check-config -c "$tmpdir/fifo"
 contains "$err" "$tmpdir/fifo: not a regular file (a FIFO)"
@@ -65,24 +83,6 @@ contains "$err" "newline.yaml:1:1: bad\\nkey: unknown key"
 printf 'prefixes: %s\n' "$(printf '[%.0s' $(seq 100000))" >"$tmpdir/deep.yaml"
 run 78 --check-config -c "$tmpdir/deep.yaml"
 contains "$err" "deep.yaml:1:74: nesting deeper than 64 levels"
-
-# The daemon: an interface named with -i that does not exist fails a
-# oneshot run, which changes nothing (the namespace tests cover the rest).
-run 1 -c "$example" -i wgrs-nonesuch0 --oneshot --dry-run -v -q
-contains "$err" "wgrs-nonesuch0: no such WireGuard interface"
-[ -s "$out" ] && fail "a dry run without interfaces planned something: $(cat "$out")"
-
-# status: no daemon answers on the control socket in state_dir.
-printf 'state_dir: %s\n' "$tmpdir" >"$tmpdir/c.yaml"
-run 1 -c "$tmpdir/c.yaml" status
-contains "$err" "status: no daemon answers on $tmpdir/control.sock"
-run 1 -c "$tmpdir/c.yaml" status --json
-run 2 -c "$tmpdir/c.yaml" status --yaml
-contains "$err" "status: unknown argument '--yaml'"
-# A bad file: the daemon runs on its old settings, so status still asks.
-run 1 -c "$bad" status
-contains "$err" "instal_routes: unknown key"
-contains "$err" "asking at the default state_dir"
 
 # addr: every vector, one call per key with all its prefixes in order.
 vectors=$src/tests/vectors/derived-addresses.txt
