@@ -1,4 +1,4 @@
-# ci/lib.sh: shared by ci/test and ci/demo.
+# ci/lib.sh: shared by ci/test, ci/demo, ci/vm and bench/run.
 
 # need_packages PKG...: installs the Debian packages that are missing.
 need_packages() {
@@ -18,14 +18,27 @@ need_packages() {
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# apt_candidate PKG: the version apt would install, empty when the
+# archive has none. Reads the package lists first when there are none (a
+# fresh container ships without them).
+apt_candidate() {
+	if [ "$(id -u)" -eq 0 ] && ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
+		apt-get update -qq >/dev/null 2>&1
+	fi
+	apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '^(none)$'
+}
+
 BUILD_PACKAGES=(gcc clang libc6-dev pkg-config meson ninja-build libmnl-dev libcyaml-dev libyaml-dev
-	libcmocka-dev libsodium-dev valgrind libsystemd-dev scdoc man-db)
+	libcmocka-dev libsodium-dev valgrind libsystemd-dev scdoc man-db python3)
 # Debian's python3 (with python3-pytest), not one earlier in PATH such as pyenv's.
 PYTHON=/usr/bin/python3
-# bird2 and frr: the topology suite (tests/netns/test_topo_*.py) and ci/demo.
+# The namespace tier without its WireGuard and its BIRD, which depend on
+# the run (WGRS_WG_FLAVOUR, WGRS_BIRD: ci/test).
 # python3-prometheus-client parses `status --prometheus` (test_service.py).
-NETNS_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tools wireguard-go bird2 frr
+NETNS_BASE_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tools frr
 	python3-prometheus-client)
+# bird2 and frr: the topology suite (tests/netns/test_topo_*.py) and ci/demo.
+NETNS_PACKAGES=("${NETNS_BASE_PACKAGES[@]}" wireguard-go bird2)
 # ci/package: the Debian package and lintian; systemd for systemd-analyze.
 PACKAGE_PACKAGES=(dpkg-dev debhelper lintian systemd)
 # The VM tier (ci/vm): qemu, the initramfs tools, and depmod/modprobe for
@@ -33,6 +46,89 @@ PACKAGE_PACKAGES=(dpkg-dev debhelper lintian systemd)
 VM_PACKAGES=(qemu-system-x86 busybox-static kmod xz-utils cpio)
 # bench/run: gnuplot draws the plot of docs/benchmarks.md.
 BENCH_PACKAGES=(gnuplot-nox)
+
+# BIRD packages the suite and the demo run with, in this order of choice.
+BIRD_PACKAGES=(bird2 bird3)
+BIRD_CACHE=${WGRS_BIRD_CACHE:-/var/cache/wg-rtsync-bird}
+
+# bird_packages: the BIRD packages to run with: $WGRS_BIRD when set (names
+# from BIRD_PACKAGES, blank or comma separated), else every one this
+# system's archive has (bird3 from Debian 13 on).
+bird_packages() {
+	local p
+	if [ -n "${WGRS_BIRD:-}" ]; then
+		for p in ${WGRS_BIRD//,/ }; do
+			[[ " ${BIRD_PACKAGES[*]} " == *" $p "* ]] || {
+				echo "ci: WGRS_BIRD: unknown BIRD package $p (use ${BIRD_PACKAGES[*]})" >&2
+				return 1
+			}
+			echo "$p"
+		done
+		return 0
+	fi
+	for p in "${BIRD_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			[ -n "$(apt_candidate "$p")" ] && echo "$p"
+	done
+}
+
+# bird_dir PKG: prints a folder holding that package's bird and birdc.
+# bird2 and bird3 conflict as packages, so one at most is installed: an
+# installed one is used where it is (/usr/sbin); when no BIRD package is
+# installed, PKG is installed; any other is unpacked into BIRD_CACHE
+# (apt-get download, dpkg -x) with the libraries it depends on installed,
+# and the system's BIRD stays as it is.
+bird_dir() {
+	local pkg=$1 p ver dir tmp deps
+	if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+		echo /usr/sbin
+		return 0
+	fi
+	for p in "${BIRD_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' && break
+		p=
+	done
+	if [ -z "$p" ]; then
+		need_packages "$pkg" >&2 || return 1
+		echo /usr/sbin
+		return 0
+	fi
+	ver=$(apt_candidate "$pkg")
+	[ -n "$ver" ] || {
+		echo "ci: $pkg: not in this system's package archive" >&2
+		return 1
+	}
+	dir=$BIRD_CACHE/${pkg}_$ver
+	if [ ! -x "$dir/usr/sbin/bird" ]; then
+		[ "$(id -u)" -eq 0 ] || {
+			echo "ci: $pkg must be unpacked into $BIRD_CACHE: run as root" >&2
+			return 1
+		}
+		deps=$(apt-cache depends --no-recommends --no-suggests --no-conflicts --no-breaks \
+			--no-replaces --no-enhances "$pkg=$ver" |
+			awk '$1 ~ /^(Pre)?Depends:$/ && $2 !~ /^</ { print $2 }' | sort -u)
+		# shellcheck disable=SC2086 # one package name a word
+		need_packages $deps >&2 || return 1
+		mkdir -p "$BIRD_CACHE"
+		tmp=$(mktemp -d "$BIRD_CACHE/.unpack.XXXXXX")
+		if ! (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2) ||
+			! dpkg -x "$tmp"/*.deb "$tmp/root"; then
+			rm -rf "$tmp"
+			echo "ci: cannot download and unpack $pkg $ver" >&2
+			return 1
+		fi
+		rm -rf "$dir"
+		mv "$tmp/root" "$dir"
+		rm -rf "$tmp"
+		echo "ci: $pkg $ver unpacked into $dir (beside the installed $p)" >&2
+	fi
+	echo "$dir/usr/sbin"
+}
+
+# bird_version DIR: "2.17.6", from DIR/bird --version.
+bird_version() {
+	"$1/bird" --version 2>&1 | sed -n 's/^BIRD version //p'
+}
 
 # step NAME CMD...: runs a step, prints one line with its result and duration.
 STEPS_PASSED=0

@@ -3,9 +3,13 @@
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_CACHE=${WG_RTSYNC_VM_CACHE:-/var/cache/wg-rtsync-vm}
-# The metapackage that names the current 6.12 kernel; resolved to the
-# versioned package (linux-image-6.12.N+debV-amd64) through apt-cache.
-VM_KERNEL_META=${WG_RTSYNC_VM_KERNEL_META:-linux-image-6.12-amd64}
+# The kernel series the VM runs, and the metapackages that may name its
+# current kernel, resolved to the versioned package
+# (linux-image-6.12.N+debV-amd64) through apt-cache: the first that names
+# one of the series. Debian 12 has a metapackage of the series' own
+# (bookworm-security); on Debian 13, 6.12 is the default kernel.
+VM_KERNEL_SERIES=${WG_RTSYNC_VM_KERNEL_SERIES:-6.12}
+VM_KERNEL_META=${WG_RTSYNC_VM_KERNEL_META:-linux-image-$VM_KERNEL_SERIES-amd64 linux-image-amd64}
 # Another suite of Debian's archive for the kernel (ci/vm/prepare); empty:
 # the system's package lists.
 VM_KERNEL_SUITE=${WG_RTSYNC_VM_KERNEL_SUITE:-}

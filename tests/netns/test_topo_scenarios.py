@@ -340,6 +340,17 @@ def test_frr_node_installs_routes_through_nexthop_objects(scenario, build):
     IPv4 ones with IPv6 next hops."""
     t = build("a-b b-c", gateways="cryptokey", routing={"b": "frr"})
     a, b, c = t["a"], t["b"], t["c"]
+    # zebra installs b's first route, or bgpd shows FRR's stranded next
+    # hops (topo.Node.frr_stranded_next_hops) 5 s after the sessions came
+    # up, when zebra's answer is long in.
+    installed = t.wait(lambda: "yes" if a.prefix6 in b.best_routes() else
+                       "no" if b.frr_stranded_next_hops() and b.frr_sessions_up_for() >= 5
+                       else None, "b: FRR to install a's route")
+    if installed == "no":
+        pytest.skip("%s installs nothing: bgpd never validates the next hops %s of "
+                    "its link-local neighbours (FRR bug, fixed upstream by 'bgpd: fix "
+                    "NHT for explicit link-local BGP peers')" % (
+                        b.frr_version(), ", ".join(sorted(b.frr_stranded_next_hops()))))
     t.wait_full_reachability()
     for family, prefix in (("-6", a.prefix6), ("-4", a.prefix4)):
         route = [r for r in b.routes(family) if topo.prefix_of(r["dst"]) == prefix]

@@ -659,6 +659,39 @@ class Node:
             argv += ["-c", c]
         return self.ns.run(argv, check=False).stdout
 
+    def frr_sessions_up_for(self):
+        """Seconds since the last of the node's BGP sessions came up; 0
+        while one is not established."""
+        try:
+            peers = json.loads(self.vtysh("show bgp ipv6 unicast summary json") or "{}")
+        except ValueError:
+            return 0
+        peers = peers.get("peers", {})
+        if not peers or any(p.get("state") != "Established" for p in peers.values()):
+            return 0
+        return min(p.get("peerUptimeMsec", 0) for p in peers.values()) / 1000
+
+    def frr_stranded_next_hops(self):
+        """Next hops whose BGP paths hang on an invalid entry of bgpd's
+        nexthop cache while the same address has a valid one for its
+        session. FRR 9.1 to 10.3 (Debian 13 has 10.3) keeps the paths from
+        a neighbour configured by link-local address (`neighbor fe80::1
+        interface wg0`) on an entry of their own, keyed by the interface,
+        which zebra's answers never reach: the paths stay "inaccessible"
+        and nothing is installed. Fixed upstream by "bgpd: fix NHT for
+        explicit link-local BGP peers" (2026)."""
+        valid, stranded = set(), set()
+        for line in self.vtysh("show bgp nexthop").splitlines():
+            m = re.match(r"^ (\S+) (valid|invalid)\b.*#paths (\d+)", line)
+            if m and m.group(2) == "valid":
+                valid.add(m.group(1))
+            elif m and int(m.group(3)) > 0:
+                stranded.add(m.group(1))
+        return stranded & valid
+
+    def frr_version(self):
+        return (self.vtysh("show version").splitlines() or ["FRR ?"])[0].split(" on ")[0]
+
     # -- diagnostics --
     def diagnostics(self):
         parts = ["==== node %s (%s, %s, ll %s)" % (self.name, self.ns.name, self.wg.name,
