@@ -67,8 +67,10 @@ bird_packages() {
 		return 0
 	fi
 	for p in "${BIRD_PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-			[ -n "$(apt_candidate "$p")" ] && echo "$p"
+		if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			[ -n "$(apt_candidate "$p")" ]; then
+			echo "$p"
+		fi
 	done
 }
 
