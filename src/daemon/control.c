@@ -14,6 +14,7 @@
 #include "control.h"
 #include "evloop.h"
 #include "log.h"
+#include "statedir.h"
 
 #define REQUEST_MAX 256
 /* More clients at once than a person or a monitoring script would open. */
@@ -35,7 +36,7 @@ struct client {
 
 struct control {
 	struct ev_handler h;
-	int fd, epfd;
+	int fd, epfd, dirfd;
 	char *path;
 	control_reply_fn fn;
 	void *ctx;
@@ -60,27 +61,39 @@ static int fill_sockaddr(struct sockaddr_un *sun, const char *path)
 	return 0;
 }
 
-static int mkdir_parents(const char *path)
+/* The socket's name in the directory dirfd as a path that goes through
+ * that descriptor (/proc/self/fd/N/NAME), so that bind and connect do not
+ * walk the configured path, and whatever link was swapped into it, again.
+ * Without /proc, path itself: the directory was checked just before. */
+static int fill_sockaddr_at(struct sockaddr_un *sun, int dirfd, const char *path)
 {
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char via[80];
+	const char *name = strrchr(path, '/');
+	struct stat st;
+
+	snprintf(via, sizeof(via), "/proc/self/fd/%d", dirfd);
+	if (!name || stat(via, &st) || !S_ISDIR(st.st_mode))
+		return fill_sockaddr(sun, path);
+	snprintf(via, sizeof(via), "/proc/self/fd/%d%.40s", dirfd, name);
+	return fill_sockaddr(sun, via);
+}
+
+/* The directory of path, made when missing and opened as statedir.h says. */
+static int open_socket_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], msg[STATEDIR_MSG_LEN];
 	char *slash;
+	int fd;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
+	if (!slash)
+		return -EINVAL;
+	slash[slash == dir] = '\0';
+	fd = statedir_open(dir, true, msg, sizeof(msg));
+	if (fd < 0)
+		log_err("control socket: %s", msg);
+	return fd;
 }
 
 static void client_free(struct client *cl)
@@ -225,29 +238,36 @@ int control_open(struct control **out, const char *path, int epfd, control_reply
 	struct sockaddr_un sun;
 	struct control *ctl;
 	mode_t old_mask;
-	int err;
+	const char *name = strrchr(path, '/');
+	int err, dirfd;
 
 	*out = NULL;
 	err = fill_sockaddr(&sun, path);
-	if (!err)
-		err = mkdir_parents(path);
 	if (err)
 		return err;
-	if (socket_alive(&sun))
+	dirfd = open_socket_dir(path);
+	if (dirfd < 0)
+		return dirfd;
+	fill_sockaddr_at(&sun, dirfd, path);
+	if (socket_alive(&sun)) {
+		close(dirfd);
 		return -EADDRINUSE;
+	}
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl || !(ctl->path = strdup(path))) {
 		free(ctl);
+		close(dirfd);
 		return -ENOMEM;
 	}
 	ctl->h.on_event = control_event;
 	ctl->epfd = epfd;
+	ctl->dirfd = dirfd;
 	ctl->fn = fn;
 	ctl->ctx = ctx;
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ctl->fd < 0)
 		goto fail;
-	unlink(path); /* stale: nobody answered */
+	unlinkat(dirfd, name + 1, 0); /* stale: nobody answered */
 	old_mask = umask(0177);
 	err = bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_mask);
@@ -262,6 +282,7 @@ fail:
 	err = -errno;
 	if (ctl->fd >= 0)
 		close(ctl->fd);
+	close(dirfd);
 	free(ctl->path);
 	free(ctl);
 	return err;
@@ -275,11 +296,11 @@ void control_close(struct control *ctl)
 		client_free(ctl->clients);
 	epoll_ctl(ctl->epfd, EPOLL_CTL_DEL, ctl->fd, NULL);
 	close(ctl->fd);
-	unlink(ctl->path);
+	unlinkat(ctl->dirfd, strrchr(ctl->path, '/') + 1, 0);
+	close(ctl->dirfd);
 	free(ctl->path);
 	free(ctl);
 }
-
 static int wait_for(int fd, short events)
 {
 	struct pollfd p = {.fd = fd, .events = events};

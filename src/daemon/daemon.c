@@ -26,6 +26,8 @@
 #include "clock.h"
 #include "log.h"
 #include "notify.h"
+#include "privs.h"
+#include "statedir.h"
 #include "wg_auto.h"
 
 #define ONESHOT_EXTRA_ROUNDS 3
@@ -182,6 +184,7 @@ static int try_start(struct daemon *d, struct link_entry *e)
 	struct settings s;
 	struct iface *ifc;
 	struct iface_status st;
+	char why[STATEDIR_MSG_LEN];
 	int r;
 
 	if (iface_by_index(d, e->ifindex))
@@ -199,6 +202,15 @@ static int try_start(struct daemon *d, struct link_entry *e)
 				e->name);
 		e->noted = true;
 		return 0;
+	}
+	/* Without its state file, what it learned would be taken for static. */
+	r = statedir_check(s.state_dir, why, sizeof(why));
+	if (r) {
+		settings_free(&s);
+		if (r != e->last_error)
+			log_err("%s: cannot manage it: %s; trying again", e->name, why);
+		e->last_error = r;
+		return r;
 	}
 	r = iface_start(&d->env, e->name, e->ifindex, e->up, &s, &ifc);
 	settings_free(&s);
@@ -784,6 +796,12 @@ static void reload(struct daemon *d)
 		log_err("reload refused, the old configuration stays: out of memory");
 		return;
 	}
+	if (statedir_check(top.state_dir, err, sizeof(err))) {
+		config_free(c);
+		settings_free(&top);
+		log_err("reload refused, the old configuration stays: %s", err);
+		return;
+	}
 	config_free(d->cfg);
 	settings_free(&d->top);
 	d->cfg = c;
@@ -985,6 +1003,24 @@ static int oneshot(struct daemon *d)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* Nothing the daemon does later needs more than CAP_NET_ADMIN (privs.h,
+ * docs/daemon.md): the rest goes before anything is read or changed. */
+static int drop_privileges(void)
+{
+	char msg[256];
+	bool net_admin;
+	int r = privs_keep_net_admin(&net_admin, msg, sizeof(msg));
+
+	if (r)
+		log_err("%s", msg);
+	else if (!net_admin)
+		log_warn("running without CAP_NET_ADMIN: routes cannot be changed, nor "
+			 "kernel WireGuard read or changed");
+	else
+		log_debug("capabilities: CAP_NET_ADMIN alone");
+	return r;
+}
+
 int daemon_run(const struct daemon_options *o)
 {
 	struct daemon d = {.opt = o, .epfd = -1, .sigfd = -1, .timerfd = -1};
@@ -1002,6 +1038,12 @@ int daemon_run(const struct daemon_options *o)
 		return EXIT_FAILURE;
 	}
 	apply_log_level(&d);
+	if (statedir_check(d.top.state_dir, err, sizeof(err))) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (drop_privileges())
+		goto out;
 	/* Bursts (a route storm, the read of a large device) allocate big
 	 * buffers for a moment; with glibc's adaptive thresholds those stay in
 	 * the heap after being freed. Fixed ones give them back. */

@@ -46,45 +46,14 @@ static void warn_hook(void *ctx, const char *msg)
 static int state_peek(const struct iface *ifc, const struct wg_key *key,
 		      struct own_entry **own, size_t *n)
 {
-	char path[512], why[STATEFILE_MSG_LEN];
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
-	int r;
+	char msg[STATEFILE_MSG_LEN];
+	int r = statefile_read(ifc->s.state_dir, ifc->name, key, own, n, msg,
+			       sizeof(msg));
 
-	*own = NULL;
-	*n = 0;
-	r = statefile_path(ifc->s.state_dir, ifc->name, path, sizeof(path));
-	if (r)
-		return r;
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	for (;;) {
-		char *grown = realloc(text, len + 65536);
-		size_t got;
-
-		if (!grown) {
-			r = -ENOMEM;
-			break;
-		}
-		text = grown;
-		got = fread(text + len, 1, 65536, f);
-		len += got;
-		if (got < 65536) {
-			r = ferror(f) ? -EIO : 0;
-			break;
-		}
-	}
-	fclose(f);
-	if (!r)
-		r = statefile_parse(text, len, key, own, n, why, sizeof(why));
 	if (r == -ESTALE || r == -EINVAL) {
-		log_warn("%s: %s: %s (a real run would set it aside)", ifc->name, path,
-			 why);
+		log_warn("%s: %s (a real run would set it aside)", ifc->name, msg);
 		r = 0;
 	}
-	free(text);
 	return r;
 }
 

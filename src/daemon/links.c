@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "links.h"
+#include "sockdiag.h"
 #include "wg_uapi.h"
 
 struct link_entry *links_find(struct link_table *t, int ifindex)
@@ -73,6 +74,10 @@ void links_free(struct link_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The old way, where the kernel has no unix_diag: the server's namespace
+ * by its PID. This needs the right to look into that process
+ * (PTRACE_MODE_READ), which a daemon reduced to CAP_NET_ADMIN lacks for a
+ * server with more capabilities: then it cannot tell. */
 static bool same_netns(pid_t pid)
 {
 	char path[64];
@@ -89,8 +94,17 @@ bool uapi_socket_is_ours(const char *path)
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	struct stat st;
 	bool ours;
 	int fd;
+
+	/* Is the file bound by a listening socket of our namespace? */
+	if (!stat(path, &st) && S_ISSOCK(st.st_mode)) {
+		int here = sockdiag_unix_listener_here(st.st_ino, st.st_dev);
+
+		if (here >= 0)
+			return here;
+	}
 
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
 	    (int)sizeof(sun.sun_path))

@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "prefix_trie.h"
+#include "statedir.h"
 #include "statefile.h"
 
 #define MAGIC	     "wg-rtsync-state"
@@ -621,31 +623,6 @@ int statefile_parse(const char *text, size_t len, const struct wg_key *device,
 
 /* ---- writing ---- */
 
-/* mkdir -p, every directory it creates with mode 0700. */
-static int make_dirs(const char *dir)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	size_t len = strlen(dir);
-
-	if (len >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	if (stat(path, &st) != 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len) {
@@ -661,35 +638,50 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int sync_dir(const char *dir)
+/* Creates a new file named like ".IFNAME.state.tmp-XXXXXX" in dirfd (no
+ * mkostempat in libc); its name goes into name. */
+static int create_tmp(int dirfd, const char *ifname, char *name, size_t len)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = 0;
+	static const char chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[6];
 
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		r = -errno;
-	close(fd);
-	return r;
+	for (int tries = 0; tries < 100; tries++) {
+		char suffix[sizeof(rnd) + 1];
+		int fd, w;
+
+		if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+			uint64_t t = (uint64_t)time(NULL) * 2654435761u + (uint64_t)tries;
+
+			memcpy(rnd, &t, sizeof(rnd));
+		}
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			suffix[i] = chars[rnd[i] % (sizeof(chars) - 1)];
+		suffix[sizeof(rnd)] = '\0';
+		w = snprintf(name, len, ".%s" TMP_INFIX "%s", ifname, suffix);
+		if (w < 0 || (size_t)w >= len)
+			return -ENAMETOOLONG;
+		fd = openat(dirfd, name,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
 }
 
-/* Writes text into a new temporary file next to path, and renames it over
- * path. On failure the temporary file is gone and what failed is in *step. */
-static int replace_file(const char *dir, const char *ifname, const char *path,
-			const char *text, size_t len, const char **step)
+/* Writes text into a new temporary file in dirfd, and renames it over
+ * name. On failure the temporary file is gone and what failed is in
+ * *step. */
+static int replace_file(int dirfd, const char *ifname, const char *name, const char *text,
+			size_t len, const char **step)
 {
-	char tmp[PATH_MAX];
-	int fd, w, r;
+	char tmp[NAME_MAX + 1];
+	int fd, r;
 
-	*step = "naming the temporary file";
-	w = snprintf(tmp, sizeof(tmp), "%s/.%s" TMP_INFIX "XXXXXX", dir, ifname);
-	if (w < 0 || (size_t)w >= sizeof(tmp))
-		return -ENAMETOOLONG;
 	*step = "creating a temporary file";
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = create_tmp(dirfd, ifname, tmp, sizeof(tmp));
 	if (fd < 0)
-		return -errno;
+		return fd;
 	*step = "writing the temporary file";
 	r = write_all(fd, text, len);
 	if (!r) {
@@ -702,78 +694,123 @@ static int replace_file(const char *dir, const char *ifname, const char *path,
 	}
 	if (!r) {
 		*step = "renaming the temporary file into place";
-		r = rename(tmp, path) != 0 ? -errno : 0;
+		r = renameat(dirfd, tmp, dirfd, name) != 0 ? -errno : 0;
 	}
 	if (r)
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+/* The file name of ifname's state file, checked as statefile_path checks. */
+static int file_name(const char *ifname, char *buf, size_t len)
+{
+	int w;
+
+	if (!ifname_ok(ifname))
+		return -EINVAL;
+	w = snprintf(buf, len, "%s.state", ifname);
+	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The path of the file (for messages) and its directory, opened safely
+ * (statedir.h); -ENOENT without create when there is none. */
+static int open_dir(const char *state_dir, const char *ifname, bool create, char *path,
+		    size_t pathlen, char *name, size_t namelen, char *msg, size_t msglen)
+{
+	char why[STATEDIR_MSG_LEN];
+	int r = statefile_path(state_dir, ifname, path, pathlen);
+
+	if (!r)
+		r = file_name(ifname, name, namelen);
+	if (r) {
+		say(msg, msglen, "state file for interface \"%.32s\" in \"%.200s\": %s",
+		    ifname ? ifname : "", state_dir ? state_dir : "", strerror(-r));
+		return r;
+	}
+	r = statedir_open(state_dir, create, why, sizeof(why));
+	if (r < 0)
+		say(msg, msglen, "%s", why);
 	return r;
 }
 
 int statefile_save(const char *state_dir, const char *ifname, const struct wg_key *device,
 		   const struct own_entry *v, size_t n, char *msg, size_t msglen)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], name[NAME_MAX + 1];
 	char *text = NULL;
 	size_t len = 0;
 	const char *step = "";
-	int r;
+	int dirfd, r;
 
 	say(msg, msglen, "%s", "");
-	r = statefile_path(state_dir, ifname, path, sizeof(path));
-	if (r) {
-		say(msg, msglen, "state file for interface \"%.32s\" in \"%.200s\": %s",
-		    ifname ? ifname : "", state_dir ? state_dir : "", strerror(-r));
-		return r;
-	}
-	r = make_dirs(state_dir);
-	if (r) {
-		say(msg, msglen, "cannot create state directory %s: %s", state_dir,
-		    strerror(-r));
-		return r;
-	}
+	dirfd = open_dir(state_dir, ifname, true, path, sizeof(path), name, sizeof(name),
+			 msg, msglen);
+	if (dirfd < 0)
+		return dirfd;
 	r = statefile_format(device, v, n, &text, &len);
 	if (r) {
 		say(msg, msglen, "state file %s: out of memory", path);
+		close(dirfd);
 		return r;
 	}
-	r = replace_file(state_dir, ifname, path, text, len, &step);
+	r = replace_file(dirfd, ifname, name, text, len, &step);
 	free(text);
 	if (r) {
 		say(msg, msglen,
 		    "state file %s not written (%s: %s); the previous one is kept", path,
 		    step, strerror(-r));
+		close(dirfd);
 		return r;
 	}
 	/* The rename is only durable once the directory is on disk. */
-	r = sync_dir(state_dir);
+	r = fsync(dirfd) != 0 ? -errno : 0;
 	if (r)
 		say(msg, msglen, "state file %s written, but syncing %s failed: %s", path,
 		    state_dir, strerror(-r));
+	close(dirfd);
 	return r;
+}
+
+/* Opens name in dirfd without following a link or blocking on a FIFO;
+ * anything but a regular file is -EINVAL. */
+static int open_regular(int dirfd, const char *name, int flags)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ELOOP ? -EINVAL : -errno; /* a symbolic link */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
 }
 
 int statefile_open_append(const char *state_dir, const char *ifname, int *fd, char *msg,
 			  size_t msglen)
 {
-	char path[PATH_MAX];
-	int r;
+	char path[PATH_MAX], name[NAME_MAX + 1];
+	int dirfd, r;
 
 	say(msg, msglen, "%s", "");
 	*fd = -1;
-	r = statefile_path(state_dir, ifname, path, sizeof(path));
-	if (r) {
-		say(msg, msglen, "state file for interface \"%.32s\" in \"%.200s\": %s",
-		    ifname ? ifname : "", state_dir ? state_dir : "", strerror(-r));
-		return r;
-	}
-	/* No O_CREAT: only a file statefile_save made gets changes. */
-	*fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (*fd < 0) {
-		r = -errno;
+	dirfd = open_dir(state_dir, ifname, false, path, sizeof(path), name, sizeof(name),
+			 msg, msglen);
+	if (dirfd == -ENOENT)
 		say(msg, msglen, "state file %s: opening it to append: %s", path,
-		    strerror(-r));
+		    strerror(ENOENT));
+	if (dirfd < 0)
+		return dirfd;
+	/* No O_CREAT: only a file statefile_save made gets changes. */
+	r = open_regular(dirfd, name, O_WRONLY | O_APPEND);
+	close(dirfd);
+	if (r < 0) {
+		say(msg, msglen, "state file %s: opening it to append: %s", path,
+		    r == -EINVAL ? "not a regular file" : strerror(-r));
 		return r;
 	}
+	*fd = r;
 	return 0;
 }
 
@@ -827,24 +864,29 @@ int statefile_append(const char *state_dir, const char *ifname,
 /* ---- reading ---- */
 
 /* Removes the temporary files of ifname that a crash in statefile_save left. */
-static void remove_stale_tmp(const char *dir, const char *ifname)
+static void remove_stale_tmp(int dirfd, const char *ifname)
 {
 	char prefix[IFNAME_MAX + sizeof(TMP_INFIX) + 2];
-	DIR *d = opendir(dir);
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 
-	if (!d)
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	snprintf(prefix, sizeof(prefix), ".%s" TMP_INFIX, ifname);
 	while ((de = readdir(d))) {
 		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
-			unlinkat(dirfd(d), de->d_name, 0);
+			unlinkat(dirfd, de->d_name, 0);
 	}
 	closedir(d);
 }
 
-/* Moves path to a name no other file has: path.bad-TIMESTAMP[-N]. */
-static int set_aside(const char *path, char *aside, size_t len)
+/* Moves name (in dirfd) to a name no other file has: name.bad-TIMESTAMP[-N],
+ * which goes into aside. */
+static int set_aside(int dirfd, const char *name, char *aside, size_t len)
 {
 	char stamp[32];
 	struct tm tm;
@@ -853,19 +895,19 @@ static int set_aside(const char *path, char *aside, size_t len)
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	for (int i = 1; i < 1000; i++) {
-		int w = i == 1 ? snprintf(aside, len, "%s.bad-%s", path, stamp)
-			       : snprintf(aside, len, "%s.bad-%s-%d", path, stamp, i);
+		int w = i == 1 ? snprintf(aside, len, "%s.bad-%s", name, stamp)
+			       : snprintf(aside, len, "%s.bad-%s-%d", name, stamp, i);
 		if (w < 0 || (size_t)w >= len)
 			return -ENAMETOOLONG;
-		if (renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) == 0)
+		if (renameat2(dirfd, name, dirfd, aside, RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno == EEXIST)
 			continue;
 		if (errno != EINVAL && errno != ENOSYS)
 			return -errno;
 		/* No RENAME_NOREPLACE here: link() never replaces either. */
-		if (link(path, aside) == 0)
-			return unlink(path) == 0 ? 0 : -errno;
+		if (linkat(dirfd, name, dirfd, aside, 0) == 0)
+			return unlinkat(dirfd, name, 0) == 0 ? 0 : -errno;
 		if (errno != EEXIST)
 			return -errno;
 	}
@@ -914,25 +956,23 @@ static int read_file(int fd, char **text, size_t *len)
 
 /* Opens and parses; on -EINVAL/-ESTALE (or an unreadable file) why says what
  * is wrong and the caller sets the file aside. */
-static int load_file(const char *path, const struct wg_key *device,
+static int load_file(int dirfd, const char *name, const struct wg_key *device,
 		     struct own_entry **out, size_t *n, char *why, size_t whylen)
 {
-	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		r = -errno;
-		if (r != -ENOENT)
-			say(why, whylen, "cannot open it: %s", strerror(-r));
-		return r == -ENOENT ? -ENOENT : -EIO;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	fd = open_regular(dirfd, name, O_RDONLY);
+	if (fd == -ENOENT)
+		return fd;
+	if (fd == -EINVAL) {
 		say(why, whylen, "not a regular file");
-		return -EINVAL;
+		return fd;
+	}
+	if (fd < 0) {
+		say(why, whylen, "cannot open it: %s", strerror(-fd));
+		return -EIO;
 	}
 	r = read_file(fd, &text, &len);
 	close(fd);
@@ -950,27 +990,33 @@ static int load_file(const char *path, const struct wg_key *device,
 int statefile_load(const char *state_dir, const char *ifname, const struct wg_key *device,
 		   struct own_entry **out, size_t *n, char *msg, size_t msglen)
 {
-	char path[PATH_MAX], aside[PATH_MAX + 40], why[512] = "";
-	int r;
+	char path[PATH_MAX], name[NAME_MAX + 1], aside[NAME_MAX + 1], why[512] = "";
+	int dirfd, r;
 
 	*out = NULL;
 	*n = 0;
 	say(msg, msglen, "%s", "");
-	r = statefile_path(state_dir, ifname, path, sizeof(path));
-	if (r) {
-		say(msg, msglen, "state file for interface \"%.32s\" in \"%.200s\": %s",
-		    ifname ? ifname : "", state_dir ? state_dir : "", strerror(-r));
-		return r;
+	dirfd = open_dir(state_dir, ifname, false, path, sizeof(path), name, sizeof(name),
+			 msg, msglen);
+	if (dirfd == -ENOENT) {
+		say(msg, msglen, "%s", "");
+		return 0; /* no directory yet: no file */
 	}
-	remove_stale_tmp(state_dir, ifname);
-	r = load_file(path, device, out, n, why, sizeof(why));
-	if (r == 0 || r == -ENOENT)
+	if (dirfd < 0)
+		return dirfd;
+	remove_stale_tmp(dirfd, ifname);
+	r = load_file(dirfd, name, device, out, n, why, sizeof(why));
+	if (r == 0 || r == -ENOENT) {
+		close(dirfd);
 		return 0;
+	}
 	if (r == -ENOMEM) {
+		close(dirfd);
 		say(msg, msglen, "state file %s: out of memory while reading it", path);
 		return r;
 	}
-	r = set_aside(path, aside, sizeof(aside));
+	r = set_aside(dirfd, name, aside, sizeof(aside));
+	close(dirfd);
 	if (r) {
 		say(msg, msglen,
 		    "state file %s: %s; could not set it aside (%s), starting with no "
@@ -979,7 +1025,36 @@ int statefile_load(const char *state_dir, const char *ifname, const struct wg_ke
 		return r;
 	}
 	say(msg, msglen,
-	    "state file %s: %s; set aside as %s, starting with no learned AllowedIPs",
-	    path, why, aside);
+	    "state file %s: %s; set aside as %s/%s, starting with no learned AllowedIPs",
+	    path, why, state_dir, aside);
 	return STATEFILE_SET_ASIDE;
+}
+
+int statefile_read(const char *state_dir, const char *ifname, const struct wg_key *device,
+		   struct own_entry **out, size_t *n, char *msg, size_t msglen)
+{
+	char path[PATH_MAX], name[NAME_MAX + 1], why[512] = "";
+	int dirfd, r;
+
+	*out = NULL;
+	*n = 0;
+	say(msg, msglen, "%s", "");
+	dirfd = open_dir(state_dir, ifname, false, path, sizeof(path), name, sizeof(name),
+			 msg, msglen);
+	if (dirfd == -ENOENT) {
+		say(msg, msglen, "%s", "");
+		return 0;
+	}
+	if (dirfd < 0)
+		return dirfd;
+	r = load_file(dirfd, name, device, out, n, why, sizeof(why));
+	close(dirfd);
+	if (r == -ENOENT)
+		return 0;
+	if (r == -EIO)
+		r = -EINVAL; /* unreadable: a real run would set it aside too */
+	if (r)
+		say(msg, msglen, "state file %s: %s", path,
+		    r == -ENOMEM ? "out of memory while reading it" : why);
+	return r;
 }

@@ -26,7 +26,12 @@
  * whose write did not finish (a crash): it is ignored, as if the crash had
  * come before it. Version 1 files (a snapshot only) are read too. A file
  * that does not belong to the device or cannot be read is never deleted: it
- * is renamed to IFNAME.state.bad-YYYYMMDDTHHMMSSZ (plus -N if that exists). */
+ * is renamed to IFNAME.state.bad-YYYYMMDDTHHMMSSZ (plus -N if that exists).
+ *
+ * The directory is opened as statedir.h says (refused when another user
+ * could change it), and every file in it relative to that descriptor, never
+ * following a symbolic link (O_NOFOLLOW): the daemon runs as root, and a
+ * link there would send its writes elsewhere. */
 #ifndef WGRS_STATEFILE_H
 #define WGRS_STATEFILE_H
 
@@ -48,8 +53,9 @@ int statefile_path(const char *state_dir, const char *ifname, char *buf, size_t 
 
 /* Writes the entries for the device with public key device (a zero key is
  * written and matched like any other). Creates a missing state_dir (mode
- * 0700, parents too). Returns 0, or -errno with one line in msg; on failure
- * the previous file is left as it was, and no temporary file remains. */
+ * 0700, parents too). Returns 0, or -errno with one line in msg (-EPERM: the
+ * directory is refused, statedir.h); on failure the previous file is left
+ * as it was, and no temporary file remains. */
 int statefile_save(const char *state_dir, const char *ifname, const struct wg_key *device,
 		   const struct own_entry *v, size_t n, char *msg, size_t msglen);
 
@@ -79,6 +85,11 @@ int statefile_append_to(int fd, const struct own_change *v, size_t n, size_t cou
  * In every case *out may be passed to free(). Also removes temporary files
  * that a crash during statefile_save left for this interface. */
 int statefile_load(const char *state_dir, const char *ifname, const struct wg_key *device,
+		   struct own_entry **out, size_t *n, char *msg, size_t msglen);
+/* Reads the file as statefile_load does, but changes nothing (a dry run):
+ * 0 with the entries (none for a missing file), -ESTALE or -EINVAL for a
+ * file statefile_load would set aside, or -errno; msg says why. */
+int statefile_read(const char *state_dir, const char *ifname, const struct wg_key *device,
 		   struct own_entry **out, size_t *n, char *msg, size_t msglen);
 
 /* The text of a file, in a malloc'd buffer (*text, *len). 0 or -ENOMEM. */

@@ -47,16 +47,30 @@ contains "$err" "cannot open"
 # The daemon refuses a bad file before anything else, too.
 run 78 -c "$bad"
 
-# The daemon: an interface named with -i that does not exist fails a
-# oneshot run, which changes nothing (the namespace tests cover the rest).
-run 1 -c "$example" -i wgrs-nonesuch0 --oneshot --dry-run -v -q
-contains "$err" "wgrs-nonesuch0: no such WireGuard interface"
-[ -s "$out" ] && fail "a dry run without interfaces planned something: $(cat "$out")"
-
-# status: no daemon answers on the control socket in state_dir.
 tmpdir=$(mktemp -d)
 trap 'rm -f "$out" "$err"; rm -rf "$tmpdir"' EXIT
 printf 'state_dir: %s\n' "$tmpdir" >"$tmpdir/c.yaml"
+
+# The daemon: an interface named with -i that does not exist fails a
+# oneshot run, which changes nothing (the namespace tests cover the rest).
+run 1 -c "$tmpdir/c.yaml" -i wgrs-nonesuch0 --oneshot --dry-run -v -q
+contains "$err" "wgrs-nonesuch0: no such WireGuard interface"
+[ -s "$out" ] && fail "a dry run without interfaces planned something: $(cat "$out")"
+
+# A state directory others could change is refused before anything is
+# read (spec 6.1): the daemon exits 1 with one line that says why.
+mkdir -m 0777 "$tmpdir/open"
+chmod 0777 "$tmpdir/open"
+printf 'state_dir: %s/open\n' "$tmpdir" >"$tmpdir/open.yaml"
+run 1 -c "$tmpdir/open.yaml" --oneshot --dry-run
+contains "$err" "state_dir $tmpdir/open is writable by its group or others (mode 0777)"
+[ "$(wc -l <"$err")" -eq 1 ] || fail "the refusal is not one line: $(cat "$err")"
+printf 'state_dir: %s/open/state\n' "$tmpdir" >"$tmpdir/open.yaml"
+run 1 -c "$tmpdir/open.yaml" --oneshot --dry-run
+contains "$err" "$tmpdir/open is writable by its group or others (mode 0777) and not sticky"
+[ -e "$tmpdir/open/state" ] && fail "a refused state_dir was made"
+
+# status: no daemon answers on the control socket in state_dir.
 run 1 -c "$tmpdir/c.yaml" status
 contains "$err" "status: no daemon answers on $tmpdir/control.sock"
 run 1 -c "$tmpdir/c.yaml" status --json

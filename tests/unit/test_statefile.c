@@ -1,15 +1,16 @@
 /* test_statefile.c: the state file (docs/spec.md section 6): round trips, files set
  * aside, failed writes that keep the old file, and garbage that never crashes. */
+#include <cap-ng.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -157,6 +158,18 @@ static void save_ok(struct fixture *f, const struct own_entry *v, size_t n)
 	assert_int_equal(statefile_save(f->state, ifname, &dev, v, n, msg, sizeof(msg)),
 			 0);
 	assert_string_equal(msg, "");
+}
+
+static struct own_entry *load_ok(struct fixture *f, size_t *n)
+{
+	struct wg_key dev = device_key();
+	struct own_entry *got = NULL;
+	char msg[STATEFILE_MSG_LEN];
+
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, n, msg, sizeof(msg)), 0);
+	assert_string_equal(msg, "");
+	return got;
 }
 
 /* Writes text as the state file and loads it: must be set aside, with the
@@ -544,9 +557,21 @@ static void test_failed_write_keeps_old_file(void **state)
 	free(old);
 }
 
-/* Without write permission on the directory. Root bypasses the mode bits, so
- * as root the save runs under another file-system uid (setfsuid also drops
- * CAP_DAC_OVERRIDE until the uid is set back). */
+/* Root bypasses mode bits through CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH:
+ * as root, they leave the effective set for a while (they stay permitted),
+ * as the daemon runs without them (privs.h). */
+static void dac_override(bool on)
+{
+	if (geteuid() != 0)
+		return;
+	assert_int_equal(capng_get_caps_process(), 0);
+	capng_update(on ? CAPNG_ADD : CAPNG_DROP, CAPNG_EFFECTIVE, CAP_DAC_OVERRIDE);
+	capng_update(on ? CAPNG_ADD : CAPNG_DROP, CAPNG_EFFECTIVE, CAP_DAC_READ_SEARCH);
+	assert_int_equal(capng_apply(CAPNG_SELECT_CAPS), 0);
+}
+
+/* Without write permission on the directory (a read-only file system
+ * says EROFS the same way: tests/netns/test_faults.py). */
 static void test_read_only_dir_keeps_old_file(void **state)
 {
 	struct fixture *f = *state;
@@ -554,26 +579,17 @@ static void test_read_only_dir_keeps_old_file(void **state)
 	struct own_entry *old = make_entries(3), *other = make_entries(9);
 	char *before, *after, msg[STATEFILE_MSG_LEN];
 	size_t blen, alen;
-	const uid_t nobody = 65534;
-	int as_root = geteuid() == 0, rc;
+	int rc;
 
 	save_ok(f, old, 3);
 	before = slurp(f->path, &blen);
 	assert_int_equal(chmod(f->state, 0500), 0);
-	if (as_root) {
-		assert_int_equal(chmod(f->dir, 0711), 0);
-		assert_int_equal(chown(f->state, nobody, nobody), 0);
-		assert_int_equal(chown(f->path, nobody, nobody), 0);
-		setfsuid(nobody);
-		assert_int_equal(setfsuid(nobody), (int)nobody);
-	}
+	dac_override(false);
 	rc = statefile_save(f->state, ifname, &dev, other, 9, msg, sizeof(msg));
-	if (as_root) {
-		setfsuid(0);
-		assert_int_equal(setfsuid(0), 0);
-	}
+	dac_override(true);
 	assert_int_equal(rc, -EACCES);
 	assert_non_null(strstr(msg, f->state));
+	assert_non_null(strstr(msg, "previous one is kept"));
 	assert_int_equal(chmod(f->state, 0700), 0);
 	after = slurp(f->path, &alen);
 	assert_int_equal(alen, blen);
@@ -582,6 +598,115 @@ static void test_read_only_dir_keeps_old_file(void **state)
 	free(before);
 	free(other);
 	free(old);
+}
+
+/* A state directory others may write to is refused by every operation,
+ * which touches nothing in it. */
+static void test_unsafe_state_dir_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *v = make_entries(2), *got = NULL;
+	struct own_change c = {.owned = false, .e = v[0]};
+	char msg[STATEFILE_MSG_LEN];
+	const mode_t modes[] = {0777, 0770, 0702, 01777};
+	size_t n;
+	int fd;
+
+	save_ok(f, v, 2);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_int_equal(chmod(f->state, modes[i]), 0);
+		assert_int_equal(
+			statefile_save(f->state, ifname, &dev, v, 1, msg, sizeof(msg)),
+			-EPERM);
+		assert_non_null(strstr(msg, "writable by its group or others"));
+		assert_non_null(strstr(msg, "chmod go-w"));
+		assert_non_null(strstr(msg, f->state));
+		assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg,
+						sizeof(msg)),
+				 -EPERM);
+		free(got);
+		assert_int_equal(statefile_append(f->state, ifname, &c, 1, 1, NULL, msg,
+						  sizeof(msg)),
+				 -EPERM);
+		assert_int_equal(
+			statefile_open_append(f->state, ifname, &fd, msg, sizeof(msg)),
+			-EPERM);
+		assert_int_equal(fd, -1);
+	}
+	/* Nothing was written, set aside or left behind. */
+	assert_int_equal(chmod(f->state, 0755), 0);
+	got = load_ok(f, &n);
+	assert_entries_equal(v, 2, got, n);
+	assert_int_equal(count_tmp(f->state), 0);
+	assert_int_equal(count_names(f->state, "wgt0.state.bad-", NULL, 0), 0);
+	free(got);
+	free(v);
+}
+
+/* As root: a state directory of another user is refused. */
+static void test_state_dir_of_another_user_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	char msg[STATEFILE_MSG_LEN];
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(mkdir(f->state, 0700), 0);
+	assert_int_equal(chown(f->state, 65534, 65534), 0);
+	assert_int_equal(
+		statefile_save(f->state, ifname, &dev, NULL, 0, msg, sizeof(msg)),
+		-EPERM);
+	assert_non_null(strstr(msg, "belongs to uid 65534"));
+	assert_int_equal(access(f->path, F_OK), -1);
+}
+
+/* A symbolic link where the state file should be is never followed: not to
+ * append, not to read, not to replace. The file it points to stays as it
+ * was. */
+static void test_symlinked_state_file_not_followed(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *v = make_entries(2), *got = NULL;
+	struct own_change c = {.owned = false, .e = v[0]};
+	char victim[160], aside[PATH_MAX], msg[STATEFILE_MSG_LEN], *text;
+	struct stat st;
+	size_t n, len;
+
+	snprintf(victim, sizeof(victim), "%s/victim", f->dir);
+	spit(victim, "victim\n", 7);
+	assert_int_equal(mkdir(f->state, 0700), 0);
+	assert_int_equal(symlink(victim, f->path), 0);
+	assert_int_equal(
+		statefile_append(f->state, ifname, &c, 1, 1, NULL, msg, sizeof(msg)),
+		-EINVAL);
+	assert_non_null(strstr(msg, "not a regular file"));
+	/* Read: the link itself is set aside. */
+	assert_int_equal(
+		statefile_read(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+		-EINVAL);
+	free(got);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+		STATEFILE_SET_ASIDE);
+	assert_non_null(strstr(msg, "not a regular file"));
+	free(got);
+	assert_int_equal(count_names(f->state, "wgt0.state.bad-", aside, sizeof(aside)),
+			 1);
+	assert_int_equal(lstat(aside, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	/* Replaced: the link goes, a file of ours takes its name. */
+	assert_int_equal(symlink(victim, f->path), 0);
+	save_ok(f, v, 2);
+	assert_int_equal(lstat(f->path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	text = slurp(victim, &len);
+	assert_int_equal(len, 7);
+	assert_memory_equal(text, "victim\n", 7);
+	free(text);
+	free(v);
 }
 
 static void test_state_dir_not_a_directory(void **state)
@@ -594,7 +719,7 @@ static void test_state_dir_not_a_directory(void **state)
 	assert_int_equal(
 		statefile_save(f->state, ifname, &dev, NULL, 0, msg, sizeof(msg)),
 		-ENOTDIR);
-	assert_non_null(strstr(msg, "cannot create state directory"));
+	assert_non_null(strstr(msg, "not a directory"));
 	assert_int_equal(statefile_save(f->state, "a/b", &dev, NULL, 0, msg, sizeof(msg)),
 			 -EINVAL);
 	assert_non_null(strstr(msg, "a/b"));
@@ -815,18 +940,6 @@ static void assert_same_set(struct own_entry *a, size_t na, struct own_entry *b,
 	assert_entries_equal(a, na, b, nb);
 }
 
-static struct own_entry *load_ok(struct fixture *f, size_t *n)
-{
-	struct wg_key dev = device_key();
-	struct own_entry *got = NULL;
-	char msg[STATEFILE_MSG_LEN];
-
-	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, n, msg, sizeof(msg)), 0);
-	assert_string_equal(msg, "");
-	return got;
-}
-
 /* Changes appended after a full write: added, removed, moved to another
  * peer, given a displaced peer, removed and added again, and a removal of
  * a prefix the file never had. */
@@ -1038,6 +1151,9 @@ int main(void)
 		T(test_unreadable_set_aside),
 		T(test_failed_write_keeps_old_file),
 		T(test_read_only_dir_keeps_old_file),
+		T(test_unsafe_state_dir_refused),
+		T(test_state_dir_of_another_user_refused),
+		T(test_symlinked_state_file_not_followed),
 		T(test_state_dir_not_a_directory),
 		T(test_stale_tmp_removed),
 		cmocka_unit_test(test_fuzz_truncations),
