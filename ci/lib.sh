@@ -29,7 +29,7 @@ apt_candidate() {
 }
 
 BUILD_PACKAGES=(gcc clang libc6-dev pkg-config meson ninja-build libmnl-dev libcyaml-dev libyaml-dev
-	libcmocka-dev libsodium-dev valgrind libsystemd-dev scdoc man-db python3)
+	libcmocka-dev libsodium-dev libcap-ng-dev valgrind libsystemd-dev scdoc man-db python3)
 # Debian's python3 (with python3-pytest), not one earlier in PATH such as pyenv's.
 PYTHON=/usr/bin/python3
 # The namespace tier without its WireGuard and its BIRD, which depend on

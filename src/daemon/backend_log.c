@@ -26,46 +26,15 @@ static bool may_say(struct backend_log *bl)
 	return true;
 }
 
-static uint64_t hash_line(const char *s)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static bool said_before(const struct backend_log *bl, uint64_t h)
-{
-	for (size_t i = 0; i < bl->n_prev; i++)
-		if (bl->prev[i] == h)
-			return true;
-	return false;
-}
-
-static void remember(struct backend_log *bl, uint64_t h)
-{
-	if (bl->n_cur == bl->cap_cur) {
-		size_t cap = bl->cap_cur ? bl->cap_cur * 2 : 16;
-		uint64_t *v = realloc(bl->cur, cap * sizeof(*v));
-
-		if (!v)
-			return; /* only a log filter: said again next round */
-		bl->cur = v;
-		bl->cap_cur = cap;
-	}
-	bl->cur[bl->n_cur++] = h;
-}
-
 static void log_result(struct backend_log *bl, const struct change *c, int err)
 {
-	char line[CHANGE_LINE], failure[CHANGE_LINE + 64];
-	uint64_t h;
+	char line[CHANGE_LINE];
 
 	if (!err || (c->op == CHANGE_ROUTE_DEL && err == -ESRCH)) {
 		bool show = may_say(bl);
 
 		bl->applied[c->op]++;
+		failures_change(&bl->failures, c->op, 0, NULL);
 		bl->hidden += !show;
 		/* A storm's lines are mostly not printed: not formatted either. */
 		if (log_get_level() < (show ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG))
@@ -77,16 +46,7 @@ static void log_result(struct backend_log *bl, const struct change *c, int err)
 	}
 	bl->failed[c->op]++;
 	change_format(c, line, sizeof(line));
-	snprintf(failure, sizeof(failure), "%s: failed: %s", line, strerror(-err));
-	h = hash_line(failure);
-	remember(bl, h);
-	bl->new_failures += !said_before(bl, h);
-	if (said_before(bl, h) || !may_say(bl)) {
-		bl->hidden += !said_before(bl, h);
-		log_debug("%s: %s (again)", bl->ifname, failure);
-		return;
-	}
-	log_err("%s: %s; retrying on the next pass", bl->ifname, failure);
+	failures_change(&bl->failures, c->op, err, line);
 }
 
 static bool is_allowed(const struct change *c)
@@ -152,7 +112,8 @@ static void rt_destroy(struct route_backend *b)
 }
 
 void backend_log_init(struct backend_log *bl, struct wg_backend *wg,
-		      struct route_backend *rt, const char *ifname)
+		      struct route_backend *rt, const char *ifname, char *last_error,
+		      size_t last_error_len, double *last_error_time)
 {
 	memset(bl, 0, sizeof(*bl));
 	bl->wg = (struct wg_backend){.name = wg->name,
@@ -168,21 +129,7 @@ void backend_log_init(struct backend_log *bl, struct wg_backend *wg,
 	bl->inner_rt = rt;
 	bl->clock_ms = clock_mono_ms;
 	snprintf(bl->ifname, sizeof(bl->ifname), "%s", ifname);
-}
-
-void backend_log_round_begin(struct backend_log *bl)
-{
-	uint64_t *buf = bl->prev;
-	size_t cap = bl->cap_prev;
-
-	/* What the last round said is what this one need not say again. */
-	bl->prev = bl->cur;
-	bl->n_prev = bl->n_cur;
-	bl->cap_prev = bl->cap_cur;
-	bl->cur = buf;
-	bl->cap_cur = cap;
-	bl->n_cur = 0;
-	bl->new_failures = 0;
+	failures_init(&bl->failures, ifname, last_error, last_error_len, last_error_time);
 }
 
 size_t backend_log_round_end(struct backend_log *bl)
@@ -190,18 +137,15 @@ size_t backend_log_round_end(struct backend_log *bl)
 	uint64_t now = bl->clock_ms();
 
 	if (bl->hidden && now - bl->last_summary >= BACKEND_LOG_WINDOW_MS) {
-		log_info("%s: and %zu more changes or failures (the debug level lists "
-			 "them)",
+		log_info("%s: and %zu more changes (the debug level lists them)",
 			 bl->ifname, bl->hidden);
 		bl->hidden = 0;
 		bl->last_summary = now;
 	}
-	return bl->new_failures;
+	return failures_round_end(&bl->failures);
 }
 
 void backend_log_free(struct backend_log *bl)
 {
-	free(bl->prev);
-	free(bl->cur);
-	bl->prev = bl->cur = NULL;
+	failures_free(&bl->failures);
 }

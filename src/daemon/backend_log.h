@@ -1,11 +1,11 @@
 /* backend_log.h: a pair of backends that pass everything through to the
- * real ones and log each change they apply: done at info, failed at error
- * with the reason. At most BACKEND_LOG_LINES lines a second are said per
- * interface; the rest go to debug and are counted, and the count is said in
- * one line at most once a second (a storm of small rounds would otherwise
- * write a line per change, or per round). A failure that the previous round
- * logged already goes to debug, so that one that persists (a downed link)
- * is said once, not every poll. It also counts the changes by kind. */
+ * real ones and log each change they apply at info. At most
+ * BACKEND_LOG_LINES lines a second are said per interface; the rest go to
+ * debug and are counted, and the count is said in one line at most once a
+ * second (a storm of small rounds would otherwise write a line per change,
+ * or per round). Failed changes go to the interface's failures
+ * (failures.h), which say each cause once, not once per change or pass.
+ * It also counts the changes by kind. */
 #ifndef WGRS_BACKEND_LOG_H
 #define WGRS_BACKEND_LOG_H
 
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "failures.h"
 
 #define CHANGE_OP_COUNT (CHANGE_ROUTE_DEL + 1)
 
@@ -26,7 +27,7 @@ struct backend_log {
 	struct wg_backend *inner_wg;
 	struct route_backend *inner_rt;
 	char ifname[IF_NAMESIZE];
-	size_t new_failures; /* failures of this round not said before */
+	struct failures failures; /* of the interface, by cause */
 	/* Changes by enum change_op, since the interface was picked up. */
 	uint64_t applied[CHANGE_OP_COUNT], failed[CHANGE_OP_COUNT];
 	uint64_t window_start;	    /* ms: the second the line budget is for */
@@ -34,17 +35,16 @@ struct backend_log {
 	size_t hidden;		    /* lines not said, not yet summarised */
 	uint64_t last_summary;	    /* ms */
 	uint64_t (*clock_ms)(void); /* monotonic; replaceable for tests */
-	/* hashes of the failures logged in the previous and this round */
-	size_t n_prev, cap_prev, n_cur, cap_cur;
-	uint64_t *prev, *cur;
 };
 
+/* last_error (last_error_len bytes) and *last_error_time get the line of a
+ * failure's cause when it arises (the interface's status). */
 void backend_log_init(struct backend_log *bl, struct wg_backend *wg,
-		      struct route_backend *rt, const char *ifname);
-void backend_log_round_begin(struct backend_log *bl);
+		      struct route_backend *rt, const char *ifname, char *last_error,
+		      size_t last_error_len, double *last_error_time);
 /* Logs the summary of the lines not said, when the last one is a second
- * old. Returns the number of failures of the round that were not said
- * before (a persisting one counts once). */
+ * old, and the failures' causes that arose or ended in the round. Returns
+ * how many arose. */
 size_t backend_log_round_end(struct backend_log *bl);
 void backend_log_free(struct backend_log *bl);
 

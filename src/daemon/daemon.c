@@ -393,6 +393,7 @@ static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 {
 	/* The periodic resync diffs the device even when it reads as before. */
 	int r = iface_poll(&d->env, ifc, ifc->need_full);
+	char what[128];
 
 	ifc->poll_due = now + ifc->s.wg_poll_interval_ms;
 	if (r == -ENODEV) {
@@ -400,10 +401,10 @@ static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 		d->discover_due = 0;
 		return;
 	}
-	if (r) {
-		log_err("%s: reading the device: %s", ifc->name, strerror(-r));
+	snprintf(what, sizeof(what), "reading the device: %s", strerror(-r));
+	failures_op(&ifc->bl.failures, FAILURE_DEVICE_READ, r, what);
+	if (r)
 		return;
-	}
 	if (!ifc->s.watch_routes)
 		ifc->need_dump = true; /* nobody told us about route changes */
 	ifc->touched = true;
@@ -412,11 +413,13 @@ static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 static void resync_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 {
 	int r = iface_load_addrs(&d->env, ifc);
+	char what[128];
 
-	ifc->resync_due = now + ifc->s.resync_interval_ms;
+	/* Addresses decide which gateways are reachable: soon again. */
+	ifc->resync_due = now + (r ? 1000 : ifc->s.resync_interval_ms);
 	ifc->poll_due = now; /* and the device, diffed in full */
-	if (r)
-		log_err("%s: reading the addresses: %s", ifc->name, strerror(-r));
+	snprintf(what, sizeof(what), "reading the addresses: %s", strerror(-r));
+	failures_op(&ifc->bl.failures, FAILURE_ADDRESS_DUMP, r, what);
 	ifc->need_dump = true;
 	ifc->need_full = true;
 	ifc->touched = true;
@@ -440,11 +443,12 @@ static void sync_due(struct daemon *d, uint64_t now)
 	}
 	if (n_dump) {
 		int r = ifaces_dump_routes(&d->env, dump, n_dump);
+		char what[128];
 
-		if (r) {
-			log_err("reading the routes: %s; trying again in a second",
-				strerror(-r));
-			for (size_t k = 0; k < n_dump; k++)
+		snprintf(what, sizeof(what), "reading the routes: %s", strerror(-r));
+		for (size_t k = 0; k < n_dump; k++) {
+			failures_op(&dump[k]->bl.failures, FAILURE_ROUTE_DUMP, r, what);
+			if (r)
 				dump[k]->sync_due = now + 1000;
 		}
 	}

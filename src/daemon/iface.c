@@ -109,8 +109,10 @@ static void save_ownership(struct iface *ifc)
 	ifc->state_fd = -1;
 	ifc->state_written = r == 0;
 	ifc->state_appended = 0;
-	if (r)
-		iface_error(ifc, "state file not written: %s", msg);
+	/* Written again after every round until it is (a full disk, a
+	 * read-only file system), whether or not ownership changes again. */
+	ifc->state_unsaved = r != 0;
+	failures_op(&ifc->bl.failures, FAILURE_STATE_WRITE, r, msg);
 }
 
 /* After a round: the ownership changes appended to the state file, or the
@@ -125,7 +127,7 @@ static void update_ownership(struct iface *ifc)
 	int r;
 
 	if (!ifc->state_written) {
-		if (rec_own_take_dirty(ifc->rec))
+		if (rec_own_take_dirty(ifc->rec) || ifc->state_unsaved)
 			save_ownership(ifc);
 		return;
 	}
@@ -189,7 +191,8 @@ int iface_start(const struct iface_env *env, const char *name, int ifindex, bool
 	}
 	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
 	ifc->state_fd = -1;
-	backend_log_init(&ifc->bl, env->wg, env->rt, name);
+	backend_log_init(&ifc->bl, env->wg, env->rt, name, ifc->status.last_error,
+			 sizeof(ifc->status.last_error), &ifc->status.last_error_time);
 	ifc->ifindex = ifindex;
 	ifc->up = up;
 	ifc->pubkey = dev.pubkey;
@@ -410,16 +413,14 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 {
 	struct change_list plan = {0};
 	struct sync_result res = {0};
-	size_t new_failures;
 	int r;
 
 	double begin = clock_mono();
 
-	backend_log_round_begin(&ifc->bl);
 	r = sync_round(ifc->rec, &ifc->bl.wg, &ifc->bl.rt, ifc->name,
 		       full || ifc->need_full, env->dry_run, env->dry_run ? &plan : NULL,
 		       &res);
-	new_failures = backend_log_round_end(&ifc->bl);
+	backend_log_round_end(&ifc->bl);
 	ifc->status.last_round_seconds = clock_mono() - begin;
 	if (env->dry_run)
 		print_plan(ifc, &plan);
@@ -431,12 +432,10 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	ifc->status.failed += res.failed;
 	ifc->status.last_failed = res.failed;
 	ifc->status.last_sync = clock_unix();
-	/* A failure that persists (a downed link) is said once. */
+	/* Each cause was said by the failures (failures.h). */
 	if (r)
-		iface_error_at(ifc, new_failures ? LOG_LEVEL_ERROR : LOG_LEVEL_DEBUG,
-			       "%zu of %zu changes failed (first: %s); retrying on the "
-			       "next pass",
-			       res.failed, res.planned, strerror(r < 0 ? -r : r));
+		log_debug("%s: %zu of %zu changes failed (first: %s)", ifc->name,
+			  res.failed, res.planned, strerror(r < 0 ? -r : r));
 	/* Also cleared in a dry run, where nothing is written. */
 	if (env->dry_run)
 		rec_own_take_dirty(ifc->rec);
@@ -470,7 +469,6 @@ int iface_teardown(const struct iface_env *env, struct iface *ifc)
 		goto out;
 	}
 	/* Each change logged as in a round. */
-	backend_log_round_begin(&ifc->bl);
 	ifc->bl.wg.apply(&ifc->bl.wg, ifc->name, cl.v, cl.n, wg_err);
 	ifc->bl.rt.apply(&ifc->bl.rt, cl.v, cl.n, rt_err);
 	backend_log_round_end(&ifc->bl);
@@ -517,6 +515,8 @@ void iface_get_status(const struct iface_env *env, struct iface *ifc,
 	rec_get_stats(ifc->rec, &out->st);
 	memcpy(out->applied_by_op, ifc->bl.applied, sizeof(out->applied_by_op));
 	memcpy(out->failed_by_op, ifc->bl.failed, sizeof(out->failed_by_op));
+	out->failures = ifc->bl.failures.v;
+	out->n_failures = ifc->bl.failures.n;
 }
 
 static int peer_stats_cmp(const void *a, const void *b)

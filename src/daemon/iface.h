@@ -39,6 +39,7 @@ struct iface {
 	/* The state file on disk is a full write of ours plus state_appended
 	 * bytes of changes; false: write it whole next time. */
 	bool state_written;
+	bool state_unsaved; /* the last write failed: write it again */
 	size_t state_appended;
 	int state_fd; /* open for appending; -1: not yet, or the file was replaced */
 

@@ -19,6 +19,23 @@ static const char *utc(double t, char *buf, size_t len)
 	return buf;
 }
 
+/* "  failures: route add ENETUNREACH 3 (failing), ..." */
+static void write_failures_text(FILE *out, const struct iface_status *s)
+{
+	char name[16];
+
+	for (size_t k = 0; k < s->n_failures; k++) {
+		const struct failure_cause *c = &s->failures[k];
+
+		fprintf(out, "%s%s %s %llu%s",
+			k ? ", " : "  failures: ", failure_kind_name(c->kind),
+			failure_errno_name(c->err, name, sizeof(name)),
+			(unsigned long long)c->count, c->failing ? " (failing)" : "");
+	}
+	if (s->n_failures)
+		fputc('\n', out);
+}
+
 void status_write_text(FILE *out, const struct daemon_status *ds)
 {
 	double now = clock_unix();
@@ -57,6 +74,7 @@ void status_write_text(FILE *out, const struct daemon_status *ds)
 			fprintf(out, "  last error %s: %s\n",
 				utc(s->last_error_time, when, sizeof(when)),
 				s->last_error);
+		write_failures_text(out, s);
 	}
 }
 
@@ -80,6 +98,29 @@ static void json_time(FILE *out, double t)
 		fprintf(out, "%.3f", t);
 	else
 		fputs("null", out);
+}
+
+/* "failures": [{"kind", "cause", "reason", "count", "failing", "last"}] */
+static void json_failures(FILE *out, const struct iface_status *s)
+{
+	char name[16];
+
+	fputs(",\"failures\":[", out);
+	for (size_t k = 0; k < s->n_failures; k++) {
+		const struct failure_cause *c = &s->failures[k];
+
+		fputs(k ? ",{\"kind\":" : "{\"kind\":", out);
+		json_string(out, failure_kind_name(c->kind));
+		fputs(",\"cause\":", out);
+		json_string(out, failure_errno_name(c->err, name, sizeof(name)));
+		fputs(",\"reason\":", out);
+		json_string(out, strerror(c->err));
+		fprintf(out, ",\"count\":%llu,\"failing\":%s,\"last\":",
+			(unsigned long long)c->count, c->failing ? "true" : "false");
+		json_time(out, c->last);
+		fputc('}', out);
+	}
+	fputc(']', out);
 }
 
 static void json_iface(FILE *out, const struct iface_status *s)
@@ -110,6 +151,7 @@ static void json_iface(FILE *out, const struct iface_status *s)
 		fputs("null", out);
 	fputs(",\"last_error_time\":", out);
 	json_time(out, s->last_error_time);
+	json_failures(out, s);
 	fputc('}', out);
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "failures.h"
 #include "reconcile.h"
 
 struct iface_status {
@@ -35,6 +36,10 @@ struct iface_status {
 	 * key). */
 	size_t n_peers;
 	struct rec_peer_stats *peers;
+	/* Every cause of failure since the interface was picked up
+	 * (failures.h); borrowed, valid until the next round. */
+	const struct failure_cause *failures;
+	size_t n_failures;
 };
 
 struct daemon_status {

@@ -42,6 +42,8 @@ struct fake_world {
 	size_t n_routes;
 	size_t fail_n;
 	int fail_err;
+	int fail_op[CHANGE_ROUTE_DEL + 1]; /* persistent, per change op */
+	int fail_get;
 };
 
 struct fake_wg {
@@ -449,8 +451,20 @@ void fake_fail_next(struct fake_world *w, size_t n, int err)
 	w->fail_err = err;
 }
 
-static int injected(struct fake_world *w)
+void fake_fail_op(struct fake_world *w, enum change_op op, int err)
 {
+	w->fail_op[op] = err;
+}
+
+void fake_fail_get(struct fake_world *w, int err)
+{
+	w->fail_get = err;
+}
+
+static int injected(struct fake_world *w, enum change_op op)
+{
+	if (w->fail_op[op])
+		return w->fail_op[op];
 	if (!w->fail_n)
 		return 0;
 	w->fail_n--;
@@ -459,7 +473,9 @@ static int injected(struct fake_world *w)
 
 static int fake_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
 {
-	return fake_wg_get(((struct fake_wg *)b)->w, ifname, dev);
+	struct fake_world *w = ((struct fake_wg *)b)->w;
+
+	return w->fail_get ? w->fail_get : fake_wg_get(w, ifname, dev);
 }
 
 static int fake_wg_apply(struct wg_backend *b, const char *ifname,
@@ -473,7 +489,7 @@ static int fake_wg_apply(struct wg_backend *b, const char *ifname,
 
 		if (ch[i].op != CHANGE_ALLOWED_ADD && ch[i].op != CHANGE_ALLOWED_DEL)
 			continue;
-		ret = injected(w);
+		ret = injected(w, ch[i].op);
 		if (!ret)
 			ret = ch[i].op == CHANGE_ALLOWED_ADD
 				      ? fake_wg_allow(w, ifname, &ch[i].peer, &ch[i].dst)
@@ -540,7 +556,7 @@ static int fake_rt_apply(struct route_backend *b, const struct change *ch, size_
 
 		if (ch[i].op != CHANGE_ROUTE_ADD && ch[i].op != CHANGE_ROUTE_DEL)
 			continue;
-		ret = injected(w);
+		ret = injected(w, ch[i].op);
 		if (!ret)
 			ret = apply_route(w, &ch[i]);
 		err[i] = ret;

@@ -41,7 +41,7 @@ static void env_init(struct env *e)
 	assert_int_equal(fake_wg_add_peer(e->w, IF, &e->peer), 0);
 	e->wg = fake_wg_backend(e->w);
 	e->rt = fake_route_backend(e->w);
-	backend_log_init(&e->bl, e->wg, e->rt, IF);
+	backend_log_init(&e->bl, e->wg, e->rt, IF, NULL, 0, NULL);
 	e->bl.clock_ms = fake_clock;
 	/* The log goes to stderr: catch it in a file. */
 	e->log = tmpfile();
@@ -80,7 +80,6 @@ static void round_of(struct env *e, size_t n)
 		ch[i].peer = e->peer;
 		ch[i].learned = true;
 	}
-	backend_log_round_begin(&e->bl);
 	assert_int_equal(e->bl.wg.apply(&e->bl.wg, IF, ch, n, err), 0);
 	backend_log_round_end(&e->bl);
 	free(ch);
@@ -165,7 +164,6 @@ static void test_changes_counted_by_kind(void **state)
 	/* Deleting a route that is gone already (ESRCH) counts as done, as the
 	 * daemon takes it; an AllowedIP of a peer that is not there fails. */
 	del.route.dst = del.dst;
-	backend_log_round_begin(&e.bl);
 	e.bl.rt.apply(&e.bl.rt, &del, 1, &err);
 	assert_int_equal(err, -ESRCH);
 	bad.peer = key_n(99);
