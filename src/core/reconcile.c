@@ -1819,10 +1819,50 @@ static int commit_route(struct rec *r, const struct change *c)
 	return ret < 0 ? ret : 0;
 }
 
+/* Pending ownership of dst (own_if_made) is settled by a change that
+ * worked. */
+static void drop_pending_own(struct rec *r, const struct prefix *dst)
+{
+	for (size_t i = 0; i < r->n_pending_own;)
+		if (prefix_equal(&r->pending_own[i].dst, dst))
+			r->pending_own[i] = r->pending_own[--r->n_pending_own];
+		else
+			i++;
+}
+
+/* A learned addition that failed may have been made all the same: a reply
+ * lost with its connection, a request applied in part (WireGuard applies
+ * a request as it reads it). Should the next read of the device show the
+ * peer holding the prefix, it is ours, as if the state file said so
+ * (spec 6.4); else the entry is dropped. Without this, the prefix would be
+ * taken for static, and stay when its route goes. */
+static void own_if_made(struct rec *r, const struct change *c)
+{
+	struct own_entry e = {.peer = c->peer, .dst = c->dst};
+	struct dest *d = dest_get(r, &c->dst, false);
+	const struct wg_key *disp = d ? displaced_get(r, d) : NULL;
+	struct own_entry *v;
+
+	if (d && static_holder(d))
+		e.displaced = peers_get(&r->peers, static_holder(d))->key;
+	else if (disp)
+		e.displaced = *disp;
+	if (!wg_key_cmp(&e.displaced, &e.peer))
+		memset(&e.displaced, 0, sizeof(e.displaced));
+	drop_pending_own(r, &c->dst);
+	v = realloc(r->pending_own, (r->n_pending_own + 1) * sizeof(*v));
+	if (!v)
+		return; /* taken for static, as before */
+	v[r->n_pending_own++] = e;
+	r->pending_own = v;
+}
+
 int rec_commit(struct rec *r, const struct change *c)
 {
 	if (!prefix_valid(&c->dst))
 		return -EINVAL;
+	if (r->n_pending_own)
+		drop_pending_own(r, &c->dst);
 	switch (c->op) {
 	case CHANGE_ALLOWED_ADD:
 		return commit_allowed_add(r, c);
@@ -1837,7 +1877,12 @@ int rec_commit(struct rec *r, const struct change *c)
 
 void rec_fail(struct rec *r, const struct change *c)
 {
-	struct dest *d = dest_get(r, &c->dst, false);
+	struct dest *d;
+
+	if (c->op == CHANGE_ALLOWED_ADD && c->learned && r->have_wg &&
+	    peers_find(&r->peers, &c->peer) && prefix_valid(&c->dst))
+		own_if_made(r, c);
+	d = dest_get(r, &c->dst, false);
 
 	if (d)
 		mark(r, d);

@@ -81,7 +81,9 @@ int rec_teardown(struct rec *r, struct change_list *out);
 void rec_mark_all(struct rec *r);
 /* The change was applied: update the model as if the kernel had reported it. */
 int rec_commit(struct rec *r, const struct change *c);
-/* The change failed: the destination is evaluated again on the next pass. */
+/* The change failed: the destination is evaluated again on the next pass.
+ * A learned AllowedIP addition may have been made all the same (its reply
+ * lost): if the next WireGuard snapshot shows it, it is owned. */
 void rec_fail(struct rec *r, const struct change *c);
 
 void rec_get_stats(const struct rec *r, struct rec_stats *st);

@@ -303,6 +303,46 @@ static void test_failed_change_is_retried(void **state)
 	env_free(e);
 }
 
+/* A learned addition whose reply was lost (the UAPI connection closed in
+ * the middle of it) may have been made: the next read of the device that
+ * shows it makes it learned, so that the end of its route withdraws it. One
+ * that was not made is tried again, and a prefix the operator gives another
+ * peer meanwhile stays that peer's static one. */
+static void test_failed_learned_add_made_all_the_same(void **state)
+{
+	struct env *e = env_new();
+	struct prefix p = P("2001:db8:1::/48");
+	struct sync_result res;
+	struct rec_stats st;
+
+	(void)state;
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
+	fake_fail_next(e->w, 1, -EPIPE);
+	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, NULL, &res),
+			 -EPIPE);
+	assert_int_equal(fake_wg_allow(e->w, IF, &e->a, &p), 0); /* made after all */
+	poll_wg(e);
+	rec_get_stats(e->rec, &st);
+	assert_int_equal(st.learned, 1);
+	assert_int_equal(round_(e, false), 0);
+	del_route(e, "2001:db8:1::/48");
+	assert_int_equal(round_(e, false), 1);
+	assert_int_equal(allowed_of(e, &e->a), 0);
+
+	add_route(e, "2001:db8:2::/48", "fe80::a", 12);
+	fake_fail_next(e->w, 1, -EPIPE);
+	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, NULL, &res),
+			 -EPIPE);
+	allow(e, &e->b, "2001:db8:2::/48"); /* the operator's, read by a poll */
+	rec_get_stats(e->rec, &st);
+	assert_int_equal(st.learned, 0);
+	del_route(e, "2001:db8:2::/48");
+	round_(e, false);
+	assert_int_equal(allowed_of(e, &e->b), 1);
+	assert_int_equal(allowed_of(e, &e->a), 0);
+	env_free(e);
+}
+
 static void test_failed_allowed_ip_holds_back_its_route_change(void **state)
 {
 	struct env *e = env_new();
@@ -540,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_conflict_warned_once),
 		cmocka_unit_test(test_ambiguous_gateway_warned_and_counted),
 		cmocka_unit_test(test_failed_change_is_retried),
+		cmocka_unit_test(test_failed_learned_add_made_all_the_same),
 		cmocka_unit_test(test_failed_allowed_ip_holds_back_its_route_change),
 		cmocka_unit_test(test_bad_input_is_refused_without_change),
 		cmocka_unit_test(test_many_next_hops_are_capped),
