@@ -153,6 +153,20 @@ def dev(harness, ns):
     return Device(harness, ns).start()
 
 
+@pytest.fixture
+def fake(harness, ns):
+    """A userspace WireGuard device served by a fake UAPI server
+    (fake_uapi.py) with p1 (fe80::2) and p2 (fe80::3), each holding its
+    gateway as a static AllowedIP; started by the test (fake.start())."""
+    from fake_uapi import FakeUapi
+
+    p1, p2 = Peer(GW1), Peer(GW2)
+    f = FakeUapi(harness, ns, {p1.public_key: [GW1 + "/128"], p2.public_key: [GW2 + "/128"]})
+    f.p1, f.p2 = p1, p2
+    yield f
+    f.stop()
+
+
 class Daemon:
     """wg-rtsync in a namespace, with its configuration and state_dir in a
     temporary directory."""
