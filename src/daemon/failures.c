@@ -20,6 +20,18 @@ static const char *const kind_names[FAILURE_KINDS] = {
 	[FAILURE_STATE_WRITE] = "writing the state file",
 };
 
+/* The same as Prometheus label values. */
+static const char *const kind_ids[FAILURE_KINDS] = {
+	[FAILURE_ALLOWED_ADD] = "allowed_ip_add",
+	[FAILURE_ALLOWED_DEL] = "allowed_ip_del",
+	[FAILURE_ROUTE_ADD] = "route_add",
+	[FAILURE_ROUTE_DEL] = "route_del",
+	[FAILURE_DEVICE_READ] = "device_read",
+	[FAILURE_ROUTE_DUMP] = "route_dump",
+	[FAILURE_ADDRESS_DUMP] = "address_dump",
+	[FAILURE_STATE_WRITE] = "state_write",
+};
+
 /* When the next try comes, as the daemon schedules it. */
 static const char *const retry_when[FAILURE_KINDS] = {
 	[FAILURE_ALLOWED_ADD] = "on every pass",
@@ -35,6 +47,11 @@ static const char *const retry_when[FAILURE_KINDS] = {
 const char *failure_kind_name(enum failure_kind kind)
 {
 	return kind < FAILURE_KINDS ? kind_names[kind] : "?";
+}
+
+const char *failure_kind_id(enum failure_kind kind)
+{
+	return kind < FAILURE_KINDS ? kind_ids[kind] : "unknown";
 }
 
 const char *failure_errno_name(int err, char *buf, size_t len)

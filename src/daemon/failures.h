@@ -65,6 +65,8 @@ void failures_free(struct failures *f);
 
 /* "route add", "reading the device", ... */
 const char *failure_kind_name(enum failure_kind kind);
+/* "route_add", "device_read", ...: a Prometheus label value. */
+const char *failure_kind_id(enum failure_kind kind);
 /* "ENETUNREACH", or "E123" for a number without a name. */
 const char *failure_errno_name(int err, char *buf, size_t len);
 

@@ -300,6 +300,30 @@ static void prom_changes(FILE *out, const struct daemon_status *ds, bool failed)
 	}
 }
 
+/* Every cause of failure (failures.h): its count, and whether it lasts. */
+static void prom_failures(FILE *out, const struct daemon_status *ds, bool failing)
+{
+	const char *name = failing ? "failing" : "failures_total";
+	char errname[16];
+
+	prom_head(out, name, failing ? "gauge" : "counter",
+		  failing ? "1 while a cause of failure lasts (it is said once, and "
+			    "retried on every pass), 0 once it has ended."
+			  : "Failures by kind of operation and cause (errno).");
+	for (size_t i = 0; i < ds->n; i++) {
+		for (size_t k = 0; k < ds->v[i].n_failures; k++) {
+			const struct failure_cause *c = &ds->v[i].failures[k];
+
+			prom_sample(out, name, ds->v[i].name, "kind",
+				    failure_kind_id(c->kind), "cause",
+				    failure_errno_name(c->err, errname, sizeof(errname)),
+				    NULL);
+			fprintf(out, "%llu\n",
+				(unsigned long long)(failing ? c->failing : c->count));
+		}
+	}
+}
+
 static void prom_resyncs(FILE *out, const struct daemon_status *ds)
 {
 	prom_head(out, "resyncs_total", "counter",
@@ -371,6 +395,8 @@ void status_write_prometheus(FILE *out, const struct daemon_status *ds)
 	}
 	prom_changes(out, ds, false);
 	prom_changes(out, ds, true);
+	prom_failures(out, ds, false);
+	prom_failures(out, ds, true);
 	prom_resyncs(out, ds);
 	prom_head(out, "last_pass_duration_seconds", "gauge",
 		  "How long the last pass took (planning and applying its changes).");

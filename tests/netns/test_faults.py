@@ -46,6 +46,25 @@ def failure(d, name, kind, cause):
     return None
 
 
+# status --prometheus names the kinds as label values.
+KIND_IDS = {"allowed-ip add": "allowed_ip_add", "allowed-ip del": "allowed_ip_del",
+            "route add": "route_add", "route del": "route_del",
+            "reading the device": "device_read", "writing the state file": "state_write"}
+
+
+def prometheus_failure(d, name, kind, cause):
+    """(failures_total, failing) of status --prometheus for the cause."""
+    out = subprocess.run([d.binary, "-c", d.config_path, "status", "--prometheus"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    labels = '{interface="%s",kind="%s",cause="%s"} ' % (name, KIND_IDS[kind], cause)
+    values = {}
+    for line in out.splitlines():
+        for metric in ("failures_total", "failing"):
+            if line.startswith("wg_rtsync_" + metric + labels):
+                values[metric] = int(line.split()[-1])
+    return values.get("failures_total"), values.get("failing")
+
+
 def error_lines(d, *words):
     return [l for l in d.log().splitlines()
             if l.startswith("error: ") and all(w in l for w in words)]
@@ -61,6 +80,8 @@ def assert_logged_once_and_retried(d, name, kind, cause, rounds=3):
     assert later["count"] > first["count"], "not retried: %s" % later
     lines = error_lines(d, kind, cause)
     assert len(lines) == 1, "said %d times:\n%s" % (len(lines), "\n".join(lines))
+    total, failing = prometheus_failure(d, name, kind, cause)
+    assert total >= later["count"] and failing == 1, (total, failing)
     return later
 
 
