@@ -26,8 +26,7 @@ struct env {
 	struct route_backend *rt;
 	struct backend_log bl;
 	struct wg_key peer;
-	FILE *log;
-	int saved_stderr;
+	struct log_capture log;
 	unsigned next;
 };
 
@@ -43,20 +42,12 @@ static void env_init(struct env *e)
 	e->rt = fake_route_backend(e->w);
 	backend_log_init(&e->bl, e->wg, e->rt, IF, NULL, 0, NULL);
 	e->bl.clock_ms = fake_clock;
-	/* The log goes to stderr: catch it in a file. */
-	e->log = tmpfile();
-	assert_non_null(e->log);
-	fflush(stderr);
-	e->saved_stderr = dup(STDERR_FILENO);
-	assert_int_equal(dup2(fileno(e->log), STDERR_FILENO), STDERR_FILENO);
+	log_capture_start(&e->log);
 }
 
 static void env_free(struct env *e)
 {
-	fflush(stderr);
-	dup2(e->saved_stderr, STDERR_FILENO);
-	close(e->saved_stderr);
-	fclose(e->log);
+	log_capture_stop(&e->log);
 	backend_log_free(&e->bl);
 	e->wg->destroy(e->wg);
 	e->rt->destroy(e->rt);
@@ -93,9 +84,9 @@ static void count_lines(struct env *e, size_t *changes, size_t *summaries,
 	char line[512];
 
 	fflush(stderr);
-	rewind(e->log);
+	rewind(e->log.f);
 	*changes = *summaries = *summarised = 0;
-	while (fgets(line, sizeof(line), e->log)) {
+	while (fgets(line, sizeof(line), e->log.f)) {
 		const char *more = strstr(line, ": and ");
 
 		if (strstr(line, "allowed-ip add"))
@@ -105,8 +96,7 @@ static void count_lines(struct env *e, size_t *changes, size_t *summaries,
 			*summarised += strtoul(more + 6, NULL, 10);
 		}
 	}
-	assert_int_equal(ftruncate(fileno(e->log), 0), 0);
-	rewind(e->log);
+	log_capture_clear(&e->log);
 }
 
 static void test_lines_per_second(void **state)

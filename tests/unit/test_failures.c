@@ -10,52 +10,28 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend_fake.h"
 #include "backend_log.h"
+#include "fakeenv.h"
 #include "log.h"
 #include "reconcile.h"
 #include "sync.h"
 #include "testutil.h"
 
-#define IF	"wg0"
-#define IFINDEX 5
-#define ROUNDS	5
+#define IF     FAKEENV_IF
+#define ROUNDS 5
 
+/* The fake world of fakeenv.h, seen through the logging backends. */
 struct env {
-	struct fake_world *w;
-	struct wg_backend *wg;
-	struct route_backend *rt;
+	struct fake_env f;
 	struct backend_log bl;
-	struct rec *rec;
-	struct settings s;
-	struct wg_key a, b;
 	char last_error[256];
 	double last_error_time;
-	FILE *log;
-	int saved_stderr;
+	struct log_capture log;
 };
-
-static int upsert_cb(const struct kroute *rt, void *ctx)
-{
-	return rec_route_upsert(ctx, rt);
-}
-
-/* What the daemon does between rounds: read the device and the table. */
-static void refresh(struct env *e)
-{
-	struct wg_device d;
-
-	assert_int_equal(fake_wg_get(e->w, IF, &d), 0);
-	assert_int_equal(rec_set_wg(e->rec, &d), 0);
-	wg_device_free(&d);
-	rec_routes_begin(e->rec);
-	assert_int_equal(fake_route_walk(e->w, 0, upsert_cb, e->rec), 0);
-	assert_int_equal(rec_routes_end(e->rec), 0);
-}
 
 static void route(struct env *e, const char *dst, const char *gw, uint8_t proto)
 {
-	struct knexthop h = {A(gw), IFINDEX};
+	struct knexthop h = {A(gw), FAKEENV_IFINDEX};
 	struct kroute r = {.dst = P(dst),
 			   .table = 254,
 			   .protocol = proto,
@@ -64,64 +40,27 @@ static void route(struct env *e, const char *dst, const char *gw, uint8_t proto)
 			   .n_nexthops = 1,
 			   .nexthops = &h};
 
-	assert_int_equal(fake_route_add(e->w, &r), 0);
+	assert_int_equal(fake_route_add(e->f.w, &r), 0);
 }
 
-/* Peers a (gateway fe80::a) and b (fe80::b), each with its gateway as a
- * static AllowedIP, b with 2001:db8:b::/48 too; a foreign route for
- * 2001:db8:f::/48 (protocol 12) through the interface, via no peer. */
 static struct env *env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct peer_gateways *pg;
 
 	assert_non_null(e);
-	assert_int_equal(settings_defaults(&e->s), 0);
-	e->s.n_prefixes = 0;
-	e->a = key_n(1);
-	e->b = key_n(2);
-	e->s.peers = pg = calloc(2, sizeof(*pg));
-	assert_non_null(pg);
-	e->s.n_peers = 2;
-	for (int i = 0; i < 2; i++) {
-		pg[i].key = i ? e->b : e->a;
-		pg[i].gateways = calloc(1, sizeof(struct prefix));
-		assert_non_null(pg[i].gateways);
-		pg[i].gateways[0] = A(i ? "fe80::b" : "fe80::a");
-		pg[i].n_gateways = 1;
-	}
-	e->w = fake_world_new();
-	assert_int_equal(fake_wg_add_device(e->w, IF, NULL), 0);
-	assert_int_equal(fake_wg_add_peer(e->w, IF, &e->a), 0);
-	assert_int_equal(fake_wg_add_peer(e->w, IF, &e->b), 0);
-	e->wg = fake_wg_backend(e->w);
-	e->rt = fake_route_backend(e->w);
-	e->rec = rec_new(&e->s, IFINDEX);
-	assert_non_null(e->rec);
-	backend_log_init(&e->bl, e->wg, e->rt, IF, e->last_error, sizeof(e->last_error),
-			 &e->last_error_time);
-	/* The log goes to stderr: catch it in a file, every level. */
+	fake_env_init(&e->f);
+	backend_log_init(&e->bl, e->f.wg, e->f.rt, IF, e->last_error,
+			 sizeof(e->last_error), &e->last_error_time);
 	log_set_level(LOG_LEVEL_DEBUG);
-	e->log = tmpfile();
-	assert_non_null(e->log);
-	fflush(stderr);
-	e->saved_stderr = dup(STDERR_FILENO);
-	assert_int_equal(dup2(fileno(e->log), STDERR_FILENO), STDERR_FILENO);
+	log_capture_start(&e->log);
 	return e;
 }
 
 static void env_free(struct env *e)
 {
-	fflush(stderr);
-	dup2(e->saved_stderr, STDERR_FILENO);
-	close(e->saved_stderr);
-	fclose(e->log);
+	log_capture_stop(&e->log);
 	backend_log_free(&e->bl);
-	rec_free(e->rec);
-	e->wg->destroy(e->wg);
-	e->rt->destroy(e->rt);
-	fake_world_free(e->w);
-	settings_free(&e->s);
+	fake_env_free(&e->f);
 	free(e);
 }
 
@@ -129,7 +68,7 @@ static void allow(struct env *e, const struct wg_key *k, const char *dst)
 {
 	struct prefix p = P(dst);
 
-	assert_int_equal(fake_wg_allow(e->w, IF, k, &p), 0);
+	assert_int_equal(fake_wg_allow(e->f.w, IF, k, &p), 0);
 }
 
 static bool holds(struct env *e, const struct wg_key *k, const char *dst)
@@ -138,7 +77,7 @@ static bool holds(struct env *e, const struct wg_key *k, const char *dst)
 	struct prefix p = P(dst);
 	bool found = false;
 
-	assert_int_equal(fake_wg_get(e->w, IF, &d), 0);
+	assert_int_equal(fake_wg_get(e->f.w, IF, &d), 0);
 	for (size_t i = 0; i < d.n_peers; i++)
 		for (size_t j = 0;
 		     !wg_key_cmp(&d.peers[i].key, k) && j < d.peers[i].n_allowed; j++)
@@ -167,7 +106,7 @@ static bool has_route(struct env *e, const char *dst, uint8_t protocol)
 {
 	struct route_seen s = {P(dst), protocol, false};
 
-	assert_int_equal(fake_route_walk(e->w, 254, find_route, &s), 0);
+	assert_int_equal(fake_route_walk(e->f.w, 254, find_route, &s), 0);
 	return s.found;
 }
 
@@ -176,31 +115,16 @@ static size_t round_(struct env *e)
 {
 	struct sync_result res;
 
-	refresh(e);
-	sync_round(e->rec, &e->bl.wg, &e->bl.rt, IF, false, false, NULL, &res);
+	fake_env_poll(&e->f);
+	fake_env_dump(&e->f);
+	sync_round(e->f.rec, &e->bl.wg, &e->bl.rt, IF, false, false, NULL, &res);
 	backend_log_round_end(&e->bl);
 	return res.failed;
 }
 
-/* Lines of the log so far at level ("error: ...") that contain what; the
- * log is emptied. */
 static size_t lines(struct env *e, const char *level, const char *what)
 {
-	char line[1024];
-	size_t n = 0;
-
-	fflush(stderr);
-	rewind(e->log);
-	while (fgets(line, sizeof(line), e->log))
-		n += !strncmp(line, level, strlen(level)) && strstr(line, what);
-	return n;
-}
-
-static void clear_log(struct env *e)
-{
-	fflush(stderr);
-	assert_int_equal(ftruncate(fileno(e->log), 0), 0);
-	rewind(e->log);
+	return log_capture_lines(&e->log, level, what);
 }
 
 static const struct failure_cause *cause(struct env *e, enum failure_kind kind, int err)
@@ -215,9 +139,9 @@ static const struct failure_cause *cause(struct env *e, enum failure_kind kind, 
  * route is there. */
 static void assert_untouched(struct env *e)
 {
-	assert_true(holds(e, &e->a, "fe80::a/128"));
-	assert_true(holds(e, &e->b, "fe80::b/128"));
-	assert_true(holds(e, &e->b, "2001:db8:b::/48"));
+	assert_true(holds(e, &e->f.a, "fe80::a/128"));
+	assert_true(holds(e, &e->f.b, "fe80::b/128"));
+	assert_true(holds(e, &e->f.b, "2001:db8:b::/48"));
 	assert_true(has_route(e, "2001:db8:f::/48", 12));
 }
 
@@ -225,9 +149,9 @@ static struct env *world(void)
 {
 	struct env *e = env_new();
 
-	allow(e, &e->a, "fe80::a/128");
-	allow(e, &e->b, "fe80::b/128");
-	allow(e, &e->b, "2001:db8:b::/48");
+	allow(e, &e->f.a, "fe80::a/128");
+	allow(e, &e->f.b, "fe80::b/128");
+	allow(e, &e->f.b, "2001:db8:b::/48");
 	route(e, "2001:db8:f::/48", "fe80::99", 12); /* via no peer */
 	return e;
 }
@@ -246,7 +170,7 @@ static void test_route_add_refused(void **state)
 		const char *ename = failure_errno_name(errs[k], name, sizeof(name));
 		const struct failure_cause *c;
 
-		fake_fail_op(e->w, CHANGE_ROUTE_ADD, errs[k]);
+		fake_fail_op(e->f.w, CHANGE_ROUTE_ADD, errs[k]);
 		for (int r = 0; r < ROUNDS; r++)
 			assert_int_equal(round_(e), 3); /* fe80::a, fe80::b, b's /48 */
 		assert_int_equal(lines(e, "error:", "route add"), 1);
@@ -261,8 +185,8 @@ static void test_route_add_refused(void **state)
 		assert_untouched(e);
 		assert_false(has_route(e, "2001:db8:b::/48", 98));
 		/* It ends: one line, and the next round does the work. */
-		clear_log(e);
-		fake_fail_op(e->w, CHANGE_ROUTE_ADD, 0);
+		log_capture_clear(&e->log);
+		fake_fail_op(e->f.w, CHANGE_ROUTE_ADD, 0);
 		assert_int_equal(round_(e), 0);
 		assert_int_equal(lines(e, "info:", "route add works again"), 1);
 		assert_false(c->failing);
@@ -286,8 +210,8 @@ static void test_route_del_refused(void **state)
 
 		assert_int_equal(round_(e), 0); /* our routes installed */
 		route(e, "2001:db8:9::/48", "fe80::b", 98);
-		clear_log(e);
-		fake_fail_op(e->w, CHANGE_ROUTE_DEL, errs[k]);
+		log_capture_clear(&e->log);
+		fake_fail_op(e->f.w, CHANGE_ROUTE_DEL, errs[k]);
 		for (int r = 0; r < ROUNDS; r++)
 			assert_int_equal(round_(e), 1);
 		assert_int_equal(lines(e, "error:", "route del 2001:db8:9::/48"), 1);
@@ -295,7 +219,7 @@ static void test_route_del_refused(void **state)
 		assert_non_null(c);
 		assert_int_equal(c->count, ROUNDS);
 		assert_untouched(e);
-		fake_fail_op(e->w, CHANGE_ROUTE_DEL, 0);
+		fake_fail_op(e->f.w, CHANGE_ROUTE_DEL, 0);
 		assert_int_equal(round_(e), 0);
 		assert_false(has_route(e, "2001:db8:9::/48", 0));
 		assert_untouched(e);
@@ -315,8 +239,8 @@ static void test_allowed_ip_set_refused(void **state)
 	(void)state;
 	assert_int_equal(round_(e), 0);
 	route(e, "2001:db8:1::/48", "fe80::a", 12);
-	clear_log(e);
-	fake_fail_op(e->w, CHANGE_ALLOWED_ADD, -EINVAL);
+	log_capture_clear(&e->log);
+	fake_fail_op(e->f.w, CHANGE_ALLOWED_ADD, -EINVAL);
 	for (int r = 0; r < ROUNDS; r++)
 		assert_int_equal(round_(e), 1);
 	assert_int_equal(lines(e, "error:", "allowed-ip add"), 1);
@@ -324,11 +248,11 @@ static void test_allowed_ip_set_refused(void **state)
 	c = cause(e, FAILURE_ALLOWED_ADD, EINVAL);
 	assert_non_null(c);
 	assert_int_equal(c->count, ROUNDS);
-	assert_false(holds(e, &e->a, "2001:db8:1::/48"));
+	assert_false(holds(e, &e->f.a, "2001:db8:1::/48"));
 	assert_untouched(e);
-	fake_fail_op(e->w, CHANGE_ALLOWED_ADD, 0);
+	fake_fail_op(e->f.w, CHANGE_ALLOWED_ADD, 0);
 	assert_int_equal(round_(e), 0);
-	assert_true(holds(e, &e->a, "2001:db8:1::/48"));
+	assert_true(holds(e, &e->f.a, "2001:db8:1::/48"));
 	assert_untouched(e);
 	env_free(e);
 }
@@ -341,15 +265,15 @@ static void test_causes_apart(void **state)
 
 	(void)state;
 	route(e, "2001:db8:1::/48", "fe80::a", 12);
-	fake_fail_op(e->w, CHANGE_ALLOWED_ADD, -EIO);
-	fake_fail_op(e->w, CHANGE_ROUTE_ADD, -ENETUNREACH);
+	fake_fail_op(e->f.w, CHANGE_ALLOWED_ADD, -EIO);
+	fake_fail_op(e->f.w, CHANGE_ROUTE_ADD, -ENETUNREACH);
 	for (int r = 0; r < ROUNDS; r++)
 		assert_int_equal(round_(e), 4);
 	assert_int_equal(lines(e, "error:", ""), 2);
 	assert_int_equal(lines(e, "error:", "EIO"), 1);
 	assert_int_equal(lines(e, "error:", "ENETUNREACH"), 1);
-	clear_log(e);
-	fake_fail_op(e->w, CHANGE_ALLOWED_ADD, 0);
+	log_capture_clear(&e->log);
+	fake_fail_op(e->f.w, CHANGE_ALLOWED_ADD, 0);
 	for (int r = 0; r < ROUNDS; r++)
 		assert_int_equal(round_(e), 3);
 	assert_int_equal(lines(e, "info:", "allowed-ip add works again"), 1);

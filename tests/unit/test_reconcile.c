@@ -7,21 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_fake.h"
+#include "fakeenv.h"
 #include "reconcile.h"
 #include "sync.h"
 #include "testutil.h"
 
-#define IF	"wg0"
-#define IFINDEX 5
+#define IF	FAKEENV_IF
+#define IFINDEX FAKEENV_IFINDEX
 
 struct env {
-	struct fake_world *w;
-	struct wg_backend *wg;
-	struct route_backend *rt;
-	struct rec *rec;
-	struct settings s;
-	struct wg_key a, b;
+	struct fake_env f;
 	char warnings[8][512];
 	size_t n_warnings;
 };
@@ -35,70 +30,30 @@ static void on_warning(void *ctx, const char *msg)
 	e->n_warnings++;
 }
 
-static int upsert_cb(const struct kroute *rt, void *ctx)
-{
-	return rec_route_upsert(ctx, rt);
-}
-
 static void poll_wg(struct env *e)
 {
-	struct wg_device d;
-
-	assert_int_equal(fake_wg_get(e->w, IF, &d), 0);
-	assert_int_equal(rec_set_wg(e->rec, &d), 0);
-	wg_device_free(&d);
+	fake_env_poll(&e->f);
 }
 
 static void dump_routes(struct env *e)
 {
-	rec_routes_begin(e->rec);
-	assert_int_equal(fake_route_walk(e->w, 0, upsert_cb, e->rec), 0);
-	assert_int_equal(rec_routes_end(e->rec), 0);
+	fake_env_dump(&e->f);
 }
 
-/* Peers a (explicit gateway fe80::a) and b (fe80::b), no derived ones. */
+/* fakeenv.h's world; the reconciler's warnings kept. */
 static struct env *env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct peer_gateways *pg;
 
 	assert_non_null(e);
-	assert_int_equal(settings_defaults(&e->s), 0);
-	e->s.n_prefixes = 0;
-	e->a = key_n(1);
-	e->b = key_n(2);
-	e->s.peers = pg = calloc(2, sizeof(*pg));
-	assert_non_null(pg);
-	e->s.n_peers = 2;
-	pg[0].key = e->a;
-	pg[1].key = e->b;
-	for (int i = 0; i < 2; i++) {
-		pg[i].gateways = calloc(1, sizeof(struct prefix));
-		assert_non_null(pg[i].gateways);
-		pg[i].gateways[0] = A(i ? "fe80::b" : "fe80::a");
-		pg[i].n_gateways = 1;
-	}
-	e->w = fake_world_new();
-	assert_int_equal(fake_wg_add_device(e->w, IF, NULL), 0);
-	assert_int_equal(fake_wg_add_peer(e->w, IF, &e->a), 0);
-	assert_int_equal(fake_wg_add_peer(e->w, IF, &e->b), 0);
-	e->wg = fake_wg_backend(e->w);
-	e->rt = fake_route_backend(e->w);
-	e->rec = rec_new(&e->s, IFINDEX);
-	assert_non_null(e->rec);
-	rec_set_warn(e->rec, on_warning, e);
-	poll_wg(e);
-	dump_routes(e);
+	fake_env_init(&e->f);
+	rec_set_warn(e->f.rec, on_warning, e);
 	return e;
 }
 
 static void env_free(struct env *e)
 {
-	rec_free(e->rec);
-	e->wg->destroy(e->wg);
-	e->rt->destroy(e->rt);
-	fake_world_free(e->w);
-	settings_free(&e->s);
+	fake_env_free(&e->f);
 	free(e);
 }
 
@@ -106,8 +61,8 @@ static size_t round_(struct env *e, bool full)
 {
 	struct sync_result res;
 
-	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, full, false, NULL, &res),
-			 0);
+	assert_int_equal(
+		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, full, false, NULL, &res), 0);
 	assert_int_equal(res.failed, 0);
 	return res.applied;
 }
@@ -123,23 +78,23 @@ static void add_route(struct env *e, const char *dst, const char *gw, uint8_t pr
 			   .n_nexthops = 1,
 			   .nexthops = &h};
 
-	assert_int_equal(fake_route_add(e->w, &r), 0);
-	assert_int_equal(rec_route_upsert(e->rec, &r), 0);
+	assert_int_equal(fake_route_add(e->f.w, &r), 0);
+	assert_int_equal(rec_route_upsert(e->f.rec, &r), 0);
 }
 
 static void del_route(struct env *e, const char *dst)
 {
 	struct kroute r = {.dst = P(dst), .table = 254, .metric = 32};
 
-	assert_int_equal(fake_route_del(e->w, &r), 0);
-	assert_int_equal(rec_route_remove(e->rec, &r), 0);
+	assert_int_equal(fake_route_del(e->f.w, &r), 0);
+	assert_int_equal(rec_route_remove(e->f.rec, &r), 0);
 }
 
 static void allow(struct env *e, const struct wg_key *k, const char *dst)
 {
 	struct prefix p = P(dst);
 
-	assert_int_equal(fake_wg_allow(e->w, IF, k, &p), 0);
+	assert_int_equal(fake_wg_allow(e->f.w, IF, k, &p), 0);
 	poll_wg(e);
 }
 
@@ -148,7 +103,7 @@ static size_t allowed_of(struct env *e, const struct wg_key *k)
 	struct wg_device d;
 	size_t n = 0;
 
-	assert_int_equal(fake_wg_get(e->w, IF, &d), 0);
+	assert_int_equal(fake_wg_get(e->f.w, IF, &d), 0);
 	for (size_t i = 0; i < d.n_peers; i++)
 		if (!wg_key_cmp(&d.peers[i].key, k))
 			n = d.peers[i].n_allowed;
@@ -173,7 +128,7 @@ static size_t routes_of_proto(struct env *e, uint8_t proto)
 {
 	struct count_proto c = {proto, 0};
 
-	fake_route_walk(e->w, 0, count_proto_cb, &c);
+	fake_route_walk(e->f.w, 0, count_proto_cb, &c);
 	return c.n;
 }
 
@@ -186,31 +141,31 @@ static void test_teardown_undoes_our_work_only(void **state)
 	int *err;
 
 	(void)state;
-	e->s.conflict = CONFLICT_LEARNED_WINS;
-	assert_int_equal(rec_set_settings(e->rec, &e->s), 0);
+	e->f.s.conflict = CONFLICT_LEARNED_WINS;
+	assert_int_equal(rec_set_settings(e->f.rec, &e->f.s), 0);
 	dump_routes(e);
-	allow(e, &e->a, "2001:db8:a::/48");		/* static: our route */
-	allow(e, &e->b, "2001:db8:b::/48");		/* static, taken by a below */
+	allow(e, &e->f.a, "2001:db8:a::/48");		/* static: our route */
+	allow(e, &e->f.b, "2001:db8:b::/48");		/* static, taken by a below */
 	add_route(e, "2001:db8:1::/48", "fe80::a", 12); /* learned by a */
 	add_route(e, "2001:db8:b::/48", "fe80::a", 12);
 	round_(e, true);
-	assert_int_equal(allowed_of(e, &e->a), 3);
-	assert_int_equal(allowed_of(e, &e->b), 0);
+	assert_int_equal(allowed_of(e, &e->f.a), 3);
+	assert_int_equal(allowed_of(e, &e->f.b), 0);
 	assert_int_equal(routes_of_proto(e, 98), 1);
 
-	assert_int_equal(rec_teardown(e->rec, &l), 0);
+	assert_int_equal(rec_teardown(e->f.rec, &l), 0);
 	assert_int_equal(l.n, 3);
 	err = calloc(l.n, sizeof(*err));
 	assert_non_null(err);
-	e->wg->apply(e->wg, IF, l.v, l.n, err);
-	e->rt->apply(e->rt, l.v, l.n, err);
+	e->f.wg->apply(e->f.wg, IF, l.v, l.n, err);
+	e->f.rt->apply(e->f.rt, l.v, l.n, err);
 	for (size_t i = 0; i < l.n; i++) {
 		assert_int_equal(err[i], 0);
-		assert_int_equal(rec_commit(e->rec, &l.v[i]), 0);
+		assert_int_equal(rec_commit(e->f.rec, &l.v[i]), 0);
 	}
 	/* a keeps its static prefix, b gets its own back, nothing of ours. */
-	assert_int_equal(allowed_of(e, &e->a), 1);
-	assert_int_equal(allowed_of(e, &e->b), 1);
+	assert_int_equal(allowed_of(e, &e->f.a), 1);
+	assert_int_equal(allowed_of(e, &e->f.b), 1);
 	assert_int_equal(routes_of_proto(e, 98), 0);
 	assert_int_equal(routes_of_proto(e, 12), 2);
 	free(err);
@@ -224,13 +179,13 @@ static void test_stats_count_what_the_model_holds(void **state)
 	struct rec_stats st;
 
 	(void)state;
-	allow(e, &e->a, "2001:db8:a::/48");
-	allow(e, &e->b, "2001:db8:c::/48");
+	allow(e, &e->f.a, "2001:db8:a::/48");
+	allow(e, &e->f.b, "2001:db8:c::/48");
 	add_route(e, "2001:db8:1::/48", "fe80::a", 12);	 /* learn */
 	add_route(e, "2001:db8:c::/48", "fe80::a", 12);	 /* conflict: b's static */
 	add_route(e, "2001:db8:2::/48", "fe80::99", 12); /* unknown gateway */
 	round_(e, false);
-	rec_get_stats(e->rec, &st);
+	rec_get_stats(e->f.rec, &st);
 	assert_int_equal(st.peers, 2);
 	assert_int_equal(st.allowed_ips, 3);
 	assert_int_equal(st.learned, 1);
@@ -241,10 +196,10 @@ static void test_stats_count_what_the_model_holds(void **state)
 	/* The conflict ends with its route. */
 	del_route(e, "2001:db8:c::/48");
 	round_(e, false);
-	rec_get_stats(e->rec, &st);
+	rec_get_stats(e->f.rec, &st);
 	assert_int_equal(st.conflicts, 0);
 	assert_int_equal(st.installed, 2);
-	assert_true(rec_memory(e->rec) > 0);
+	assert_true(rec_memory(e->f.rec) > 0);
 	env_free(e);
 }
 
@@ -253,14 +208,14 @@ static void test_conflict_warned_once(void **state)
 	struct env *e = env_new();
 
 	(void)state;
-	allow(e, &e->b, "2001:db8:c::/48");
+	allow(e, &e->f.b, "2001:db8:c::/48");
 	add_route(e, "2001:db8:c::/48", "fe80::a", 12);
 	round_(e, false);
 	assert_int_equal(e->n_warnings, 1);
 	assert_non_null(strstr(e->warnings[0], "2001:db8:c::/48"));
 	assert_non_null(strstr(e->warnings[0], "static-wins"));
 	/* More passes over the same conflict do not repeat it. */
-	rec_mark_all(e->rec);
+	rec_mark_all(e->f.rec);
 	round_(e, false);
 	round_(e, true);
 	assert_int_equal(e->n_warnings, 1);
@@ -273,12 +228,12 @@ static void test_ambiguous_gateway_warned_and_counted(void **state)
 	struct rec_stats st;
 
 	(void)state;
-	e->s.peers[1].gateways[0] = A("fe80::a"); /* b claims a's address too */
-	assert_int_equal(rec_set_settings(e->rec, &e->s), 0);
+	e->f.s.peers[1].gateways[0] = A("fe80::a"); /* b claims a's address too */
+	assert_int_equal(rec_set_settings(e->f.rec, &e->f.s), 0);
 	dump_routes(e);
 	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
 	assert_int_equal(round_(e, false), 0);
-	rec_get_stats(e->rec, &st);
+	rec_get_stats(e->f.rec, &st);
 	assert_int_equal(st.ambiguous_gateways, 1);
 	assert_int_equal(e->n_warnings, 1);
 	assert_non_null(strstr(e->warnings[0], "fe80::a"));
@@ -292,14 +247,15 @@ static void test_failed_change_is_retried(void **state)
 
 	(void)state;
 	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
-	fake_fail_next(e->w, 1, -EIO);
-	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, NULL, &res),
-			 -EIO);
+	fake_fail_next(e->f.w, 1, -EIO);
+	assert_int_equal(
+		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL, &res),
+		-EIO);
 	assert_int_equal(res.failed, 1);
-	assert_int_equal(allowed_of(e, &e->a), 0);
+	assert_int_equal(allowed_of(e, &e->f.a), 0);
 	/* Nothing else happened, yet the next round tries again. */
 	assert_int_equal(round_(e, false), 1);
-	assert_int_equal(allowed_of(e, &e->a), 1);
+	assert_int_equal(allowed_of(e, &e->f.a), 1);
 	env_free(e);
 }
 
@@ -317,29 +273,31 @@ static void test_failed_learned_add_made_all_the_same(void **state)
 
 	(void)state;
 	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
-	fake_fail_next(e->w, 1, -EPIPE);
-	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, NULL, &res),
-			 -EPIPE);
-	assert_int_equal(fake_wg_allow(e->w, IF, &e->a, &p), 0); /* made after all */
+	fake_fail_next(e->f.w, 1, -EPIPE);
+	assert_int_equal(
+		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL, &res),
+		-EPIPE);
+	assert_int_equal(fake_wg_allow(e->f.w, IF, &e->f.a, &p), 0); /* made after all */
 	poll_wg(e);
-	rec_get_stats(e->rec, &st);
+	rec_get_stats(e->f.rec, &st);
 	assert_int_equal(st.learned, 1);
 	assert_int_equal(round_(e, false), 0);
 	del_route(e, "2001:db8:1::/48");
 	assert_int_equal(round_(e, false), 1);
-	assert_int_equal(allowed_of(e, &e->a), 0);
+	assert_int_equal(allowed_of(e, &e->f.a), 0);
 
 	add_route(e, "2001:db8:2::/48", "fe80::a", 12);
-	fake_fail_next(e->w, 1, -EPIPE);
-	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, NULL, &res),
-			 -EPIPE);
-	allow(e, &e->b, "2001:db8:2::/48"); /* the operator's, read by a poll */
-	rec_get_stats(e->rec, &st);
+	fake_fail_next(e->f.w, 1, -EPIPE);
+	assert_int_equal(
+		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL, &res),
+		-EPIPE);
+	allow(e, &e->f.b, "2001:db8:2::/48"); /* the operator's, read by a poll */
+	rec_get_stats(e->f.rec, &st);
 	assert_int_equal(st.learned, 0);
 	del_route(e, "2001:db8:2::/48");
 	round_(e, false);
-	assert_int_equal(allowed_of(e, &e->b), 1);
-	assert_int_equal(allowed_of(e, &e->a), 0);
+	assert_int_equal(allowed_of(e, &e->f.b), 1);
+	assert_int_equal(allowed_of(e, &e->f.a), 0);
 	env_free(e);
 }
 
@@ -350,16 +308,17 @@ static void test_failed_allowed_ip_holds_back_its_route_change(void **state)
 	struct change_list plan = {0};
 
 	(void)state;
-	e->s.conflict = CONFLICT_LEARNED_WINS;
-	assert_int_equal(rec_set_settings(e->rec, &e->s), 0);
+	e->f.s.conflict = CONFLICT_LEARNED_WINS;
+	assert_int_equal(rec_set_settings(e->f.rec, &e->f.s), 0);
 	dump_routes(e);
-	allow(e, &e->b, "2001:db8:b::/48");
+	allow(e, &e->f.b, "2001:db8:b::/48");
 	round_(e, true); /* our route for b's prefix */
 	assert_int_equal(routes_of_proto(e, 98), 1);
 	add_route(e, "2001:db8:b::/48", "fe80::a", 12);
-	fake_fail_next(e->w, 1, -EIO);
-	assert_int_equal(sync_round(e->rec, e->wg, e->rt, IF, false, false, &plan, &res),
-			 -EIO);
+	fake_fail_next(e->f.w, 1, -EIO);
+	assert_int_equal(
+		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, &plan, &res),
+		-EIO);
 	/* The take failed, so the change to our route for the same prefix
 	 * waits: it was planned on the take having happened. */
 	assert_int_equal(plan.n, 2);
@@ -381,23 +340,23 @@ static void test_bad_input_is_refused_without_change(void **state)
 	struct prefix none = {0};
 	struct kroute r = {
 		.dst = bad, .table = 254, .protocol = 12, .type = ROUTE_TYPE_UNICAST};
-	struct wg_peer p = {e->a, 1, &bad};
+	struct wg_peer p = {e->f.a, 1, &bad};
 	struct wg_device d = {{{0}}, 1, &p};
-	struct own_entry own = {e->a, bad, {{0}}};
-	struct change c = {.op = CHANGE_ALLOWED_ADD, .dst = none, .peer = e->a};
+	struct own_entry own = {e->f.a, bad, {{0}}};
+	struct change c = {.op = CHANGE_ALLOWED_ADD, .dst = none, .peer = e->f.a};
 	struct knexthop h = {bad, IFINDEX};
 	struct rec_stats st;
 
 	(void)state;
-	assert_int_equal(rec_route_upsert(e->rec, &r), 0); /* ignored: not a prefix */
+	assert_int_equal(rec_route_upsert(e->f.rec, &r), 0); /* ignored: not a prefix */
 	r.dst = P("2001:db8::/32");
 	r.n_nexthops = 1;
 	r.nexthops = &h;
-	assert_int_equal(rec_route_upsert(e->rec, &r), -EINVAL);
-	assert_int_equal(rec_set_wg(e->rec, &d), -EINVAL);
-	assert_int_equal(rec_own_load(e->rec, &own, 1), -EINVAL);
-	assert_int_equal(rec_commit(e->rec, &c), -EINVAL);
-	rec_get_stats(e->rec, &st);
+	assert_int_equal(rec_route_upsert(e->f.rec, &r), -EINVAL);
+	assert_int_equal(rec_set_wg(e->f.rec, &d), -EINVAL);
+	assert_int_equal(rec_own_load(e->f.rec, &own, 1), -EINVAL);
+	assert_int_equal(rec_commit(e->f.rec, &c), -EINVAL);
+	rec_get_stats(e->f.rec, &st);
 	assert_int_equal(st.routes, 0);
 	assert_int_equal(st.peers, 2);
 	assert_int_equal(round_(e, true), 0);
@@ -422,14 +381,14 @@ static void test_many_next_hops_are_capped(void **state)
 		h[i].gw.addr[14] = (uint8_t)i;
 	}
 	h[99].gw = A("fe80::a"); /* beyond what is kept */
-	assert_int_equal(fake_route_add(e->w, &r), 0);
-	assert_int_equal(rec_route_upsert(e->rec, &r), 0);
+	assert_int_equal(fake_route_add(e->f.w, &r), 0);
+	assert_int_equal(rec_route_upsert(e->f.rec, &r), 0);
 	assert_int_equal(round_(e, false), 0);
 	h[10].gw = A("fe80::b"); /* the first known gateway names b */
-	assert_int_equal(fake_route_add(e->w, &r), 0);
-	assert_int_equal(rec_route_upsert(e->rec, &r), 0);
+	assert_int_equal(fake_route_add(e->f.w, &r), 0);
+	assert_int_equal(rec_route_upsert(e->f.rec, &r), 0);
 	assert_int_equal(round_(e, false), 1);
-	assert_int_equal(allowed_of(e, &e->b), 1);
+	assert_int_equal(allowed_of(e, &e->f.b), 1);
 	env_free(e);
 }
 
@@ -437,18 +396,18 @@ static void test_snapshot_listing_a_prefix_twice(void **state)
 {
 	struct env *e = env_new();
 	struct prefix p = P("2001:db8:1::/48");
-	struct wg_peer peers[2] = {{e->a, 1, &p}, {e->b, 1, &p}};
+	struct wg_peer peers[2] = {{e->f.a, 1, &p}, {e->f.b, 1, &p}};
 	struct wg_device d = {{{0}}, 2, peers};
 	struct change_list l = {0};
 
 	(void)state;
-	assert_int_equal(rec_set_wg(e->rec, &d), 0);
+	assert_int_equal(rec_set_wg(e->f.rec, &d), 0);
 	/* The later listing stands: b holds it, statically. */
-	allow(e, &e->b, "2001:db8:1::/48");
-	assert_int_equal(rec_pass(e->rec, true, &l), 0);
+	allow(e, &e->f.b, "2001:db8:1::/48");
+	assert_int_equal(rec_pass(e->f.rec, true, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.v[0].op, CHANGE_ROUTE_ADD);
-	assert_true(prefix_equal(&l.v[0].route.gw, &e->s.peers[1].gateways[0]));
+	assert_true(prefix_equal(&l.v[0].route.gw, &e->f.s.peers[1].gateways[0]));
 	change_list_free(&l);
 	env_free(e);
 }
@@ -456,30 +415,30 @@ static void test_snapshot_listing_a_prefix_twice(void **state)
 static void test_ownership_load_and_dirty_flag(void **state)
 {
 	struct env *e = env_new();
-	struct own_entry own[2] = {{e->a, P("2001:db8:1::/48"), {{0}}},
-				   {e->a, P("2001:db8:2::/48"), {{0}}}};
+	struct own_entry own[2] = {{e->f.a, P("2001:db8:1::/48"), {{0}}},
+				   {e->f.a, P("2001:db8:2::/48"), {{0}}}};
 	struct own_entry *out;
 	size_t n;
 
 	(void)state;
-	rec_free(e->rec);
-	e->rec = rec_new(&e->s, IFINDEX);
-	assert_non_null(e->rec);
-	assert_int_equal(fake_wg_allow(e->w, IF, &e->a, &own[0].dst), 0);
-	assert_int_equal(rec_own_load(e->rec, own, 2), 0);
+	rec_free(e->f.rec);
+	e->f.rec = rec_new(&e->f.s, IFINDEX);
+	assert_non_null(e->f.rec);
+	assert_int_equal(fake_wg_allow(e->f.w, IF, &e->f.a, &own[0].dst), 0);
+	assert_int_equal(rec_own_load(e->f.rec, own, 2), 0);
 	poll_wg(e);
 	dump_routes(e);
 	/* The second entry is not in the device: dropped, so the file changes. */
-	assert_true(rec_own_take_dirty(e->rec));
-	assert_false(rec_own_take_dirty(e->rec));
-	assert_int_equal(rec_own_export(e->rec, &out, &n), 0);
+	assert_true(rec_own_take_dirty(e->f.rec));
+	assert_false(rec_own_take_dirty(e->f.rec));
+	assert_int_equal(rec_own_export(e->f.rec, &out, &n), 0);
 	assert_int_equal(n, 1);
 	assert_true(prefix_equal(&out[0].dst, &own[0].dst));
 	free(out);
 	/* No route for the owned prefix: it is withdrawn. */
 	assert_int_equal(round_(e, true), 1);
-	assert_int_equal(allowed_of(e, &e->a), 0);
-	assert_true(rec_own_take_dirty(e->rec));
+	assert_int_equal(allowed_of(e, &e->f.a), 0);
+	assert_true(rec_own_take_dirty(e->f.rec));
 	env_free(e);
 }
 
@@ -488,8 +447,8 @@ static bool device_unchanged(struct env *e)
 	struct wg_device d;
 	bool same;
 
-	assert_int_equal(fake_wg_get(e->w, IF, &d), 0);
-	same = rec_wg_unchanged(e->rec, &d);
+	assert_int_equal(fake_wg_get(e->f.w, IF, &d), 0);
+	same = rec_wg_unchanged(e->f.rec, &d);
 	wg_device_free(&d);
 	return same;
 }
@@ -506,7 +465,7 @@ static void test_device_fingerprint_follows_the_model(void **state)
 	assert_true(device_unchanged(e));
 	/* Our changes: a learned prefix, a route installed for a static one. */
 	add_route(e, "2001:db8:1::/48", "fe80::a", 4);
-	allow(e, &e->b, "2001:db8:2::/48");
+	allow(e, &e->f.b, "2001:db8:2::/48");
 	round_(e, false);
 	assert_true(device_unchanged(e));
 	/* A learned prefix moved to the other peer by its route, and withdrawn. */
@@ -517,21 +476,21 @@ static void test_device_fingerprint_follows_the_model(void **state)
 	round_(e, false);
 	assert_true(device_unchanged(e));
 	/* The operator's: added, moved, removed, a peer added and removed. */
-	assert_int_equal(fake_wg_allow(e->w, IF, &e->a, &p), 0);
+	assert_int_equal(fake_wg_allow(e->f.w, IF, &e->f.a, &p), 0);
 	assert_false(device_unchanged(e));
 	poll_wg(e);
 	assert_true(device_unchanged(e));
-	assert_int_equal(fake_wg_allow(e->w, IF, &e->b, &p), 0);
+	assert_int_equal(fake_wg_allow(e->f.w, IF, &e->f.b, &p), 0);
 	assert_false(device_unchanged(e));
 	poll_wg(e);
-	assert_int_equal(fake_wg_disallow(e->w, IF, &e->b, &p), 0);
+	assert_int_equal(fake_wg_disallow(e->f.w, IF, &e->f.b, &p), 0);
 	assert_false(device_unchanged(e));
 	poll_wg(e);
-	assert_int_equal(fake_wg_add_peer(e->w, IF, &c), 0);
+	assert_int_equal(fake_wg_add_peer(e->f.w, IF, &c), 0);
 	assert_false(device_unchanged(e));
 	poll_wg(e);
 	assert_true(device_unchanged(e));
-	assert_int_equal(fake_wg_del_peer(e->w, IF, &c), 0);
+	assert_int_equal(fake_wg_del_peer(e->f.w, IF, &c), 0);
 	assert_false(device_unchanged(e));
 	poll_wg(e);
 	assert_true(device_unchanged(e));
@@ -542,12 +501,12 @@ static void test_device_fingerprint_follows_the_model(void **state)
 	struct wg_device d;
 	bool same = false;
 
-	assert_true(rec_wg_fingerprint(e->rec, &fp));
-	assert_int_equal(wg_backend_get_changed(e->wg, IF, fp, &d, &same), 0);
+	assert_true(rec_wg_fingerprint(e->f.rec, &fp));
+	assert_int_equal(wg_backend_get_changed(e->f.wg, IF, fp, &d, &same), 0);
 	assert_true(same);
 	assert_int_equal(d.n_peers, 0);
-	assert_int_equal(fake_wg_allow(e->w, IF, &e->a, &p), 0);
-	assert_int_equal(wg_backend_get_changed(e->wg, IF, fp, &d, &same), 0);
+	assert_int_equal(fake_wg_allow(e->f.w, IF, &e->f.a, &p), 0);
+	assert_int_equal(wg_backend_get_changed(e->f.wg, IF, fp, &d, &same), 0);
 	assert_false(same);
 	assert_int_equal(d.n_peers, 2);
 	wg_device_free(&d);
@@ -560,13 +519,13 @@ static void test_new_interface_index_forgets_routes(void **state)
 	struct rec_stats st;
 
 	(void)state;
-	allow(e, &e->a, "2001:db8:a::/48");
+	allow(e, &e->f.a, "2001:db8:a::/48");
 	round_(e, true);
-	rec_get_stats(e->rec, &st);
+	rec_get_stats(e->f.rec, &st);
 	assert_int_equal(st.installed, 1);
 	/* The link was recreated: its routes went with it. */
-	rec_set_ifindex(e->rec, IFINDEX + 1);
-	rec_get_stats(e->rec, &st);
+	rec_set_ifindex(e->f.rec, IFINDEX + 1);
+	rec_get_stats(e->f.rec, &st);
 	assert_int_equal(st.routes, 0);
 	env_free(e);
 }

@@ -122,3 +122,39 @@ int run_program(const char *prog, char *out, size_t size, const char *fmt, ...)
 		assert_int_equal(errno, EINTR);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
+
+void log_capture_start(struct log_capture *c)
+{
+	c->f = tmpfile();
+	assert_non_null(c->f);
+	fflush(stderr);
+	c->saved_stderr = dup(STDERR_FILENO);
+	assert_int_equal(dup2(fileno(c->f), STDERR_FILENO), STDERR_FILENO);
+}
+
+void log_capture_stop(struct log_capture *c)
+{
+	fflush(stderr);
+	dup2(c->saved_stderr, STDERR_FILENO);
+	close(c->saved_stderr);
+	fclose(c->f);
+}
+
+size_t log_capture_lines(struct log_capture *c, const char *level, const char *what)
+{
+	char line[1024];
+	size_t n = 0;
+
+	fflush(stderr);
+	rewind(c->f);
+	while (fgets(line, sizeof(line), c->f))
+		n += !strncmp(line, level, strlen(level)) && strstr(line, what);
+	return n;
+}
+
+void log_capture_clear(struct log_capture *c)
+{
+	fflush(stderr);
+	assert_int_equal(ftruncate(fileno(c->f), 0), 0);
+	rewind(c->f);
+}

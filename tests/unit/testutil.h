@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "prefix.h"
@@ -29,5 +30,17 @@ void *read_source_file(const char *rel, size_t *len);
  * terminated; out may be NULL). Returns the exit status, 128 if killed. */
 int run_program(const char *prog, char *out, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* What is written to stderr (the log) goes to a temporary file between
+ * start and stop; log_capture_lines counts its lines that start with level
+ * and contain what; log_capture_clear empties it. */
+struct log_capture {
+	FILE *f;
+	int saved_stderr;
+};
+void log_capture_start(struct log_capture *c);
+void log_capture_stop(struct log_capture *c);
+size_t log_capture_lines(struct log_capture *c, const char *level, const char *what);
+void log_capture_clear(struct log_capture *c);
 
 #endif
