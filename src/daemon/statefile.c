@@ -987,74 +987,89 @@ static int load_file(int dirfd, const char *name, const struct wg_key *device,
 	return r;
 }
 
-int statefile_load(const char *state_dir, const char *ifname, const struct wg_key *device,
-		   struct own_entry **out, size_t *n, char *msg, size_t msglen)
+/* What read_state found out, for the caller's messages. */
+struct reading {
+	char path[PATH_MAX], name[NAME_MAX + 1], why[512];
+	int dirfd; /* open when the file was there; -1 else */
+};
+
+/* Opens the directory (tidy: removes the temporary files of a crash) and
+ * reads the file: 0 with its entries, or none when there is no directory or
+ * no file (rd->dirfd -1 then); -errno with msg for a directory that cannot
+ * be used (rd->dirfd -1); or load_file's error with rd->why, rd->dirfd
+ * open. */
+static int read_state(const char *state_dir, const char *ifname,
+		      const struct wg_key *device, bool tidy, struct own_entry **out,
+		      size_t *n, struct reading *rd, char *msg, size_t msglen)
 {
-	char path[PATH_MAX], name[NAME_MAX + 1], aside[NAME_MAX + 1], why[512] = "";
-	int dirfd, r;
+	int r;
 
 	*out = NULL;
 	*n = 0;
+	rd->why[0] = '\0';
 	say(msg, msglen, "%s", "");
-	dirfd = open_dir(state_dir, ifname, false, path, sizeof(path), name, sizeof(name),
-			 msg, msglen);
-	if (dirfd == -ENOENT) {
-		say(msg, msglen, "%s", "");
-		return 0; /* no directory yet: no file */
-	}
-	if (dirfd < 0)
-		return dirfd;
-	remove_stale_tmp(dirfd, ifname);
-	r = load_file(dirfd, name, device, out, n, why, sizeof(why));
-	if (r == 0 || r == -ENOENT) {
-		close(dirfd);
-		return 0;
-	}
-	if (r == -ENOMEM) {
-		close(dirfd);
-		say(msg, msglen, "state file %s: out of memory while reading it", path);
+	rd->dirfd = open_dir(state_dir, ifname, false, rd->path, sizeof(rd->path),
+			     rd->name, sizeof(rd->name), msg, msglen);
+	if (rd->dirfd == -ENOENT)
+		say(msg, msglen, "%s", ""); /* no directory yet: no file */
+	if (rd->dirfd < 0) {
+		r = rd->dirfd == -ENOENT ? 0 : rd->dirfd;
+		rd->dirfd = -1;
 		return r;
 	}
-	r = set_aside(dirfd, name, aside, sizeof(aside));
-	close(dirfd);
+	if (tidy)
+		remove_stale_tmp(rd->dirfd, ifname);
+	r = load_file(rd->dirfd, rd->name, device, out, n, rd->why, sizeof(rd->why));
+	if (r == 0 || r == -ENOENT) {
+		close(rd->dirfd);
+		rd->dirfd = -1;
+		return 0;
+	}
+	return r;
+}
+
+int statefile_load(const char *state_dir, const char *ifname, const struct wg_key *device,
+		   struct own_entry **out, size_t *n, char *msg, size_t msglen)
+{
+	char aside[NAME_MAX + 1];
+	struct reading rd;
+	int r = read_state(state_dir, ifname, device, true, out, n, &rd, msg, msglen);
+
+	if (rd.dirfd < 0)
+		return r;
+	if (r == -ENOMEM) {
+		close(rd.dirfd);
+		say(msg, msglen, "state file %s: out of memory while reading it",
+		    rd.path);
+		return r;
+	}
+	r = set_aside(rd.dirfd, rd.name, aside, sizeof(aside));
+	close(rd.dirfd);
 	if (r) {
 		say(msg, msglen,
 		    "state file %s: %s; could not set it aside (%s), starting with no "
 		    "learned AllowedIPs",
-		    path, why, strerror(-r));
+		    rd.path, rd.why, strerror(-r));
 		return r;
 	}
 	say(msg, msglen,
 	    "state file %s: %s; set aside as %s/%s, starting with no learned AllowedIPs",
-	    path, why, state_dir, aside);
+	    rd.path, rd.why, state_dir, aside);
 	return STATEFILE_SET_ASIDE;
 }
 
 int statefile_read(const char *state_dir, const char *ifname, const struct wg_key *device,
 		   struct own_entry **out, size_t *n, char *msg, size_t msglen)
 {
-	char path[PATH_MAX], name[NAME_MAX + 1], why[512] = "";
-	int dirfd, r;
+	struct reading rd;
+	int r = read_state(state_dir, ifname, device, false, out, n, &rd, msg, msglen);
 
-	*out = NULL;
-	*n = 0;
-	say(msg, msglen, "%s", "");
-	dirfd = open_dir(state_dir, ifname, false, path, sizeof(path), name, sizeof(name),
-			 msg, msglen);
-	if (dirfd == -ENOENT) {
-		say(msg, msglen, "%s", "");
-		return 0;
-	}
-	if (dirfd < 0)
-		return dirfd;
-	r = load_file(dirfd, name, device, out, n, why, sizeof(why));
-	close(dirfd);
-	if (r == -ENOENT)
-		return 0;
+	if (rd.dirfd < 0)
+		return r;
+	close(rd.dirfd);
 	if (r == -EIO)
 		r = -EINVAL; /* unreadable: a real run would set it aside too */
-	if (r)
-		say(msg, msglen, "state file %s: %s", path,
-		    r == -ENOMEM ? "out of memory while reading it" : why);
+	say(msg, msglen, "state file %s: %s", rd.path,
+	    r == -ENOMEM ? "out of memory while reading it" : rd.why);
 	return r;
 }
