@@ -425,6 +425,18 @@ static void resync_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 	ifc->touched = true;
 }
 
+/* One route dump for the interfaces v[0..n-1]; a failure is each one's. */
+static int dump_routes(struct daemon *d, struct iface **v, size_t n)
+{
+	int r = ifaces_dump_routes(&d->env, v, n);
+	char what[128];
+
+	snprintf(what, sizeof(what), "reading the routes: %s", strerror(-r));
+	for (size_t k = 0; k < n; k++)
+		failures_op(&v[k]->bl.failures, FAILURE_ROUTE_DUMP, r, what);
+	return r;
+}
+
 /* One sync round per interface that is due, after one route dump for all
  * of those that need one. */
 static void sync_due(struct daemon *d, uint64_t now)
@@ -441,17 +453,9 @@ static void sync_due(struct daemon *d, uint64_t now)
 		if (i->sync_due <= now && i->need_dump && dump)
 			dump[n_dump++] = i;
 	}
-	if (n_dump) {
-		int r = ifaces_dump_routes(&d->env, dump, n_dump);
-		char what[128];
-
-		snprintf(what, sizeof(what), "reading the routes: %s", strerror(-r));
-		for (size_t k = 0; k < n_dump; k++) {
-			failures_op(&dump[k]->bl.failures, FAILURE_ROUTE_DUMP, r, what);
-			if (r)
-				dump[k]->sync_due = now + 1000;
-		}
-	}
+	if (n_dump && dump_routes(d, dump, n_dump))
+		for (size_t k = 0; k < n_dump; k++)
+			dump[k]->sync_due = now + 1000;
 	free(dump);
 	for (struct iface *i = d->ifaces; i; i = i->next) {
 		if (!i->touched || i->sync_due > now || i->need_dump)
@@ -675,8 +679,8 @@ static bool serve_now(struct daemon *d, struct iface *ifc)
 	poll_iface(d, ifc, clock_mono_ms());
 	if (!iface_by_index(d, ifindex))
 		return false; /* the device is gone: forgotten */
-	if (ifc->need_dump && ifaces_dump_routes(&d->env, &ifc, 1))
-		return true; /* logged; the next round tries again */
+	if (ifc->need_dump && dump_routes(d, &ifc, 1))
+		return true; /* said; the next round tries again */
 	ifc->sync_due = 0;
 	iface_sync(&d->env, ifc, false);
 	return true;
