@@ -393,7 +393,6 @@ static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 {
 	/* The periodic resync diffs the device even when it reads as before. */
 	int r = iface_poll(&d->env, ifc, ifc->need_full);
-	char what[128];
 
 	ifc->poll_due = now + ifc->s.wg_poll_interval_ms;
 	if (r == -ENODEV) {
@@ -401,8 +400,7 @@ static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 		d->discover_due = 0;
 		return;
 	}
-	snprintf(what, sizeof(what), "reading the device: %s", strerror(-r));
-	failures_op(&ifc->bl.failures, FAILURE_DEVICE_READ, r, what);
+	failures_op(&ifc->bl.failures, FAILURE_DEVICE_READ, r, strerror(-r));
 	if (r)
 		return;
 	if (!ifc->s.watch_routes)
@@ -413,13 +411,11 @@ static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 static void resync_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 {
 	int r = iface_load_addrs(&d->env, ifc);
-	char what[128];
 
 	/* Addresses decide which gateways are reachable: soon again. */
 	ifc->resync_due = now + (r ? 1000 : ifc->s.resync_interval_ms);
 	ifc->poll_due = now; /* and the device, diffed in full */
-	snprintf(what, sizeof(what), "reading the addresses: %s", strerror(-r));
-	failures_op(&ifc->bl.failures, FAILURE_ADDRESS_DUMP, r, what);
+	failures_op(&ifc->bl.failures, FAILURE_ADDRESS_DUMP, r, strerror(-r));
 	ifc->need_dump = true;
 	ifc->need_full = true;
 	ifc->touched = true;
@@ -429,11 +425,9 @@ static void resync_iface(struct daemon *d, struct iface *ifc, uint64_t now)
 static int dump_routes(struct daemon *d, struct iface **v, size_t n)
 {
 	int r = ifaces_dump_routes(&d->env, v, n);
-	char what[128];
 
-	snprintf(what, sizeof(what), "reading the routes: %s", strerror(-r));
 	for (size_t k = 0; k < n; k++)
-		failures_op(&v[k]->bl.failures, FAILURE_ROUTE_DUMP, r, what);
+		failures_op(&v[k]->bl.failures, FAILURE_ROUTE_DUMP, r, strerror(-r));
 	return r;
 }
 

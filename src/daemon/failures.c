@@ -184,6 +184,7 @@ size_t failures_round_end(struct failures *f)
 
 void failures_op(struct failures *f, enum failure_kind kind, int err, const char *what)
 {
+	char line[FAILURE_FIRST_LEN + 64];
 	struct failure_cause *c;
 
 	if (!err) {
@@ -194,12 +195,12 @@ void failures_op(struct failures *f, enum failure_kind kind, int err, const char
 	}
 	c = cause_of(f, kind, err);
 	if (!c) {
-		log_err("%s: %s", f->ifname, what);
+		log_err("%s: %s: %s", f->ifname, kind_names[kind], what);
 		return;
 	}
 	note(c);
 	if (c->failing) {
-		log_debug("%s: %s (again)", f->ifname, what);
+		log_debug("%s: %s: %s (again)", f->ifname, kind_names[kind], what);
 		return;
 	}
 	/* One cause of a kind at a time: another errno replaces it. */
@@ -207,5 +208,6 @@ void failures_op(struct failures *f, enum failure_kind kind, int err, const char
 		if (f->v[i].kind == kind && f->v[i].failing)
 			f->v[i].failing = false;
 	c->failing = true;
-	say_arisen(f, c, what, 1);
+	snprintf(line, sizeof(line), "%s: %s", kind_names[kind], what);
+	say_arisen(f, c, line, 1);
 }

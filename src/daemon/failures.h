@@ -78,8 +78,8 @@ void failures_change(struct failures *f, enum change_op op, int err, const char 
  * are logged. Returns how many arose. */
 size_t failures_round_end(struct failures *f);
 
-/* An operation of one of the other kinds failed (err < 0; what: what
- * failed and why, for the line) or worked (err 0; what unused): logged at
+/* An operation of one of the other kinds failed (err < 0; what: why, for
+ * the line after the kind's name) or worked (err 0; what unused): logged at
  * once. */
 void failures_op(struct failures *f, enum failure_kind kind, int err, const char *what);
 

@@ -82,13 +82,16 @@ def assert_logged_once_and_retried(d, name, kind, cause, rounds=3):
     assert len(lines) == 1, "said %d times:\n%s" % (len(lines), "\n".join(lines))
     total, failing = prometheus_failure(d, name, kind, cause)
     assert total >= later["count"] and failing == 1, (total, failing)
+    print(lines[0])  # pytest -rP shows them (docs/reliability.md)
     return later
 
 
 def assert_ended(d, name, kind, cause):
     converge("%s %s ended" % (kind, cause), lambda: d._alive_and(
         lambda: not failure(d, name, kind, cause)["failing"]))
-    assert "%s works again" % kind in d.log()
+    ended = [l for l in d.log().splitlines() if "%s works again" % kind in l]
+    assert ended
+    print(ended[-1], "| status:", failure(d, name, kind, cause))
 
 
 # ---- routes refused by the kernel ----
@@ -301,13 +304,14 @@ def tiny_state_dir(make_daemon):
 
 def fill(path):
     """Writes path until the file system is full."""
-    with open(path, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-                f.flush()
-        except OSError:
+    f = open(path, "wb", buffering=0)
+    try:
+        while f.write(b"\0" * 4096):
             pass
+    except OSError:
+        pass
+    finally:
+        f.close()
 
 
 @pytest.mark.parametrize("how", ["full", "read-only"])

@@ -133,6 +133,7 @@ def test_state_dir_others_can_write_is_refused(dev, make_daemon, workdir):
         lambda: "reload refused, the old configuration stays: state_dir %s is "
         "writable" % open_dir in d.log()))
     d.state_dir = good_dir
+    d.write_config("")  # status finds the socket through the file
     assert d.status()["interfaces"][0]["name"] == dev.name
 
     # An interface's own state_dir: that interface waits for it.

@@ -291,8 +291,7 @@ static void test_operations(void **state)
 
 	(void)state;
 	for (int r = 0; r < ROUNDS; r++)
-		failures_op(&e->bl.failures, FAILURE_DEVICE_READ, -EPIPE,
-			    "reading the device: Broken pipe");
+		failures_op(&e->bl.failures, FAILURE_DEVICE_READ, -EPIPE, "Broken pipe");
 	failures_op(&e->bl.failures, FAILURE_STATE_WRITE, -ENOSPC,
 		    "state file /x/wg0.state not written");
 	assert_int_equal(lines(e, "error:", "reading the device: Broken pipe (EPIPE)"),
@@ -303,10 +302,10 @@ static void test_operations(void **state)
 	c = cause(e, FAILURE_DEVICE_READ, EPIPE);
 	assert_int_equal(c->count, ROUNDS);
 	assert_true(c->failing);
-	assert_string_equal(e->last_error,
-			    "state file /x/wg0.state not written (ENOSPC)");
+	assert_string_equal(e->last_error, "writing the state file: state file "
+					   "/x/wg0.state not written (ENOSPC)");
 	/* Another errno of the same kind is another cause, said too. */
-	failures_op(&e->bl.failures, FAILURE_DEVICE_READ, -ETIMEDOUT, "reading: timeout");
+	failures_op(&e->bl.failures, FAILURE_DEVICE_READ, -ETIMEDOUT, "timed out");
 	assert_int_equal(lines(e, "error:", "ETIMEDOUT"), 1);
 	assert_false(cause(e, FAILURE_DEVICE_READ, EPIPE)->failing);
 	failures_op(&e->bl.failures, FAILURE_DEVICE_READ, 0, NULL);
