@@ -239,6 +239,7 @@ def test_uapi_closed_mid_reply(fake, make_daemon, ns):
     wait_until(lambda: failure(d, fake.name, "reading the device", "EPIPE")["count"]
                >= first["count"] + 3, CONVERGE, "more polls")
     assert len(error_lines(d, "reading the device", "EPIPE")) == 1
+    print(error_lines(d, "reading the device", "EPIPE")[0])
     fake.cut_gets = False
     assert_ended(d, fake.name, "reading the device", "EPIPE")
 
@@ -253,6 +254,7 @@ def test_uapi_closed_mid_reply(fake, make_daemon, ns):
     ns.ip("-6", "route", "del", "2001:db8:1::/48", "via", GW1, "dev", fake.name)
     converge("withdrawn", lambda: fake.allowed(fake.p1.public_key) == {GW1 + "/128"})
     assert fake.allowed(fake.p2.public_key) == {GW2 + "/128"}
+    print("\n".join(error_lines(d, "allowed-ip add")))
 
 
 def test_interface_deleted_mid_round(fake, harness, make_daemon, ns):
@@ -270,6 +272,7 @@ def test_interface_deleted_mid_round(fake, harness, make_daemon, ns):
     converge("the interface forgotten", lambda: d._alive_and(
         lambda: d.iface(fake.name) is None))
     assert len(error_lines(d)) <= 2, "\n".join(error_lines(d))
+    print("\n".join(error_lines(d) + [l for l in d.log().splitlines() if "forgotten" in l]))
     again = FakeUapi(harness, ns, {fake.p1.public_key: [GW1 + "/128"],
                                    fake.p2.public_key: [GW2 + "/128"]}, name=fake.name)
     again.private_key, again.public_key = fake.private_key, fake.public_key
