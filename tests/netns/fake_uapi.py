@@ -57,8 +57,8 @@ class FakeUapi:
       refuse_sets: every set is answered errno=-22 and changes nothing;
       cut_gets: a get is answered with half its text, then the connection
         is closed;
-      cut_sets: a set is applied, then the connection closed without the
-        errno line;
+      cut_sets: how many sets to come are applied, then the connection
+        closed without the errno line;
       delete_on_set: the first set that arrives deletes the link (and the
         server stops, as wireguard-go does) before it is answered.
     Each counts what it did in .faults."""
@@ -69,7 +69,8 @@ class FakeUapi:
         self.private_key, self.public_key = netns.genkey()
         self.peers = {k: [str(ipaddress.ip_network(p)) for p in v] for k, v in peers.items()}
         self.lock = threading.Lock()
-        self.refuse_sets = self.cut_gets = self.cut_sets = self.delete_on_set = False
+        self.refuse_sets = self.cut_gets = self.delete_on_set = False
+        self.cut_sets = 0
         self.faults = {"refused": 0, "cut_get": 0, "cut_set": 0, "deleted": 0}
         self.sets = 0
         self.path = os.path.join(UAPI_DIR, self.name + ".sock")
@@ -164,7 +165,8 @@ class FakeUapi:
                         reply = b"errno=-%d\n\n" % EINVAL
                     else:
                         reply = self._set(lines[1:])
-                    if self.cut_sets:
+                    if self.cut_sets > 0:
+                        self.cut_sets -= 1
                         self.faults["cut_set"] += 1
                         return
                 else:

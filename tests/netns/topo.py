@@ -622,7 +622,9 @@ class Node:
     def start_frr(self):
         """zebra and bgpd from Debian's frr in the namespace. zebra installs
         routes through nexthop objects (RTA_NH_ID), as FRR does."""
-        os.chmod(self.dir, 0o777)  # FRR drops to the frr user
+        # FRR drops to the frr user. Sticky: others may add their files,
+        # not replace what lies there, wg-rtsync's state_dir (spec 6.1).
+        os.chmod(self.dir, 0o1777)
         neighbors = "".join(render(os.path.join(FRR_DIR, "bgp-neighbor.conf"),
                                    PEER_LL=p.ll, PEER_ASN=p.asn, WG=self.wg.name)
                             for p in self.peer_nodes())
