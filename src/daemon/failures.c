@@ -117,9 +117,9 @@ static void say_ended(struct failures *f, struct failure_cause *c)
 	char name[16];
 
 	c->failing = false;
-	log_info("%s: %s works again (it failed with %s %llu times so far)", f->ifname,
+	log_info("%s: %s works again (it failed with %s %llu time%s so far)", f->ifname,
 		 kind_names[c->kind], failure_errno_name(c->err, name, sizeof(name)),
-		 (unsigned long long)c->count);
+		 (unsigned long long)c->count, c->count == 1 ? "" : "s");
 }
 
 static void note(struct failure_cause *c)
