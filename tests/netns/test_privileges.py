@@ -7,6 +7,10 @@ directory that another user could change."""
 import os
 import signal
 
+import pytest
+
+import topo
+
 from conftest import CONVERGE, GW1, GW2, converge
 from netns import wait_until
 
@@ -64,6 +68,31 @@ def test_only_net_admin_is_kept_and_the_daemon_still_works(dev, make_daemon, ns,
     learn_install_and_write(d, dev, ns, "2001:db8:2::/48", "2001:db8:6::/48")
     assert os.stat(moved).st_mode & 0o777 == 0o700
     assert "reload refused" not in d.log()
+
+
+def test_runs_as_wg_rtsync_service_starts_it(dev, make_daemon, ns):
+    """As wg-rtsync.service starts it: root, CAP_NET_ADMIN bounded, ambient
+    and inheritable, and a seccomp filter that refuses capset (EPERM,
+    `SystemCallFilter=~@privileged`; deny_capset.c stands in for systemd).
+    It runs: the ambient set emptied, the inheritable one left as systemd
+    made it (with no_new_privs it gives nothing), and it does its job."""
+    helper = os.path.join(os.path.dirname(topo.find_binary()), "tests", "unit",
+                          "wgrs-deny-capset")
+    if topo.binary_from_env() or not os.access(helper, os.X_OK):
+        pytest.skip("deny_capset.c is built with wg-rtsync's own tests")
+    d = make_daemon("wg_poll_interval: 200ms\n")
+    plain = d.argv
+    d.argv = lambda *extra: ["setpriv", "--bounding-set=-all,+net_admin",
+                             "--inh-caps=-all,+net_admin",
+                             "--ambient-caps=-all,+net_admin", helper] + plain(*extra)
+    d.start()
+    d.wait_managed(dev.name)
+    st = proc_status(d.status()["pid"])
+    assert st["CapEff"] == CAP_NET_ADMIN and st["CapPrm"] == CAP_NET_ADMIN
+    assert st["CapBnd"] == CAP_NET_ADMIN and st["CapAmb"] == 0
+    assert st["CapInh"] == CAP_NET_ADMIN
+    assert "the inheritable set stays" in d.log()
+    learn_install_and_write(d, dev, ns, "2001:db8:1::/48", "2001:db8:5::/48")
 
 
 def test_runs_as_another_user_with_ambient_net_admin(fake, make_daemon, ns, workdir):
