@@ -37,15 +37,20 @@ char *wg_key_to_base64(const struct wg_key *k, char *buf)
 
 int wg_key_from_hex(const char *text, struct wg_key *out)
 {
+	return text ? wg_key_from_hex_n(text, strlen(text), out) : -EINVAL;
+}
+
+int wg_key_from_hex_n(const char *text, size_t len, struct wg_key *out)
+{
 	struct wg_key k;
 	const char *end = NULL;
-	size_t len = 0;
+	size_t bin_len = 0;
 
-	if (!text || !out || strlen(text) != WG_KEY_HEX_LEN)
+	if (!text || !out || len != WG_KEY_HEX_LEN)
 		return -EINVAL;
-	if (sodium_hex2bin(k.b, sizeof(k.b), text, WG_KEY_HEX_LEN, NULL, &len, &end) !=
-		    0 ||
-	    len != WG_KEY_LEN || end != text + WG_KEY_HEX_LEN)
+	if (sodium_hex2bin(k.b, sizeof(k.b), text, WG_KEY_HEX_LEN, NULL, &bin_len,
+			   &end) != 0 ||
+	    bin_len != WG_KEY_LEN || end != text + WG_KEY_HEX_LEN)
 		return -EINVAL;
 	*out = k;
 	return 0;

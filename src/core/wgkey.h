@@ -3,6 +3,7 @@
 #define WGRS_WGKEY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define WG_KEY_LEN     32
@@ -16,8 +17,11 @@ struct wg_key {
 int wg_key_from_base64(const char *text, struct wg_key *out);
 /* Writes the 44-character base64 form into buf and returns buf. */
 char *wg_key_to_base64(const struct wg_key *k, char *buf);
-/* Lowercase hex, as the UAPI protocol uses: 64 characters. */
+/* Lowercase hex, as the UAPI protocol uses: 64 characters (upper case is
+ * read too). */
 int wg_key_from_hex(const char *text, struct wg_key *out);
+/* The same from the len bytes at text (no NUL needed): a UAPI line's value. */
+int wg_key_from_hex_n(const char *text, size_t len, struct wg_key *out);
 char *wg_key_to_hex(const struct wg_key *k, char *buf /* 65 bytes */);
 int wg_key_cmp(const struct wg_key *a, const struct wg_key *b);
 bool wg_key_is_zero(const struct wg_key *k);

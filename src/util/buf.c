@@ -32,3 +32,15 @@ int buf_append(struct buf *b, const void *data, size_t len)
 	b->data[b->len] = '\0';
 	return 0;
 }
+
+int buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

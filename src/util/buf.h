@@ -11,6 +11,7 @@ struct buf {
 /* Room for more bytes (and the NUL) after len. 0 or -ENOMEM. */
 int buf_reserve(struct buf *b, size_t more);
 int buf_append(struct buf *b, const void *data, size_t len);
+int buf_puts(struct buf *b, const char *s); /* without its NUL */
 void buf_free(struct buf *b);
 
 #endif

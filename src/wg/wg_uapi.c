@@ -22,18 +22,6 @@
  * by a large device are given back after each request rather than kept. */
 #define UAPI_KEEP_BUFFER (1024 * 1024)
 
-static int buf_puts(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
-void buf_free(struct buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
 /* ---- parsing ---- */
 
 static int hexval(unsigned char c)

@@ -1,6 +1,7 @@
 /* test_wgkey: base64 and hex forms of WireGuard keys. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -160,6 +161,50 @@ static void test_hex_rejects(void **state)
 	assert_int_equal(wg_key_from_hex(spec_key, &k), -EINVAL);
 }
 
+/* A UAPI line's value: len bytes at text, no NUL; an exact-size copy, so
+ * that valgrind sees any read past it. */
+static int from_hex_n(const char *text, size_t len, struct wg_key *k)
+{
+	char *copy = malloc(len ? len : 1);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, text, len);
+	r = wg_key_from_hex_n(copy, len, k);
+	free(copy);
+	return r;
+}
+
+static void test_hex_n(void **state)
+{
+	char good[65], bad[80];
+	struct wg_key k = K(spec_key), back;
+	(void)state;
+
+	wg_key_to_hex(&k, good);
+	assert_int_equal(from_hex_n(good, 64, &back), 0);
+	assert_int_equal(wg_key_cmp(&k, &back), 0);
+	/* Only len bytes count: what follows is another line. */
+	snprintf(bad, sizeof(bad), "%s\nallowed_ip=", good);
+	assert_int_equal(wg_key_from_hex_n(bad, 64, &back), 0);
+	assert_int_equal(wg_key_cmp(&k, &back), 0);
+	assert_int_equal(wg_key_from_hex_n(bad, 65, &back), -EINVAL);
+	assert_int_equal(from_hex_n(good, 63, &back), -EINVAL);
+	assert_int_equal(from_hex_n(good, 0, &back), -EINVAL);
+	assert_int_equal(wg_key_from_hex_n(NULL, 64, &back), -EINVAL);
+	/* A NUL or a stray byte inside: refused, the key left alone. */
+	k = pattern_key(7);
+	for (int pos = 0; pos < 64; pos += 7) {
+		snprintf(bad, sizeof(bad), "%s", good);
+		bad[pos] = '\0';
+		assert_int_equal(from_hex_n(bad, 64, &k), -EINVAL);
+		bad[pos] = 'x';
+		assert_int_equal(from_hex_n(bad, 64, &k), -EINVAL);
+	}
+	back = pattern_key(7);
+	assert_int_equal(wg_key_cmp(&k, &back), 0);
+}
+
 static void test_cmp(void **state)
 {
 	struct wg_key a, b;
@@ -212,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_base64_rejects),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_hex_rejects),
+		cmocka_unit_test(test_hex_n),
 		cmocka_unit_test(test_cmp),
 		cmocka_unit_test(test_is_zero),
 	};
