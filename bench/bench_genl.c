@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "bench_util.h"
-#include "wg_genl.h"
+#include "genl_codec.h"
 
 #define PEERS	 16
 #define MSG_MAX	 32768

@@ -58,9 +58,9 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "genl_codec.h"
 #include "rtnl_codec.h"
 #include "wg_auto.h"
-#include "wg_genl.h"
 #include "wgkey.h"
 
 #define HANDSHAKE_INIT_TYPE 1

@@ -1,8 +1,7 @@
 /* wg_uapi.c: the WireGuard backend over the UAPI socket (wireguard-go,
- * boringtun). See wg_uapi.h and docs/backends.md. */
-#include <arpa/inet.h>
+ * boringtun); its text is uapi_codec.c's. See wg_uapi.h and
+ * docs/backends.md. */
 #include <errno.h>
-#include <limits.h>
 #include <net/if.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "uapi_codec.h"
 #include "wg_uapi.h"
 
 #define UAPI_TIMEOUT_SEC 5
@@ -22,563 +22,95 @@
  * by a large device are given back after each request rather than kept. */
 #define UAPI_KEEP_BUFFER (1024 * 1024)
 
-/* ---- parsing ---- */
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int parse_hex_key(const char *s, size_t len, struct wg_key *k)
-{
-	if (len != 2 * WG_KEY_LEN)
-		return -EINVAL;
-	for (size_t i = 0; i < WG_KEY_LEN; i++) {
-		int hi = hexval((unsigned char)s[2 * i]);
-		int lo = hexval((unsigned char)s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		k->b[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-static int parse_ipv4(const char *s, size_t len, uint8_t *out)
-{
-	size_t i = 0;
-
-	for (int part = 0; part < 4; part++) {
-		unsigned v = 0, digits = 0;
-
-		if (part > 0) {
-			if (i >= len || s[i] != '.')
-				return -EINVAL;
-			i++;
-		}
-		while (i < len && s[i] >= '0' && s[i] <= '9' && digits < 4) {
-			v = v * 10 + (unsigned)(s[i] - '0');
-			i++;
-			digits++;
-		}
-		if (digits == 0 || digits > 3 || v > 255)
-			return -EINVAL;
-		out[part] = (uint8_t)v;
-	}
-	return i == len ? 0 : -EINVAL;
-}
-
-/* RFC 4291 text, with "::" and a trailing dotted IPv4 part. */
-static int parse_ipv6(const char *s, size_t len, uint8_t *out)
-{
-	uint16_t words[8];
-	int n = 0, gap = -1;
-	size_t i = 0;
-
-	if (len >= 2 && s[0] == ':' && s[1] == ':') {
-		gap = 0;
-		i = 2;
-	} else if (len >= 1 && s[0] == ':') {
-		return -EINVAL;
-	}
-	while (i < len) {
-		size_t start = i;
-		unsigned v = 0;
-		int h;
-
-		while (i < len && i - start < 5 &&
-		       (h = hexval((unsigned char)s[i])) >= 0) {
-			v = v << 4 | (unsigned)h;
-			i++;
-		}
-		if (i < len && s[i] == '.') { /* embedded IPv4: the last 32 bits */
-			uint8_t v4[4];
-			if (n > 6 || parse_ipv4(s + start, len - start, v4))
-				return -EINVAL;
-			words[n++] = (uint16_t)(v4[0] << 8 | v4[1]);
-			words[n++] = (uint16_t)(v4[2] << 8 | v4[3]);
-			break;
-		}
-		if (i == start || i - start > 4 || n >= 8)
-			return -EINVAL;
-		words[n++] = (uint16_t)v;
-		if (i == len)
-			break;
-		if (s[i] != ':')
-			return -EINVAL;
-		i++;
-		if (i < len && s[i] == ':') {
-			if (gap >= 0)
-				return -EINVAL;
-			gap = n;
-			i++;
-		} else if (i == len) {
-			return -EINVAL; /* a trailing single ':' */
-		}
-	}
-	if (gap < 0 && n != 8)
-		return -EINVAL;
-	if (gap >= 0 && n > 7)
-		return -EINVAL;
-	memset(out, 0, 16);
-	for (int k = 0; k < n; k++) {
-		int pos = (gap >= 0 && k >= gap) ? k + (8 - n) : k;
-		out[2 * pos] = (uint8_t)(words[k] >> 8);
-		out[2 * pos + 1] = (uint8_t)words[k];
-	}
-	return 0;
-}
-
-int wg_uapi_parse_prefix(const char *s, size_t len, struct prefix *out)
-{
-	const char *slash = memchr(s, '/', len);
-	size_t alen, llen;
-	unsigned plen = 0, bits;
-	bool v6;
-
-	if (!slash)
-		return -EINVAL;
-	alen = (size_t)(slash - s);
-	llen = len - alen - 1;
-	if (llen == 0 || llen > 3)
-		return -EINVAL;
-	for (size_t i = 0; i < llen; i++) {
-		if (slash[1 + i] < '0' || slash[1 + i] > '9')
-			return -EINVAL;
-		plen = plen * 10 + (unsigned)(slash[1 + i] - '0');
-	}
-	memset(out, 0, sizeof(*out));
-	v6 = memchr(s, ':', alen) != NULL;
-	if (v6 ? parse_ipv6(s, alen, out->addr) : parse_ipv4(s, alen, out->addr))
-		return -EINVAL;
-	bits = v6 ? 128 : 32;
-	if (plen > bits)
-		return -EINVAL;
-	out->family = v6 ? AF_INET6 : AF_INET;
-	out->len = (uint8_t)plen;
-	if (plen < bits) { /* clear the host bits */
-		out->addr[plen >> 3] &= (uint8_t)(0xff00u >> (plen & 7));
-		memset(out->addr + (plen >> 3) + 1, 0, 15 - (plen >> 3));
-	}
-	return 0;
-}
-
-static int parse_errno_value(const char *s, size_t len)
-{
-	long v = 0;
-	size_t i = len > 0 && s[0] == '-';
-
-	if (i == len || len - i > 5)
-		return -EBADMSG;
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EBADMSG;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v > 4095)
-		return -EPROTO;
-	/* wireguard-go writes -22, boringtun and the protocol text 22. */
-	return (int)-v;
-}
-
-bool wg_uapi_reply_complete(const char *text, size_t len)
-{
-	return len >= 2 && text[len - 1] == '\n' && text[len - 2] == '\n';
-}
-
-static int peer_push_allowed(struct wg_peer *p, size_t *cap, const struct prefix *a)
-{
-	if (p->n_allowed == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		struct prefix *v = realloc(p->allowed, ncap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		p->allowed = v;
-		*cap = ncap;
-	}
-	p->allowed[p->n_allowed++] = *a;
-	return 0;
-}
-
-struct get_parser {
-	struct wg_device *dev;
-	size_t peers_cap, allowed_cap;
-	struct wg_peer *cur; /* NULL before the first peer, or in the temp peer */
-	bool in_peer, temp_found, have_errno;
-	int err;
-	/* Fingerprint only: no peers are stored, fp sums what they hold, and
-	 * text_hash hashes the public_key and allowed_ip values as written;
-	 * text_only: that hash alone, the AllowedIPs not even parsed. */
-	bool fp_only, text_only;
-	uint64_t fp, peer_fp, text_hash, peer_text;
+/* What is kept per device. The real transport keeps one connection open:
+ * wireguard-go serves any number of requests on one, and a new connection
+ * costs it an accept and a goroutine, more than a small request itself. A
+ * server that answers one request per connection (boringtun) closes it:
+ * then every request gets a fresh one. The idle poll's memo: the hash of
+ * the last text read there and what that text parsed to, so that the same
+ * text, the usual answer of an idle device, is not parsed again. */
+struct uapi_dev {
+	char name[IF_NAMESIZE];
+	int fd;
+	unsigned stale;	  /* kept connections found closed, in a row */
+	bool single_shot; /* the server closes after each reply */
+	bool memo_valid;
+	uint64_t text_hash, fp;
+	struct uapi_dev *next;
 };
 
-/* A hash of text as written, not of what it means: the idle poll's memo
- * (uapi_get_changed) keys on it. A device's text hash is a sum over its
- * lines, each hashed with its peer's key, because wireguard-go lists the
- * peers in no fixed order. */
-static uint64_t text_mix(uint64_t h, const char *s, size_t n)
-{
-	const uint64_t k = 0x9e3779b97f4a7c15ULL;
-	uint64_t w;
-
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * k;
-		h ^= h >> 29;
-	}
-	w = (uint64_t)n << 56;
-	memcpy(&w, s, n); /* n < 8: the length byte stays */
-	h = (h ^ w) * k;
-	return h ^ (h >> 29);
-}
-
-static int start_peer(struct get_parser *ps, const char *v, size_t vlen)
-{
-	struct wg_device *dev = ps->dev;
-	struct wg_key k;
-
-	if (parse_hex_key(v, vlen, &k))
-		return -EBADMSG;
-	if (ps->fp_only) {
-		ps->peer_text = text_mix(0, v, vlen);
-		ps->text_hash += ps->peer_text;
-	}
-	ps->in_peer = true;
-	ps->allowed_cap = 0;
-	if (wg_is_temp_peer(&k)) {
-		ps->temp_found = true;
-		ps->cur = NULL;
-		ps->peer_fp = 0;
-		return 0;
-	}
-	if (ps->fp_only) {
-		ps->peer_fp = wg_fp_peer(&k);
-		ps->fp += ps->peer_fp;
-		return 0;
-	}
-	if (dev->n_peers == ps->peers_cap) {
-		size_t ncap = ps->peers_cap ? ps->peers_cap * 2 : 8;
-		struct wg_peer *np = realloc(dev->peers, ncap * sizeof(*np));
-		if (!np)
-			return -ENOMEM;
-		dev->peers = np;
-		ps->peers_cap = ncap;
-	}
-	ps->cur = &dev->peers[dev->n_peers++];
-	memset(ps->cur, 0, sizeof(*ps->cur));
-	ps->cur->key = k;
-	return 0;
-}
-
-static int parse_line(struct get_parser *ps, const char *line, size_t len)
-{
-	const char *eq = memchr(line, '=', len);
-	const char *v;
-	size_t klen, vlen;
-
-	if (!eq || eq == line || ps->have_errno)
-		return -EBADMSG; /* errno must be the last line */
-	klen = (size_t)(eq - line);
-	v = eq + 1;
-	vlen = len - klen - 1;
-	/* The hot line first: a large device is almost all allowed_ip. */
-	if (klen == 10 && !memcmp(line, "allowed_ip", 10)) {
-		struct prefix a;
-		if (!ps->in_peer)
-			return -EBADMSG;
-		if (ps->fp_only) {
-			ps->text_hash += text_mix(ps->peer_text, v, vlen);
-			if (ps->text_only)
-				return 0;
-		}
-		if (wg_uapi_parse_prefix(v, vlen, &a))
-			return -EBADMSG;
-		if (ps->fp_only) {
-			ps->fp += ps->peer_fp ? wg_fp_entry(ps->peer_fp, &a) : 0;
-			return 0;
-		}
-		return ps->cur ? peer_push_allowed(ps->cur, &ps->allowed_cap, &a) : 0;
-	}
-	if (klen == 10 && !memcmp(line, "public_key", 10))
-		return start_peer(ps, v, vlen);
-	if (klen == 11 && !memcmp(line, "private_key", 11)) {
-		struct wg_key priv;
-		if (ps->in_peer || parse_hex_key(v, vlen, &priv))
-			return -EBADMSG;
-		if (crypto_scalarmult_base(ps->dev->pubkey.b, priv.b))
-			memset(&ps->dev->pubkey, 0, sizeof(ps->dev->pubkey));
-		sodium_memzero(&priv, sizeof(priv));
-		return 0;
-	}
-	if (klen == 5 && !memcmp(line, "errno", 5)) {
-		ps->err = parse_errno_value(v, vlen);
-		if (ps->err == -EBADMSG)
-			return -EBADMSG;
-		ps->have_errno = true;
-		return 0;
-	}
-	return 0; /* other keys (endpoint, counters, ...) are not needed */
-}
-
-/* A whole reply through ps: 0, the reply's errno, or -EBADMSG. */
-static int parse_text(const char *text, size_t len, struct get_parser *ps)
-{
-	const char *p = text, *end = text + len;
-	int r = 0;
-
-	if (!wg_uapi_reply_complete(text, len))
-		return -EBADMSG;
-	end--; /* the final blank line */
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl || nl == p)
-			return -EBADMSG; /* an empty line before the end */
-		r = parse_line(ps, p, (size_t)(nl - p));
-		if (r)
-			return r;
-		p = nl + 1;
-	}
-	return ps->have_errno ? ps->err : -EBADMSG;
-}
-
-static int parse_get(const char *text, size_t len, struct wg_device *dev,
-		     bool *temp_found, uint64_t *fp)
-{
-	struct get_parser ps = {.dev = dev, .fp_only = fp != NULL};
-	int r;
-
-	memset(dev, 0, sizeof(*dev));
-	if (temp_found)
-		*temp_found = false;
-	r = parse_text(text, len, &ps);
-	if (r) {
-		wg_device_free(dev);
-		memset(dev, 0, sizeof(*dev));
-		return r;
-	}
-	if (temp_found)
-		*temp_found = ps.temp_found;
-	if (fp)
-		*fp = ps.fp;
-	return 0;
-}
-
-/* The same parser, fed a reply as it arrives (the idle poll's fingerprint,
- * without keeping a large device's text). No line of a reply is longer. */
-#define STREAM_LINE_MAX 256
-
-struct get_stream {
-	struct get_parser ps;
-	char line[STREAM_LINE_MAX];
-	size_t len; /* of a line begun in an earlier chunk */
-};
-
-static int get_stream_feed(void *ctx, const char *data, size_t n)
-{
-	struct get_stream *s = ctx;
-	const char *p = data, *end = data + n;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t seg = (size_t)((nl ? nl : end) - p);
-		const char *line = p;
-		int r;
-
-		if (s->len || !nl) { /* a line split over reads */
-			if (s->len + seg > sizeof(s->line))
-				return -EBADMSG;
-			memcpy(s->line + s->len, p, seg);
-			s->len += seg;
-			if (!nl)
-				return 0;
-			line = s->line;
-			seg = s->len;
-			s->len = 0;
-		}
-		p = nl + 1;
-		if (seg == 0) /* the blank line: the end, and nothing after it */
-			return p == end ? 1 : -EBADMSG;
-		r = parse_line(&s->ps, line, seg);
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-int wg_uapi_parse_get(const char *text, size_t len, struct wg_device *dev,
-		      bool *temp_found)
-{
-	return parse_get(text, len, dev, temp_found, NULL);
-}
-
-int wg_uapi_parse_fingerprint(const char *text, size_t len, struct wg_key *pubkey,
-			      uint64_t *fp, bool *temp_found)
-{
-	struct wg_device dev;
-	int r = parse_get(text, len, &dev, temp_found, fp);
-
-	*pubkey = dev.pubkey;
-	wg_device_free(&dev);
-	return r;
-}
-
-int wg_uapi_parse_errno(const char *text, size_t len)
-{
-	struct wg_device dev;
-	int r = wg_uapi_parse_get(text, len, &dev, NULL);
-
-	if (!r)
-		wg_device_free(&dev); /* a set reply has no peers: nothing */
-	return r;
-}
-
-/* ---- encoding ---- */
-
-static int put_key_line(struct buf *out, const char *name, const struct wg_key *k)
-{
-	static const char hex[] = "0123456789abcdef";
-	char line[16 + 2 * WG_KEY_LEN + 2];
-	size_t n = strlen(name);
-
-	memcpy(line, name, n);
-	line[n++] = '=';
-	for (size_t i = 0; i < WG_KEY_LEN; i++) {
-		line[n++] = hex[k->b[i] >> 4];
-		line[n++] = hex[k->b[i] & 15];
-	}
-	line[n++] = '\n';
-	return buf_append(out, line, n);
-}
-
-static int put_prefix_line(struct buf *out, const struct prefix *a, bool minus)
-{
-	char addr[INET6_ADDRSTRLEN], line[80];
-	int n;
-
-	if (!inet_ntop(a->family, a->addr, addr, sizeof(addr)))
-		return -EINVAL;
-	n = snprintf(line, sizeof(line), "allowed_ip=%s%s/%u\n", minus ? "-" : "", addr,
-		     a->len);
-	return buf_append(out, line, (size_t)n);
-}
-
-static int cmp_prefix_qsort(const void *a, const void *b)
-{
-	return wg_prefix_cmp(a, b);
-}
-
-static const struct wg_peer *find_peer(const struct wg_device *d, const struct wg_key *k)
-{
-	for (size_t i = 0; d && i < d->n_peers; i++)
-		if (!memcmp(d->peers[i].key.b, k->b, WG_KEY_LEN))
-			return &d->peers[i];
-	return NULL;
-}
-
-/* One peer's section: its adds, and its removals in NATIVE or REPLACE mode. */
-static int encode_peer(struct buf *out, const struct change *ch, const size_t *idx,
-		       size_t n, enum wg_remove_mode mode, const struct wg_device *cur)
-{
-	bool has_del = false;
-	int r;
-
-	for (size_t i = 0; i < n; i++)
-		has_del |= ch[idx[i]].op == CHANGE_ALLOWED_DEL;
-	if (mode == WG_REMOVE_TEMP_PEER) {
-		bool has_add = false;
-		for (size_t i = 0; i < n; i++)
-			has_add |= ch[idx[i]].op == CHANGE_ALLOWED_ADD;
-		if (!has_add)
-			return 0;
-	}
-	r = put_key_line(out, "public_key", &ch[idx[0]].peer);
-	r = r ?: buf_puts(out, "update_only=true\n");
-	/* A peer the device did not have when read has nothing to remove;
-	 * replacing its list would wipe one it got since. */
-	if (!r && has_del && mode == WG_REMOVE_REPLACE &&
-	    find_peer(cur, &ch[idx[0]].peer)) {
-		const struct wg_peer *p = find_peer(cur, &ch[idx[0]].peer);
-		struct prefix *dels = calloc(n, sizeof(*dels));
-		size_t nd = 0;
-
-		if (!dels)
-			return -ENOMEM;
-		for (size_t i = 0; i < n; i++)
-			if (ch[idx[i]].op == CHANGE_ALLOWED_DEL)
-				dels[nd++] = ch[idx[i]].dst;
-		qsort(dels, nd, sizeof(*dels), cmp_prefix_qsort);
-		r = buf_puts(out, "replace_allowed_ips=true\n");
-		for (size_t i = 0; !r && i < p->n_allowed; i++)
-			if (!bsearch(&p->allowed[i], dels, nd, sizeof(*dels),
-				     cmp_prefix_qsort))
-				r = put_prefix_line(out, &p->allowed[i], false);
-		free(dels);
-	}
-	for (size_t i = 0; !r && i < n; i++) {
-		const struct change *c = &ch[idx[i]];
-		if (c->op == CHANGE_ALLOWED_ADD)
-			r = put_prefix_line(out, &c->dst, false);
-		else if (mode == WG_REMOVE_NATIVE)
-			r = put_prefix_line(out, &c->dst, true);
-	}
-	return r;
-}
-
-int wg_uapi_encode_set(struct buf *out, const struct change *ch, const size_t *idx,
-		       size_t n, enum wg_remove_mode mode, const struct wg_device *cur)
-{
-	size_t *sorted;
-	bool any_del = false;
-	int r;
-
-	if (mode == WG_REMOVE_UNKNOWN)
-		return -EINVAL;
-	sorted = malloc((n ? n : 1) * sizeof(*sorted));
-	if (!sorted)
-		return -ENOMEM;
-	memcpy(sorted, idx, n * sizeof(*sorted));
-	wg_sort_by_peer(sorted, n, ch);
-	r = buf_puts(out, "set=1\n");
-	for (size_t i = 0; !r && i < n;) {
-		size_t j = i + 1;
-		while (j < n &&
-		       !memcmp(ch[sorted[j]].peer.b, ch[sorted[i]].peer.b, WG_KEY_LEN))
-			j++;
-		r = encode_peer(out, ch, sorted + i, j - i, mode, cur);
-		i = j;
-	}
-	for (size_t i = 0; i < n; i++)
-		any_del |= ch[idx[i]].op == CHANGE_ALLOWED_DEL;
-	if (!r && any_del && mode == WG_REMOVE_TEMP_PEER) {
-		/* In list order: the temporary peer takes them, then goes. */
-		r = put_key_line(out, "public_key", &wg_temp_peer_key);
-		for (size_t i = 0; !r && i < n; i++)
-			if (ch[idx[i]].op == CHANGE_ALLOWED_DEL)
-				r = put_prefix_line(out, &ch[idx[i]].dst, false);
-		r = r ?: buf_puts(out, "remove=true\n");
-	}
-	r = r ?: buf_puts(out, "\n");
-	free(sorted);
-	return r;
-}
-
-/* ---- transport over the unix socket ---- */
-
-struct uapi_backend {
+struct uapi {
 	struct wg_backend base;
-	struct socket_transport *sockets; /* the real transport, or NULL */
+	char *dir;   /* the sockets' (the real transport), or NULL */
+	char *chunk; /* UAPI_READ_CHUNK bytes: a reply read as it comes */
 	wg_uapi_exchange_fn exchange;
 	void *ctx;
 	struct buf req, reply;
+	struct uapi_dev *devs;
 	struct wg_dev_mode *ifaces; /* removal mode per device */
-	struct poll_memo *memos;
+	struct wg_set set;
 };
+
+static struct uapi_dev *dev_of(struct uapi *u, const char *ifname)
+{
+	struct uapi_dev *d;
+
+	for (d = u->devs; d; d = d->next)
+		if (!strncmp(d->name, ifname, sizeof(d->name)))
+			return d;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	snprintf(d->name, sizeof(d->name), "%s", ifname);
+	d->fd = -1;
+	d->next = u->devs;
+	u->devs = d;
+	return d;
+}
+
+static void conn_close(struct uapi_dev *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+}
+
+/* The device went away: a new server under that name starts afresh. */
+static void dev_forget(struct uapi *u, struct uapi_dev *d)
+{
+	for (struct uapi_dev **pp = &u->devs; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			conn_close(d);
+			free(d);
+			return;
+		}
+	}
+}
+
+static int conn_open(const struct uapi *u, struct uapi_dev *d)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = UAPI_TIMEOUT_SEC};
+	int fd, r;
+
+	if (!d->name[0] || strchr(d->name, '/') ||
+	    (size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.sock", u->dir,
+			     d->name) >= sizeof(sun.sun_path))
+		return -EINVAL;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		r = (errno == ENOENT || errno == ECONNREFUSED) ? -ENODEV : -errno;
+		close(fd);
+		return r;
+	}
+	d->fd = fd;
+	return 0;
+}
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -595,103 +127,21 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* The real transport keeps one connection per interface open: wireguard-go
- * serves any number of requests on one connection, and a new connection
- * costs it an accept and a goroutine, more than a small request itself.
- * A server that answers one request per connection (boringtun) closes it:
- * then every request gets a fresh one. */
-struct uapi_conn {
-	char name[IFNAMSIZ];
-	int fd;
-	unsigned stale;	  /* kept connections found closed, in a row */
-	bool single_shot; /* the server closes after each reply */
-	struct uapi_conn *next;
-};
-
-struct socket_transport {
-	char *dir;
-	struct uapi_conn *conns;
-	char *chunk; /* UAPI_READ_CHUNK bytes: a reply read as it comes */
-};
-
-/* Where a reply goes: whole into buf, or through feed as it comes (feed
- * returns 1 once the reply is complete, 0 for more, or a negative errno),
- * so that nothing of a large device's text is kept. */
+/* Where a reply goes: whole into buf, or through a parser as it comes, so
+ * that nothing of a large device's text is kept. */
 struct reply_dest {
 	struct buf *buf;
-	int (*feed)(void *ctx, const char *data, size_t len);
-	void *ctx;
+	struct wg_uapi_get *get;
 	char *chunk;
 };
 
-static struct uapi_conn *conn_of(struct socket_transport *t, const char *ifname)
-{
-	struct uapi_conn *c;
-
-	for (c = t->conns; c; c = c->next)
-		if (!strncmp(c->name, ifname, sizeof(c->name)))
-			return c;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	snprintf(c->name, sizeof(c->name), "%s", ifname);
-	c->fd = -1;
-	c->next = t->conns;
-	t->conns = c;
-	return c;
-}
-
-static void conn_close(struct uapi_conn *c)
-{
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
-}
-
-/* The device went away: a new server under that name starts afresh. */
-static void conn_forget(struct socket_transport *t, struct uapi_conn *c)
-{
-	for (struct uapi_conn **pp = &t->conns; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			conn_close(c);
-			free(c);
-			return;
-		}
-	}
-}
-
-static int conn_open(const struct socket_transport *t, struct uapi_conn *c)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = UAPI_TIMEOUT_SEC};
-	int fd, r;
-
-	if (!c->name[0] || strchr(c->name, '/') ||
-	    (size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.sock", t->dir,
-			     c->name) >= sizeof(sun.sun_path))
-		return -EINVAL;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		r = (errno == ENOENT || errno == ECONNREFUSED) ? -ENODEV : -errno;
-		close(fd);
-		return r;
-	}
-	c->fd = fd;
-	return 0;
-}
-
-/* One request on c's connection. *got tells whether any byte of a reply
+/* One request on d's connection. *got tells whether any byte of a reply
  * came back (a request that got none may not have been read at all). */
-static int conn_request(struct uapi_conn *c, const char *req, size_t len,
+static int conn_request(struct uapi_dev *d, const char *req, size_t len,
 			const struct reply_dest *to, bool *got)
 {
 	struct buf *reply = to->buf;
-	int r = write_all(c->fd, req, len);
+	int r = write_all(d->fd, req, len);
 
 	*got = false;
 	if (reply)
@@ -709,7 +159,7 @@ static int conn_request(struct uapi_conn *c, const char *req, size_t len,
 			at = reply->data + reply->len;
 			room = reply->cap - reply->len - 1;
 		}
-		n = read(c->fd, at, room);
+		n = read(d->fd, at, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -722,11 +172,10 @@ static int conn_request(struct uapi_conn *c, const char *req, size_t len,
 		}
 		*got = true;
 		if (!reply) {
-			r = to->feed(to->ctx, at, (size_t)n);
-			if (r > 0)
-				r = 0;
-			else if (r == 0)
+			r = wg_uapi_get_feed(to->get, at, (size_t)n);
+			if (r == 0)
 				continue;
+			r = r > 0 ? 0 : r;
 			break;
 		}
 		reply->len += (size_t)n;
@@ -738,37 +187,37 @@ static int conn_request(struct uapi_conn *c, const char *req, size_t len,
 	return r;
 }
 
-static int socket_request(struct socket_transport *t, const char *ifname, const char *req,
-			  size_t len, const struct reply_dest *to)
+static int socket_request(struct uapi *u, const char *ifname, const char *req, size_t len,
+			  const struct reply_dest *to)
 {
-	struct uapi_conn *c = conn_of(t, ifname);
+	struct uapi_dev *d = dev_of(u, ifname);
 	bool reused, got;
 	int r;
 
-	if (!c)
+	if (!d)
 		return -ENOMEM;
-	reused = c->fd >= 0;
-	if (!reused && (r = conn_open(t, c)))
+	reused = d->fd >= 0;
+	if (!reused && (r = conn_open(u, d)))
 		goto out;
-	r = conn_request(c, req, len, to, &got);
+	r = conn_request(d, req, len, to, &got);
 	if (r && reused && !got && (r == -EPIPE || r == -ECONNRESET)) {
 		/* The server had closed the connection we kept: the request was
 		 * never read. Once more, on a fresh one; a server that does this
 		 * twice in a row answers one request per connection. */
-		conn_close(c);
-		if ((r = conn_open(t, c)))
+		conn_close(d);
+		if ((r = conn_open(u, d)))
 			goto out;
-		r = conn_request(c, req, len, to, &got);
-		if (!r && ++c->stale >= 2)
-			c->single_shot = true;
+		r = conn_request(d, req, len, to, &got);
+		if (!r && ++d->stale >= 2)
+			d->single_shot = true;
 	} else if (!r && reused) {
-		c->stale = 0;
+		d->stale = 0;
 	}
 out:
 	if (r == -ENODEV)
-		conn_forget(t, c);
-	else if (r || c->single_shot)
-		conn_close(c); /* an error may leave a reply half read */
+		dev_forget(u, d);
+	else if (r || d->single_shot)
+		conn_close(d); /* an error may leave a reply half read */
 	return r;
 }
 
@@ -780,22 +229,7 @@ static int socket_exchange(void *ctx, const char *ifname, const char *req, size_
 	return socket_request(ctx, ifname, req, len, &to);
 }
 
-static void socket_transport_free(struct socket_transport *t)
-{
-	if (!t)
-		return;
-	while (t->conns) {
-		struct uapi_conn *next = t->conns->next;
-		conn_close(t->conns);
-		free(t->conns);
-		t->conns = next;
-	}
-	free(t->chunk);
-	free(t->dir);
-	free(t);
-}
-
-static void shrink_buffers(struct uapi_backend *u)
+static void shrink_buffers(struct uapi *u)
 {
 	if (u->reply.cap > UAPI_KEEP_BUFFER)
 		buf_free(&u->reply);
@@ -803,13 +237,76 @@ static void shrink_buffers(struct uapi_backend *u)
 		buf_free(&u->req);
 }
 
-/* Sends u->req; returns a transport error (and sets *replied false) or the
- * reply's errno. */
-static int transact(struct uapi_backend *u, const char *ifname, bool *replied)
+/* One get=1 read through a parser of what: over a socket as it arrives,
+ * else through the exchange (or, when !fresh, the reply read last again). */
+static int read_as(struct uapi *u, const char *ifname, bool fresh, enum wg_uapi_read what,
+		   struct wg_device *dev, struct wg_uapi_get *g)
 {
-	int r = u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
+	int r = 0;
+
+	wg_uapi_get_init(g, dev, what);
+	if (fresh) {
+		u->req.len = 0;
+		r = buf_puts(&u->req, "get=1\n\n");
+	}
+	if (!r && u->dir) {
+		struct reply_dest to = {.get = g, .chunk = u->chunk};
+
+		r = socket_request(u, ifname, u->req.data, u->req.len, &to);
+		return wg_uapi_get_end(g, r ? r : 1);
+	}
+	if (!r && fresh)
+		r = u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
+	return wg_uapi_get_end(g,
+			       r ? r : wg_uapi_get_feed(g, u->reply.data, u->reply.len));
+}
+
+/* The idle poll, cheapest first: the device's text hashed as it is; when
+ * that text was not seen last time, parsed into a fingerprint; and only
+ * when that differs from the model's (or shows the temporary peer), a
+ * snapshot. Every read after the first of a poll goes over the socket again
+ * (its text is not kept), else parses the reply already read. */
+static int read_changed(struct uapi *u, const char *ifname, uint64_t known,
+			struct wg_device *dev, struct wg_uapi_get *g, bool *same)
+{
+	struct uapi_dev *m = dev_of(u, ifname);
+	bool again = u->dir != NULL, fresh = true;
+	int r;
+
+	if (m && m->memo_valid) {
+		r = read_as(u, ifname, true, WG_UAPI_TEXT_HASH, dev, g);
+		if (r)
+			return r;
+		fresh = again;
+		if (g->text_hash == m->text_hash && !g->temp_found) {
+			*same = m->fp == known;
+			return *same ? 0
+				     : read_as(u, ifname, again, WG_UAPI_SNAPSHOT, dev,
+					       g);
+		}
+	}
+	r = read_as(u, ifname, fresh, WG_UAPI_FINGERPRINT, dev, g);
+	if (r)
+		return r;
+	if (m) {
+		m->memo_valid = true;
+		m->text_hash = g->text_hash;
+		m->fp = g->fp;
+	}
+	*same = g->fp == known && !g->temp_found;
+	return *same ? 0 : read_as(u, ifname, again, WG_UAPI_SNAPSHOT, dev, g);
+}
+
+/* Sends u->set, once built (0); returns a transport error (and sets
+ * *replied false) or the reply's errno. */
+static int transact(struct uapi *u, const char *ifname, int built, bool *replied)
+{
+	int r = built;
 
 	*replied = false;
+	u->req.len = 0;
+	r = r ?: wg_uapi_encode_set(&u->req, u->set.peers, u->set.n_peers);
+	r = r ?: u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
 	if (r) {
 		if (r == -ENODEV)
 			wg_dev_mode_forget(
@@ -821,20 +318,9 @@ static int transact(struct uapi_backend *u, const char *ifname, bool *replied)
 	return wg_uapi_parse_errno(u->reply.data, u->reply.len);
 }
 
-static int set_text(struct uapi_backend *u, const char *text)
+static int remove_temp_peer(struct uapi *u, const char *ifname, bool *replied)
 {
-	u->req.len = 0;
-	return buf_puts(&u->req, text);
-}
-
-static int remove_temp_peer(struct uapi_backend *u, const char *ifname, bool *replied)
-{
-	int r = set_text(u, "set=1\n");
-
-	*replied = false;
-	r = r ?: put_key_line(&u->req, "public_key", &wg_temp_peer_key);
-	r = r ?: buf_puts(&u->req, "remove=true\n\n");
-	return r ?: transact(u, ifname, replied);
+	return transact(u, ifname, wg_plan_remove_temp_peer(&u->set), replied);
 }
 
 /* Asks whether the "-" syntax is understood, on the temporary peer made
@@ -843,17 +329,11 @@ static int remove_temp_peer(struct uapi_backend *u, const char *ifname, bool *re
  * changes nothing and no peer outlives it, whatever the answer. Then
  * whether the temporary peer can be made and removed at all, again in one
  * transaction, so that no reader ever sees it. */
-static int detect_mode(struct uapi_backend *u, const char *ifname,
-		       enum wg_remove_mode *mode)
+static int detect_mode(struct uapi *u, const char *ifname, enum wg_remove_mode *mode)
 {
 	bool replied;
-	int r = set_text(u, "set=1\n");
+	int r = transact(u, ifname, wg_plan_probe_native(&u->set, false), &replied);
 
-	r = r ?: put_key_line(&u->req, "public_key", &wg_temp_peer_key);
-	r = r ?: buf_puts(&u->req, "update_only=true\nallowed_ip=-192.0.2.255/32\n\n");
-	if (r)
-		return r;
-	r = transact(u, ifname, &replied);
 	if (!r) {
 		*mode = WG_REMOVE_NATIVE;
 		return 0;
@@ -872,27 +352,10 @@ static int detect_mode(struct uapi_backend *u, const char *ifname,
 	return 0;
 }
 
-static int uapi_get_raw(struct uapi_backend *u, const char *ifname, struct wg_device *dev,
-			bool *temp_found)
-{
-	int r = set_text(u, "get=1\n\n");
-
-	memset(dev, 0, sizeof(*dev));
-	if (r)
-		return r;
-	r = u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
-	if (r) {
-		if (r == -ENODEV)
-			wg_dev_mode_forget(&u->ifaces, ifname);
-		return r;
-	}
-	return wg_uapi_parse_get(u->reply.data, u->reply.len, dev, temp_found);
-}
-
 /* After a read that found the temporary peer. */
 static int temp_peer_found(struct wg_backend *b, const char *ifname)
 {
-	struct uapi_backend *u = (struct uapi_backend *)b;
+	struct uapi *u = (struct uapi *)b;
 	bool replied;
 	int r;
 
@@ -913,149 +376,42 @@ static int temp_peer_found(struct wg_backend *b, const char *ifname)
 	return 0;
 }
 
-static int uapi_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
+static int after_read(struct wg_backend *b, const char *ifname, int r, bool temp_found)
 {
-	struct uapi_backend *u = (struct uapi_backend *)b;
-	bool temp_found;
-	int r = uapi_get_raw(u, ifname, dev, &temp_found);
+	struct uapi *u = (struct uapi *)b;
 
-	shrink_buffers(u);
-	if (r || !temp_found)
-		return r;
-	return temp_peer_found(b, ifname);
-}
-
-/* The idle poll's memo of a device: the hash of the last text it read
- * there and what that text parsed to, so that the same text, the usual
- * answer of an idle device, is not parsed again. */
-struct poll_memo {
-	char name[IFNAMSIZ];
-	bool valid;
-	uint64_t text_hash, fp;
-	struct poll_memo *next;
-};
-
-static struct poll_memo *memo_of(struct uapi_backend *u, const char *ifname)
-{
-	struct poll_memo *m;
-
-	for (m = u->memos; m; m = m->next)
-		if (!strncmp(m->name, ifname, sizeof(m->name)))
-			return m;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL; /* the poll goes without */
-	snprintf(m->name, sizeof(m->name), "%s", ifname);
-	m->next = u->memos;
-	u->memos = m;
-	return m;
-}
-
-/* Reads the device (or, when !fresh and without sockets, parses the last
- * reply again) through a fingerprint-only parser; dev gets the public key. */
-static int read_summary(struct uapi_backend *u, const char *ifname, bool fresh,
-			bool text_only, struct wg_device *dev, struct get_parser *ps)
-{
-	int r = 0;
-
-	memset(dev, 0, sizeof(*dev));
-	*ps = (struct get_parser){.dev = dev, .fp_only = true, .text_only = text_only};
-	if (u->sockets) {
-		/* Hashed as it arrives: nothing of a large device's text is kept. */
-		struct get_stream gs = {.ps = *ps};
-		struct reply_dest to = {
-			.feed = get_stream_feed, .ctx = &gs, .chunk = u->sockets->chunk};
-
-		r = set_text(u, "get=1\n\n");
-		if (!r)
-			r = socket_request(u->sockets, ifname, u->req.data, u->req.len,
-					   &to);
-		if (!r)
-			r = gs.ps.have_errno ? gs.ps.err : -EBADMSG;
-		*ps = gs.ps;
-	} else {
-		if (fresh)
-			r = set_text(u, "get=1\n\n");
-		if (fresh && !r)
-			r = u->exchange(u->ctx, ifname, u->req.data, u->req.len,
-					&u->reply);
-		if (!r)
-			r = parse_text(u->reply.data, u->reply.len, ps);
-	}
 	if (r == -ENODEV)
 		wg_dev_mode_forget(&u->ifaces, ifname);
-	if (r)
-		memset(dev, 0, sizeof(*dev));
-	return r;
-}
-
-/* The device's snapshot: read again over a socket, else parsed from the
- * reply read last. */
-static int read_snapshot(struct wg_backend *b, const char *ifname, struct wg_device *dev)
-{
-	struct uapi_backend *u = (struct uapi_backend *)b;
-	bool temp_found;
-	int r;
-
-	if (u->sockets)
-		return uapi_get(b, ifname, dev);
-	r = wg_uapi_parse_get(u->reply.data, u->reply.len, dev, &temp_found);
 	shrink_buffers(u);
 	if (r || !temp_found)
 		return r;
 	return temp_peer_found(b, ifname);
 }
 
-/* The idle poll, cheapest first: the device's text hashed as it is; when
- * that text was not seen last time, parsed into a fingerprint; and only
- * when that differs from the model's, a snapshot. */
+static int uapi_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
+{
+	struct wg_uapi_get g;
+	int r = read_as((struct uapi *)b, ifname, true, WG_UAPI_SNAPSHOT, dev, &g);
+
+	return after_read(b, ifname, r, !r && g.temp_found);
+}
+
 static int uapi_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
 			    struct wg_device *dev, bool *same)
 {
-	struct uapi_backend *u = (struct uapi_backend *)b;
-	struct poll_memo *m = memo_of(u, ifname);
-	struct get_parser ps;
-	bool fresh = true;
+	struct wg_uapi_get g;
 	int r;
 
 	*same = false;
-	if (m && m->valid) {
-		r = read_summary(u, ifname, true, true, dev, &ps);
-		if (r)
-			goto out;
-		fresh = u->sockets != NULL;
-		if (ps.text_hash == m->text_hash && !ps.temp_found) {
-			if (m->fp == known) {
-				*same = true;
-				goto out;
-			}
-			return read_snapshot(b, ifname, dev);
-		}
-	}
-	r = read_summary(u, ifname, fresh, false, dev, &ps);
-	if (r)
-		goto out;
-	if (m) {
-		m->valid = true;
-		m->text_hash = ps.text_hash;
-		m->fp = ps.fp;
-	}
-	if (ps.fp == known && !ps.temp_found) {
-		*same = true;
-		goto out;
-	}
-	return read_snapshot(b, ifname, dev);
-out:
-	if (!u->sockets)
-		shrink_buffers(u);
-	return r;
+	r = read_changed((struct uapi *)b, ifname, known, dev, &g, same);
+	return after_read(b, ifname, r, !r && !*same && g.temp_found);
 }
 
-static int apply_phase(struct uapi_backend *u, struct wg_dev_mode *ifc,
-		       const char *ifname, const struct change *ch, const size_t *idx,
-		       size_t n)
+static int apply_phase(struct uapi *u, struct wg_dev_mode *ifc, const char *ifname,
+		       const struct change *ch, const size_t *idx, size_t n)
 {
 	struct wg_device cur = {0};
+	struct wg_uapi_get g;
 	bool has_del = false, replied;
 	int r;
 
@@ -1069,17 +425,14 @@ static int apply_phase(struct uapi_backend *u, struct wg_dev_mode *ifc,
 			 wg_remove_mode_name(ifc->mode));
 	}
 	if (has_del && ifc->mode == WG_REMOVE_REPLACE) {
-		r = uapi_get_raw(u, ifname, &cur, NULL);
+		r = read_as(u, ifname, true, WG_UAPI_SNAPSHOT, &cur, &g);
 		if (r)
 			return r;
 	}
-	u->req.len = 0;
-	r = wg_uapi_encode_set(&u->req, ch, idx, n,
-			       has_del ? ifc->mode : WG_REMOVE_NATIVE, &cur);
+	r = wg_plan_build(&u->set, ch, idx, n, has_del ? ifc->mode : WG_REMOVE_NATIVE,
+			  &cur);
 	wg_device_free(&cur);
-	if (r)
-		return r;
-	r = transact(u, ifname, &replied);
+	r = transact(u, ifname, r, &replied);
 	if (r && replied && has_del && ifc->mode == WG_REMOVE_TEMP_PEER)
 		ifc->mode = WG_REMOVE_UNKNOWN; /* detect again next time */
 	return r;
@@ -1088,7 +441,7 @@ static int apply_phase(struct uapi_backend *u, struct wg_dev_mode *ifc,
 static int uapi_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
 		      size_t n, int *err)
 {
-	struct uapi_backend *u = (struct uapi_backend *)b;
+	struct uapi *u = (struct uapi *)b;
 	struct wg_rounds rounds;
 	size_t *members = NULL;
 	int first = 0;
@@ -1122,36 +475,33 @@ static int uapi_apply(struct wg_backend *b, const char *ifname, const struct cha
 	}
 	free(members);
 	wg_rounds_free(&rounds);
+	wg_set_clear(&u->set);
 	shrink_buffers(u);
 	return first;
 }
 
 static void uapi_destroy(struct wg_backend *b)
 {
-	struct uapi_backend *u = (struct uapi_backend *)b;
+	struct uapi *u = (struct uapi *)b;
 
 	if (!b)
 		return;
 	wg_dev_mode_free_all(&u->ifaces);
-	while (u->memos) {
-		struct poll_memo *next = u->memos->next;
-
-		free(u->memos);
-		u->memos = next;
-	}
+	while (u->devs)
+		dev_forget(u, u->devs);
+	wg_set_free(&u->set);
 	buf_free(&u->req);
 	buf_free(&u->reply);
-	socket_transport_free(u->sockets);
+	free(u->chunk);
+	free(u->dir);
 	free(u);
 }
 
-struct wg_backend *wg_uapi_backend_new_exchange(wg_uapi_exchange_fn fn, void *ctx)
+static struct uapi *uapi_new(wg_uapi_exchange_fn fn, void *ctx)
 {
-	struct uapi_backend *u = calloc(1, sizeof(*u));
+	struct uapi *u = calloc(1, sizeof(*u));
 
-	if (!u)
-		return NULL;
-	if (sodium_init() < 0) {
+	if (!u || sodium_init() < 0) {
 		free(u);
 		return NULL;
 	}
@@ -1162,36 +512,34 @@ struct wg_backend *wg_uapi_backend_new_exchange(wg_uapi_exchange_fn fn, void *ct
 	u->base.destroy = uapi_destroy;
 	u->exchange = fn;
 	u->ctx = ctx;
-	return &u->base;
+	return u;
+}
+
+struct wg_backend *wg_uapi_backend_new_exchange(wg_uapi_exchange_fn fn, void *ctx)
+{
+	struct uapi *u = uapi_new(fn, ctx);
+
+	return u ? &u->base : NULL;
 }
 
 struct wg_backend *wg_uapi_backend_new(const char *sockdir)
 {
-	struct socket_transport *t = calloc(1, sizeof(*t));
-	struct wg_backend *b;
+	struct uapi *u = uapi_new(socket_exchange, NULL);
 
-	if (!t || !(t->dir = strdup(sockdir ? sockdir : WG_UAPI_SOCKDIR)) ||
-	    !(t->chunk = malloc(UAPI_READ_CHUNK))) {
-		if (t)
-			free(t->dir);
-		free(t);
+	if (!u)
+		return NULL;
+	u->ctx = u;
+	if (!(u->dir = strdup(sockdir ? sockdir : WG_UAPI_SOCKDIR)) ||
+	    !(u->chunk = malloc(UAPI_READ_CHUNK))) {
+		uapi_destroy(&u->base);
 		return NULL;
 	}
-	b = wg_uapi_backend_new_exchange(socket_exchange, t);
-	if (!b) {
-		socket_transport_free(t);
-		return NULL;
-	}
-	((struct uapi_backend *)b)->sockets = t;
-	return b;
+	return &u->base;
 }
 
 enum wg_remove_mode wg_uapi_remove_mode(struct wg_backend *b, const char *ifname)
 {
-	struct uapi_backend *u = (struct uapi_backend *)b;
+	struct uapi *u = (struct uapi *)b;
 
-	for (struct wg_dev_mode *i = u->ifaces; i; i = i->next)
-		if (!strncmp(i->name, ifname, sizeof(i->name)))
-			return i->mode;
-	return WG_REMOVE_UNKNOWN;
+	return wg_dev_mode_get(u->ifaces, ifname);
 }

@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wg_genl.h"
+#include "genl_codec.h"
 
 static int usage(void)
 {
@@ -70,8 +70,7 @@ static int capture(struct mnl_socket *nl, const struct nlmsghdr *req, size_t buf
 			if (m->nlmsg_seq != req->nlmsg_seq)
 				continue;
 			if (buf_append(out, m, m->nlmsg_len) ||
-			    buf_append(out, pad,
-					  MNL_ALIGN(m->nlmsg_len) - m->nlmsg_len))
+			    buf_append(out, pad, MNL_ALIGN(m->nlmsg_len) - m->nlmsg_len))
 				goto out;
 			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
 				ret = 0;
@@ -143,8 +142,8 @@ static int encode(struct mnl_socket *nl, size_t bufsize, struct buf *req, uint32
 	if (!strcmp(what, "get"))
 		return wg_genl_encode_get(req, family, seq, arg);
 	if (!strcmp(what, "bad-attr")) {
-		struct wg_genl_peer p = {.key = wg_temp_peer_key,
-					 .flags = WGPEER_F_REMOVE_ME};
+		struct wg_set_peer p = {.key = wg_temp_peer_key,
+					.flags = WG_PEER_REMOVE_ME};
 		struct nlmsghdr *nlh;
 		size_t msgs;
 
@@ -158,21 +157,16 @@ static int encode(struct mnl_socket *nl, size_t bufsize, struct buf *req, uint32
 		return 0;
 	}
 	if (!strcmp(what, "probe") || !strcmp(what, "remove-temp")) {
-		struct wg_genl_ip ip = {.remove = true};
-		struct wg_genl_peer p[2] = {
-			{.key = wg_temp_peer_key, .n_ips = 1, .ips = &ip},
-			{.key = wg_temp_peer_key, .flags = WGPEER_F_REMOVE_ME},
-		};
-		bool probe = !strcmp(what, "probe");
-		size_t msgs;
+		struct wg_set s = {0};
+		size_t msgs = 0;
+		int r = !strcmp(what, "probe") ? wg_plan_probe_native(&s, true)
+					       : wg_plan_remove_temp_peer(&s);
 
-		ip.dst = (struct prefix){.family = AF_INET, .len = 32};
-		memcpy(ip.dst.addr, (uint8_t[]){192, 0, 2, 255}, 4);
-		return wg_genl_encode_set(req, family, seq, arg, probe ? p : p + 1,
-					  probe ? 2 : 1, WG_GENL_MSG_MAX, &msgs) ||
-				       msgs != 1
-			       ? -1
-			       : 0;
+		r = r
+			    ?: wg_genl_encode_set(req, family, seq, arg, s.peers,
+						  s.n_peers, WG_GENL_MSG_MAX, &msgs);
+		wg_set_free(&s);
+		return r || msgs != 1 ? -1 : 0;
 	}
 	return -1;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "genl_codec.h"
 #include "testutil.h"
 #include "wg_genl.h"
 
@@ -915,19 +916,19 @@ static void test_encode_split(void **state)
 		0,
 		WGPEER_F_UPDATE_ONLY,
 	};
-	struct wg_genl_peer peers[4];
+	struct wg_set_peer peers[4];
 	struct set_msg *m = malloc(sizeof(*m));
 
 	(void)state;
 	for (size_t i = 0; i < 4; i++) {
-		peers[i] = (struct wg_genl_peer){.key = key_n((unsigned)i + 1),
-						 .flags = flags[i]};
+		peers[i] = (struct wg_set_peer){.key = key_n((unsigned)i + 1),
+						.flags = flags[i]};
 		peers[i].n_ips = n_ips[i];
 		peers[i].ips = calloc(n_ips[i] + 1, sizeof(*peers[i].ips));
 		for (size_t j = 0; j < n_ips[i]; j++)
 			peers[i].ips[j] =
-				(struct wg_genl_ip){.dst = nth_prefix((unsigned)j),
-						    .remove = i == 3 && j % 2};
+				(struct wg_set_ip){.dst = nth_prefix((unsigned)j),
+						   .remove = i == 3 && j % 2};
 	}
 	for (size_t max = 140; max <= 9000; max += max < 400 ? 1 : 97) {
 		struct buf out = {0};
@@ -998,8 +999,8 @@ static void test_encode_split(void **state)
  * none of its allowed IPs do: REPLACE goes there, not again. */
 static void test_encode_replace_once(void **state)
 {
-	struct wg_genl_ip ips[40];
-	struct wg_genl_peer peers[2] = {
+	struct wg_set_ip ips[40];
+	struct wg_set_peer peers[2] = {
 		{.key = key_n(1), .n_ips = 40, .ips = ips},
 		{.key = key_n(2),
 		 .flags = WGPEER_F_REPLACE_ALLOWEDIPS | WGPEER_F_UPDATE_ONLY,
@@ -1011,7 +1012,7 @@ static void test_encode_replace_once(void **state)
 
 	(void)state;
 	for (size_t j = 0; j < 40; j++)
-		ips[j] = (struct wg_genl_ip){.dst = nth_prefix((unsigned)j)};
+		ips[j] = (struct wg_set_ip){.dst = nth_prefix((unsigned)j)};
 	for (size_t max = 200; max < 3000; max++) {
 		struct buf out = {0};
 		size_t msgs, off = 0, replace = 0, parts = 0;
@@ -1046,8 +1047,8 @@ static void test_encode_replace_once(void **state)
 
 static void test_encode_limits(void **state)
 {
-	struct wg_genl_ip ip = {.dst = P("192.0.2.0/24")};
-	struct wg_genl_peer p = {.key = key_n(1), .n_ips = 1, .ips = &ip};
+	struct wg_set_ip ip = {.dst = P("192.0.2.0/24")};
+	struct wg_set_peer p = {.key = key_n(1), .n_ips = 1, .ips = &ip};
 	struct buf out = {0};
 	size_t msgs = 7;
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "genl_codec.h"
 #include "testutil.h"
 #include "wg_genl.h"
 

@@ -4,7 +4,8 @@
  *   see its README), and truncated, malformed and damaged variants of them:
  *   -EBADMSG, never a crash; buffers are exact-size and unterminated, so
  *   valgrind sees any read past them;
- * - wg_uapi_encode_set for each removal mode, against the expected text;
+ * - the set=1 request planned and encoded for each removal mode, against the
+ *   expected text;
  * - wg_rounds_plan, and the temporary peer's key (docs/spec.md 7.6);
  * - the backend's removal ordering (docs/spec.md 7.4) over a small model of
  *   wireguard-go's set=1 handling, with and without allowed_ip=-PREFIX;
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "uapi_codec.h"
 #include "wg_auto.h"
 #include "wg_uapi.h"
 
@@ -503,6 +505,18 @@ static struct change route_add(const char *dst)
 	return c;
 }
 
+/* The set=1 request for ch[idx[0..n-1]], planned and encoded. */
+static int encode_set(struct buf *out, const struct change *ch, const size_t *idx,
+		      size_t n, enum wg_remove_mode mode, const struct wg_device *cur)
+{
+	struct wg_set s = {0};
+	int r = wg_plan_build(&s, ch, idx, n, mode, cur)
+			?: wg_uapi_encode_set(out, s.peers, s.n_peers);
+
+	wg_set_free(&s);
+	return r;
+}
+
 static void assert_encoded(const struct change *ch, size_t n, enum wg_remove_mode mode,
 			   const struct wg_device *cur, const char *want)
 {
@@ -512,7 +526,7 @@ static void assert_encoded(const struct change *ch, size_t n, enum wg_remove_mod
 	assert_non_null(idx);
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
-	assert_int_equal(wg_uapi_encode_set(&out, ch, idx, n, mode, cur), 0);
+	assert_int_equal(encode_set(&out, ch, idx, n, mode, cur), 0);
 	assert_non_null(out.data);
 	if (out.len != strlen(want) || memcmp(out.data, want, out.len))
 		fail_msg("encoded (mode %s):\n%.*s\nwant:\n%s", wg_remove_mode_name(mode),
@@ -605,13 +619,12 @@ static void test_encode_edges(void **state)
 	size_t idx[] = {1};
 
 	(void)state;
-	assert_int_equal(wg_uapi_encode_set(&out, ch, idx, 1, WG_REMOVE_UNKNOWN, NULL),
-			 -EINVAL);
+	assert_int_equal(encode_set(&out, ch, idx, 1, WG_REMOVE_UNKNOWN, NULL), -EINVAL);
 	buf_free(&out);
 	assert_encoded(ch, 0, WG_REMOVE_NATIVE, NULL, "set=1\n\n");
 	/* Only the selected entries; appended to what out holds. */
 	assert_int_equal(buf_append(&out, "x", 1), 0);
-	assert_int_equal(wg_uapi_encode_set(&out, ch, idx, 1, WG_REMOVE_NATIVE, NULL), 0);
+	assert_int_equal(encode_set(&out, ch, idx, 1, WG_REMOVE_NATIVE, NULL), 0);
 	assert_string_equal(out.data, "xset=1\npublic_key=" HEX_A
 				      "\nupdate_only=true\nallowed_ip=::/0\n\n");
 	buf_free(&out);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "uapi_codec.h"
 #include "wg_auto.h"
 #include "wg_uapi.h"
 
