@@ -1,67 +1,289 @@
-/* wg_backend.c: what the WireGuard backends share (wg_backend.h). */
+/* wg_backend.c: a WireGuard backend over a transport (wg_backend.h). */
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+#include "vec.h"
 #include "wg_backend.h"
 
-int wg_prefix_cmp(const struct prefix *a, const struct prefix *b)
-{
-	int c;
+struct dev_mode {
+	char name[IF_NAMESIZE];
+	enum wg_remove_mode mode;
+};
 
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	c = memcmp(a->addr, b->addr, sizeof(a->addr));
-	if (c)
-		return c;
-	return (a->len > b->len) - (a->len < b->len);
+struct transport_backend {
+	struct wg_backend base;
+	const struct wg_transport *t;
+	void *ctx;
+	size_t n_modes, modes_cap;
+	struct dev_mode *modes; /* how each device removes, once known */
+	struct wg_set set;
+};
+
+static struct transport_backend *tb_of(struct wg_backend *b)
+{
+	return (struct transport_backend *)b;
 }
 
-struct wg_dev_mode *wg_dev_mode_of(struct wg_dev_mode **list, const char *ifname)
+static size_t mode_index(const struct transport_backend *tb, const char *ifname)
 {
-	struct wg_dev_mode *m;
+	size_t i = 0;
 
-	for (m = *list; m; m = m->next)
-		if (!strncmp(m->name, ifname, IF_NAMESIZE))
-			return m;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	snprintf(m->name, sizeof(m->name), "%s", ifname);
-	m->next = *list;
-	*list = m;
-	return m;
+	while (i < tb->n_modes && strncmp(tb->modes[i].name, ifname, IF_NAMESIZE))
+		i++;
+	return i;
 }
 
-enum wg_remove_mode wg_dev_mode_get(const struct wg_dev_mode *list, const char *ifname)
+/* ifname's entry, made (UNKNOWN) when missing; NULL: no memory. */
+static struct dev_mode *mode_of(struct transport_backend *tb, const char *ifname)
 {
-	for (; list; list = list->next)
-		if (!strncmp(list->name, ifname, IF_NAMESIZE))
-			return list->mode;
-	return WG_REMOVE_UNKNOWN;
+	size_t i = mode_index(tb, ifname);
+	struct dev_mode m = {.mode = WG_REMOVE_UNKNOWN};
+
+	if (i == tb->n_modes) {
+		snprintf(m.name, sizeof(m.name), "%s", ifname);
+		if (vec_push(tb->modes, tb->n_modes, tb->modes_cap, m))
+			return NULL;
+	}
+	return &tb->modes[i];
 }
 
-void wg_dev_mode_forget(struct wg_dev_mode **list, const char *ifname)
+/* A device that went may come back as another kernel's or daemon's. */
+static void forget_if_gone(struct transport_backend *tb, const char *ifname, int r)
 {
-	for (struct wg_dev_mode **pp = list; *pp; pp = &(*pp)->next) {
-		if (!strncmp((*pp)->name, ifname, IF_NAMESIZE)) {
-			struct wg_dev_mode *dead = *pp;
+	size_t i = mode_index(tb, ifname);
 
-			*pp = dead->next;
-			free(dead);
-			return;
+	if (r == -ENODEV && i < tb->n_modes)
+		tb->modes[i] = tb->modes[--tb->n_modes];
+}
+
+/* Sends tb->set once built (0), else passes on the build's error; the
+ * first error of its messages. */
+static int send_built(struct transport_backend *tb, const char *ifname, int built)
+{
+	int r = built ?: tb->t->send(tb->ctx, ifname, &tb->set);
+
+	return r ?: wg_set_error(&tb->set);
+}
+
+static int remove_temp_peer(struct transport_backend *tb, const char *ifname)
+{
+	return send_built(tb, ifname, wg_plan_remove_temp_peer(&tb->set));
+}
+
+/* After a failure that may have left the temporary peer behind. */
+static void temp_peer_cleanup(struct transport_backend *tb, const char *ifname, int why)
+{
+	int r = why == -ENODEV ? 0 : remove_temp_peer(tb, ifname);
+
+	if (r && r != -ENODEV)
+		log_warn("%s: cannot remove the temporary peer: %s", ifname,
+			 strerror(-r));
+}
+
+/* ---- reading ---- */
+
+static int after_read(struct wg_backend *b, const char *ifname, int r, bool temp_found)
+{
+	forget_if_gone(tb_of(b), ifname, r);
+	if (r || !temp_found)
+		return r;
+	if (b->read_only) {
+		log_warn("%s: wg-rtsync's temporary peer is left from an earlier run "
+			 "(dry run: left in place)",
+			 ifname);
+		return 0;
+	}
+	/* Left behind by a crash or a failed request: its prefixes were being
+	 * removed anyway. */
+	log_warn("%s: removing wg-rtsync's temporary peer left from an earlier run",
+		 ifname);
+	temp_peer_cleanup(tb_of(b), ifname, 0);
+	return 0;
+}
+
+static int tb_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
+{
+	struct transport_backend *tb = tb_of(b);
+	bool temp_found = false, same;
+	int r = tb->t->read(tb->ctx, ifname, NULL, dev, &temp_found, &same);
+
+	return after_read(b, ifname, r, temp_found);
+}
+
+static int tb_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
+			  struct wg_device *dev, bool *same)
+{
+	struct transport_backend *tb = tb_of(b);
+	bool temp_found = false;
+	int r;
+
+	*same = false;
+	r = tb->t->read(tb->ctx, ifname, &known, dev, &temp_found, same);
+	return after_read(b, ifname, r, temp_found);
+}
+
+/* ---- detecting how to remove ---- */
+
+/* How a device refuses a probe: EINVAL for a flag or line it does not
+ * know (and the UAPI for a peer it cannot make), E2BIG for a peer over the
+ * kernel's limit. Any other error says nothing about the device. */
+static bool refused(int r)
+{
+	return r == -EINVAL || r == -E2BIG;
+}
+
+/* Sets *mode only when it could decide; a failed probe is tried again at
+ * the next removal. */
+static int detect_mode(struct transport_backend *tb, const char *ifname,
+		       enum wg_remove_mode *mode)
+{
+	const struct wg_transport *t = tb->t;
+	enum wg_remove_mode m =
+		t->mode_hint ? t->mode_hint(tb->ctx, ifname) : WG_REMOVE_UNKNOWN;
+	int r = 0;
+
+	if (m == WG_REMOVE_UNKNOWN) {
+		r = send_built(tb, ifname,
+			       wg_plan_probe_native(&tb->set, t->probe_makes_peer));
+		m = r ? WG_REMOVE_TEMP_PEER : WG_REMOVE_NATIVE;
+	}
+	if (m == WG_REMOVE_TEMP_PEER && (!r || refused(r))) {
+		r = send_built(tb, ifname, wg_plan_probe_temp_peer(&tb->set));
+		if (refused(r)) {
+			log_warn("%s: the temporary peer cannot be made (%s): removing "
+				 "AllowedIPs by replacing whole lists",
+				 ifname, strerror(-r));
+			m = WG_REMOVE_REPLACE;
+			r = 0;
 		}
 	}
+	if (r) {
+		temp_peer_cleanup(tb, ifname, r);
+		return r;
+	}
+	*mode = m;
+	return 0;
 }
 
-void wg_dev_mode_free_all(struct wg_dev_mode **list)
-{
-	while (*list) {
-		struct wg_dev_mode *next = (*list)->next;
+/* ---- applying ---- */
 
-		free(*list);
-		*list = next;
+/* One round: 0 with err[] filled in, or an error when nothing of it went. */
+static int apply_round(struct transport_backend *tb, const char *ifname,
+		       const struct change *ch, const size_t *idx, size_t n, int *err)
+{
+	struct dev_mode *dm = mode_of(tb, ifname);
+	enum wg_remove_mode mode = WG_REMOVE_NATIVE;
+	struct wg_device cur = {0};
+	bool same, temp;
+	int r = 0, failed = 0;
+
+	if (!dm)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (ch[idx[i]].op != CHANGE_ALLOWED_DEL)
+			continue;
+		if (dm->mode == WG_REMOVE_UNKNOWN) {
+			r = detect_mode(tb, ifname, &dm->mode);
+			if (r)
+				return r;
+			log_info("%s: AllowedIP removal: %s", ifname,
+				 wg_remove_mode_name(dm->mode));
+		}
+		mode = dm->mode;
+		break;
 	}
+	if (mode == WG_REMOVE_REPLACE)
+		r = tb->t->read(tb->ctx, ifname, NULL, &cur, &temp, &same);
+	r = r ?: wg_plan_build(&tb->set, ch, idx, n, mode, &cur);
+	wg_device_free(&cur);
+	r = r ?: tb->t->send(tb->ctx, ifname, &tb->set);
+	if (r)
+		return r;
+	wg_plan_errors(&tb->set, mode, ch, idx, n, err);
+	for (size_t i = 0; i < n && !failed; i++)
+		failed = err[idx[i]];
+	if (failed && mode == WG_REMOVE_TEMP_PEER) {
+		temp_peer_cleanup(tb, ifname, failed); /* never left behind */
+		dm->mode = WG_REMOVE_UNKNOWN;
+	}
+	return 0;
+}
+
+static int tb_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
+		    size_t n, int *err)
+{
+	struct transport_backend *tb = tb_of(b);
+	struct wg_rounds rounds;
+	size_t *members = NULL;
+	int first;
+
+	for (size_t i = 0; i < n; i++)
+		err[i] = 0;
+	first = wg_rounds_plan(&rounds, ch, n);
+	if (!first &&
+	    !(members = malloc((rounds.n_sel ? rounds.n_sel : 1) * sizeof(*members))))
+		first = -ENOMEM;
+	if (first) { /* nothing was tried */
+		for (size_t i = 0; i < n; i++)
+			if (ch[i].op == CHANGE_ALLOWED_ADD ||
+			    ch[i].op == CHANGE_ALLOWED_DEL)
+				err[i] = first;
+	}
+	for (unsigned k = 0; !first && k < rounds.n_rounds; k++) {
+		size_t m = wg_rounds_members(&rounds, k, members);
+		int r = apply_round(tb, ifname, ch, members, m, err);
+
+		/* Later rounds are still tried. */
+		for (size_t i = 0; r && i < m; i++)
+			err[members[i]] = r;
+	}
+	for (size_t i = 0; i < n && !first; i++)
+		first = err[i];
+	forget_if_gone(tb, ifname, first);
+	free(members);
+	wg_rounds_free(&rounds);
+	wg_set_clear(&tb->set);
+	return first;
+}
+
+enum wg_remove_mode wg_transport_backend_mode(struct wg_backend *b, const char *ifname)
+{
+	struct transport_backend *tb = tb_of(b);
+	size_t i = mode_index(tb, ifname);
+
+	return i < tb->n_modes ? tb->modes[i].mode : WG_REMOVE_UNKNOWN;
+}
+
+static void tb_destroy(struct wg_backend *b)
+{
+	struct transport_backend *tb = tb_of(b);
+
+	if (!b)
+		return;
+	tb->t->destroy(tb->ctx);
+	wg_set_free(&tb->set);
+	free(tb->modes);
+	free(tb);
+}
+
+struct wg_backend *wg_transport_backend_new(const struct wg_transport *t, void *ctx)
+{
+	struct transport_backend *tb = calloc(1, sizeof(*tb));
+
+	if (!tb) {
+		t->destroy(ctx);
+		return NULL;
+	}
+	tb->base = (struct wg_backend){.name = t->name,
+				       .get = tb_get,
+				       .apply = tb_apply,
+				       .destroy = tb_destroy,
+				       .get_changed = tb_get_changed};
+	tb->t = t;
+	tb->ctx = ctx;
+	return &tb->base;
 }

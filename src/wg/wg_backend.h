@@ -1,28 +1,41 @@
-/* wg_backend.h: what the WireGuard backends share beyond the plan
- * (wg_plan.h): the removal mode found per device. */
+/* wg_backend.h: a WireGuard backend (backend.h) over a transport that
+ * only encodes requests and moves bytes: the kernel's generic netlink
+ * (wg_genl.c) or the UAPI socket (wg_uapi.c). Done here once for both:
+ * the rounds of a list of changes and their requests (wg_plan.h), how each
+ * device removes an AllowedIP (detected at its first removal, remembered,
+ * forgotten when the device goes), the temporary peer (removed when a read
+ * finds it and when a round that used it failed), which change failed. */
 #ifndef WGRS_WG_BACKEND_H
 #define WGRS_WG_BACKEND_H
-
-#include <net/if.h>
-#include <stdbool.h>
 
 #include "backend.h"
 #include "wg_plan.h"
 
-/* The removal mode found for each device, by name (a list per backend). */
-struct wg_dev_mode {
-	char name[IF_NAMESIZE];
-	enum wg_remove_mode mode;
-	struct wg_dev_mode *next;
+struct wg_transport {
+	const char *name; /* the backend's: "kernel", "uapi" */
+	/* Reads ifname into dev, without the temporary peer (*temp_found
+	 * tells whether it was there). With known (the idle poll), a device
+	 * that holds what known says (wg_device_fingerprint) and no temporary
+	 * peer may be answered with *same and dev->pubkey alone. 0 or a
+	 * negative errno (-ENODEV: no such device). */
+	int (*read)(void *ctx, const char *ifname, const uint64_t *known,
+		    struct wg_device *dev, bool *temp_found, bool *same);
+	/* Sends s as one or more messages, noting in s which one carried each
+	 * part and how each went (wg_set). A negative errno: nothing went. */
+	int (*send)(void *ctx, const char *ifname, struct wg_set *s);
+	/* Optional: the removal mode the device tells without a probe (the
+	 * kernel's policy), or WG_REMOVE_UNKNOWN. */
+	enum wg_remove_mode (*mode_hint)(void *ctx, const char *ifname);
+	void (*destroy)(void *ctx);
+	/* It reads a peer's AllowedIPs only once it has found or made the
+	 * peer (the kernel): wg_plan_probe_native()'s make_peer. */
+	bool probe_makes_peer;
 };
-/* ifname's entry, made (WG_REMOVE_UNKNOWN) when missing; NULL: no memory. */
-struct wg_dev_mode *wg_dev_mode_of(struct wg_dev_mode **list, const char *ifname);
-enum wg_remove_mode wg_dev_mode_get(const struct wg_dev_mode *list, const char *ifname);
-/* A device that went may come back as another kernel's or daemon's. */
-void wg_dev_mode_forget(struct wg_dev_mode **list, const char *ifname);
-void wg_dev_mode_free_all(struct wg_dev_mode **list);
 
-/* Family, then address bytes, then length: a plain total order. */
-int wg_prefix_cmp(const struct prefix *a, const struct prefix *b);
+/* The backend over t; it owns ctx from now on (t->destroy), also when it
+ * fails (NULL). */
+struct wg_backend *wg_transport_backend_new(const struct wg_transport *t, void *ctx);
+/* How b (made by wg_transport_backend_new) removes AllowedIPs on ifname. */
+enum wg_remove_mode wg_transport_backend_mode(struct wg_backend *b, const char *ifname);
 
 #endif

@@ -1,6 +1,6 @@
-/* wg_uapi.c: the WireGuard backend over the UAPI socket (wireguard-go,
- * boringtun); its text is uapi_codec.c's. See wg_uapi.h and
- * docs/backends.md. */
+/* wg_uapi.c: userspace WireGuard over its UAPI socket (wg_uapi.h): the
+ * connections and the idle poll's reading; the text is uapi_codec.c's,
+ * the logic wg_backend.c's. docs/backends.md. */
 #include <errno.h>
 #include <net/if.h>
 #include <sodium.h>
@@ -12,8 +12,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "uapi_codec.h"
+#include "wg_backend.h"
+#include "wg_exchange.h"
 #include "wg_uapi.h"
 
 #define UAPI_TIMEOUT_SEC 5
@@ -40,15 +41,12 @@ struct uapi_dev {
 };
 
 struct uapi {
-	struct wg_backend base;
 	char *dir;   /* the sockets' (the real transport), or NULL */
 	char *chunk; /* UAPI_READ_CHUNK bytes: a reply read as it comes */
 	wg_uapi_exchange_fn exchange;
 	void *ctx;
 	struct buf req, reply;
 	struct uapi_dev *devs;
-	struct wg_dev_mode *ifaces; /* removal mode per device */
-	struct wg_set set;
 };
 
 static struct uapi_dev *dev_of(struct uapi *u, const char *ifname)
@@ -297,199 +295,41 @@ static int read_changed(struct uapi *u, const char *ifname, uint64_t known,
 	return *same ? 0 : read_as(u, ifname, again, WG_UAPI_SNAPSHOT, dev, g);
 }
 
-/* Sends u->set, once built (0); returns a transport error (and sets
- * *replied false) or the reply's errno. */
-static int transact(struct uapi *u, const char *ifname, int built, bool *replied)
+static int uapi_read(void *ctx, const char *ifname, const uint64_t *known,
+		     struct wg_device *dev, bool *temp_found, bool *same)
 {
-	int r = built;
-
-	*replied = false;
-	u->req.len = 0;
-	r = r ?: wg_uapi_encode_set(&u->req, u->set.peers, u->set.n_peers);
-	r = r ?: u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
-	if (r) {
-		if (r == -ENODEV)
-			wg_dev_mode_forget(
-				&u->ifaces,
-				ifname); /* a new daemon may remove differently */
-		return r;
-	}
-	*replied = true;
-	return wg_uapi_parse_errno(u->reply.data, u->reply.len);
-}
-
-static int remove_temp_peer(struct uapi *u, const char *ifname, bool *replied)
-{
-	return transact(u, ifname, wg_plan_remove_temp_peer(&u->set), replied);
-}
-
-/* Asks whether the "-" syntax is understood, on the temporary peer made
- * a placeholder by update_only: wireguard-go parses an allowed_ip line (and
- * refuses one it cannot parse) before it looks at the peer, so the probe
- * changes nothing and no peer outlives it, whatever the answer. Then
- * whether the temporary peer can be made and removed at all, again in one
- * transaction, so that no reader ever sees it. */
-static int detect_mode(struct uapi *u, const char *ifname, enum wg_remove_mode *mode)
-{
-	bool replied;
-	int r = transact(u, ifname, wg_plan_probe_native(&u->set, false), &replied);
-
-	if (!r) {
-		*mode = WG_REMOVE_NATIVE;
-		return 0;
-	}
-	if (!replied)
-		return r;
-	r = remove_temp_peer(u, ifname, &replied);
-	if (r && !replied)
-		return r;
-	*mode = r ? WG_REMOVE_REPLACE : WG_REMOVE_TEMP_PEER;
-	if (r)
-		log_warn(
-			"%s: the temporary peer cannot be made (%s): removing AllowedIPs "
-			"by replacing whole lists",
-			ifname, strerror(-r));
-	return 0;
-}
-
-/* After a read that found the temporary peer. */
-static int temp_peer_found(struct wg_backend *b, const char *ifname)
-{
-	struct uapi *u = (struct uapi *)b;
-	bool replied;
-	int r;
-
-	if (b->read_only) {
-		log_warn("%s: wg-rtsync's temporary peer is left from an earlier run "
-			 "(dry run: left in place)",
-			 ifname);
-		return 0;
-	}
-	/* Left behind by a crash or a failed request: its prefixes were
-	 * being removed anyway. */
-	log_warn("%s: removing wg-rtsync's temporary peer left from an earlier run",
-		 ifname);
-	r = remove_temp_peer(u, ifname, &replied);
-	if (r)
-		log_warn("%s: cannot remove the temporary peer: %s", ifname,
-			 strerror(-r));
-	return 0;
-}
-
-static int after_read(struct wg_backend *b, const char *ifname, int r, bool temp_found)
-{
-	struct uapi *u = (struct uapi *)b;
-
-	if (r == -ENODEV)
-		wg_dev_mode_forget(&u->ifaces, ifname);
-	shrink_buffers(u);
-	if (r || !temp_found)
-		return r;
-	return temp_peer_found(b, ifname);
-}
-
-static int uapi_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
-{
-	struct wg_uapi_get g;
-	int r = read_as((struct uapi *)b, ifname, true, WG_UAPI_SNAPSHOT, dev, &g);
-
-	return after_read(b, ifname, r, !r && g.temp_found);
-}
-
-static int uapi_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
-			    struct wg_device *dev, bool *same)
-{
+	struct uapi *u = ctx;
 	struct wg_uapi_get g;
 	int r;
 
 	*same = false;
-	r = read_changed((struct uapi *)b, ifname, known, dev, &g, same);
-	return after_read(b, ifname, r, !r && !*same && g.temp_found);
-}
-
-static int apply_phase(struct uapi *u, struct wg_dev_mode *ifc, const char *ifname,
-		       const struct change *ch, const size_t *idx, size_t n)
-{
-	struct wg_device cur = {0};
-	struct wg_uapi_get g;
-	bool has_del = false, replied;
-	int r;
-
-	for (size_t i = 0; i < n; i++)
-		has_del |= ch[idx[i]].op == CHANGE_ALLOWED_DEL;
-	if (has_del && ifc->mode == WG_REMOVE_UNKNOWN) {
-		r = detect_mode(u, ifname, &ifc->mode);
-		if (r)
-			return r;
-		log_info("%s: AllowedIP removal: %s", ifname,
-			 wg_remove_mode_name(ifc->mode));
-	}
-	if (has_del && ifc->mode == WG_REMOVE_REPLACE) {
-		r = read_as(u, ifname, true, WG_UAPI_SNAPSHOT, &cur, &g);
-		if (r)
-			return r;
-	}
-	r = wg_plan_build(&u->set, ch, idx, n, has_del ? ifc->mode : WG_REMOVE_NATIVE,
-			  &cur);
-	wg_device_free(&cur);
-	r = transact(u, ifname, r, &replied);
-	if (r && replied && has_del && ifc->mode == WG_REMOVE_TEMP_PEER)
-		ifc->mode = WG_REMOVE_UNKNOWN; /* detect again next time */
+	r = known ? read_changed(u, ifname, *known, dev, &g, same)
+		  : read_as(u, ifname, true, WG_UAPI_SNAPSHOT, dev, &g);
+	*temp_found = !r && !*same && g.temp_found;
+	shrink_buffers(u);
 	return r;
 }
 
-static int uapi_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
-		      size_t n, int *err)
+/* One transaction: a single error for all of it. */
+static int uapi_send(void *ctx, const char *ifname, struct wg_set *s)
 {
-	struct uapi *u = (struct uapi *)b;
-	struct wg_rounds rounds;
-	size_t *members = NULL;
-	int first = 0;
+	struct uapi *u = ctx;
+	int r;
 
-	for (size_t i = 0; i < n; i++)
-		err[i] = 0;
-	first = wg_rounds_plan(&rounds, ch, n);
-	if (!first) {
-		members = malloc((rounds.n_sel ? rounds.n_sel : 1) * sizeof(*members));
-		first = members ? 0 : -ENOMEM;
-	}
-	if (first) { /* nothing was tried */
-		for (size_t i = 0; i < n; i++)
-			if (ch[i].op == CHANGE_ALLOWED_ADD ||
-			    ch[i].op == CHANGE_ALLOWED_DEL)
-				err[i] = first;
-		wg_rounds_free(&rounds);
-		return first;
-	}
-	for (unsigned k = 0; k < rounds.n_rounds; k++) {
-		size_t m = wg_rounds_members(&rounds, k, members);
-		struct wg_dev_mode *ifc = wg_dev_mode_of(&u->ifaces, ifname);
-		int r = ifc ? apply_phase(u, ifc, ifname, ch, members, m) : -ENOMEM;
-
-		/* A failed transaction fails each of its changes; later
-		 * rounds are still tried. */
-		for (size_t i = 0; r && i < m; i++)
-			err[members[i]] = r;
-		if (r && !first)
-			first = r;
-	}
-	free(members);
-	wg_rounds_free(&rounds);
-	wg_set_clear(&u->set);
+	u->req.len = 0;
+	r = wg_uapi_encode_set(&u->req, s->peers, s->n_peers)
+		    ?: u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
+	r = r ?: wg_set_one_message(s, wg_uapi_parse_errno(u->reply.data, u->reply.len));
 	shrink_buffers(u);
-	return first;
+	return r;
 }
 
-static void uapi_destroy(struct wg_backend *b)
+static void uapi_destroy(void *ctx)
 {
-	struct uapi *u = (struct uapi *)b;
+	struct uapi *u = ctx;
 
-	if (!b)
-		return;
-	wg_dev_mode_free_all(&u->ifaces);
 	while (u->devs)
 		dev_forget(u, u->devs);
-	wg_set_free(&u->set);
 	buf_free(&u->req);
 	buf_free(&u->reply);
 	free(u->chunk);
@@ -497,7 +337,14 @@ static void uapi_destroy(struct wg_backend *b)
 	free(u);
 }
 
-static struct uapi *uapi_new(wg_uapi_exchange_fn fn, void *ctx)
+static const struct wg_transport uapi_transport = {
+	.name = "uapi",
+	.read = uapi_read,
+	.send = uapi_send,
+	.destroy = uapi_destroy,
+};
+
+struct wg_backend *wg_uapi_backend_new_exchange(wg_uapi_exchange_fn fn, void *ctx)
 {
 	struct uapi *u = calloc(1, sizeof(*u));
 
@@ -505,41 +352,28 @@ static struct uapi *uapi_new(wg_uapi_exchange_fn fn, void *ctx)
 		free(u);
 		return NULL;
 	}
-	u->base.name = "uapi";
-	u->base.get = uapi_get;
-	u->base.get_changed = uapi_get_changed;
-	u->base.apply = uapi_apply;
-	u->base.destroy = uapi_destroy;
 	u->exchange = fn;
 	u->ctx = ctx;
-	return u;
-}
-
-struct wg_backend *wg_uapi_backend_new_exchange(wg_uapi_exchange_fn fn, void *ctx)
-{
-	struct uapi *u = uapi_new(fn, ctx);
-
-	return u ? &u->base : NULL;
+	return wg_transport_backend_new(&uapi_transport, u);
 }
 
 struct wg_backend *wg_uapi_backend_new(const char *sockdir)
 {
-	struct uapi *u = uapi_new(socket_exchange, NULL);
+	struct uapi *u = calloc(1, sizeof(*u));
 
-	if (!u)
-		return NULL;
-	u->ctx = u;
-	if (!(u->dir = strdup(sockdir ? sockdir : WG_UAPI_SOCKDIR)) ||
+	if (!u || sodium_init() < 0 ||
+	    !(u->dir = strdup(sockdir ? sockdir : WG_UAPI_SOCKDIR)) ||
 	    !(u->chunk = malloc(UAPI_READ_CHUNK))) {
-		uapi_destroy(&u->base);
+		if (u)
+			uapi_destroy(u);
 		return NULL;
 	}
-	return &u->base;
+	u->exchange = socket_exchange;
+	u->ctx = u;
+	return wg_transport_backend_new(&uapi_transport, u);
 }
 
 enum wg_remove_mode wg_uapi_remove_mode(struct wg_backend *b, const char *ifname)
 {
-	struct uapi *u = (struct uapi *)b;
-
-	return wg_dev_mode_get(u->ifaces, ifname);
+	return wg_transport_backend_mode(b, ifname);
 }

@@ -18,6 +18,7 @@
 
 #include "genl_codec.h"
 #include "testutil.h"
+#include "wg_exchange.h"
 #include "wg_genl.h"
 
 static const char *temp_b64 = "d2ctcnRzeW5jL3RlbXBvcmFyeS1wZWVyL3JlbW92YWw=";

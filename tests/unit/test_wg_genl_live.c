@@ -22,6 +22,7 @@
 
 #include "genl_codec.h"
 #include "testutil.h"
+#include "wg_exchange.h"
 #include "wg_genl.h"
 
 #define PRIVATE_KEY "eMMGGijbQpOmPXBCYWKHFe3tbWumNylRWSuh79I0jVA="

@@ -25,6 +25,7 @@
 #include "testutil.h"
 #include "uapi_codec.h"
 #include "wg_auto.h"
+#include "wg_exchange.h"
 #include "wg_uapi.h"
 
 #define KEY_DEV	 "v6eecaOUkwJnMdw/sdk3dxxV2t59MFh/sB7itOJiv0o="
@@ -708,6 +709,8 @@ struct sim {
 	bool refuse_temp;     /* cannot make the temporary peer */
 	int transport;	      /* an exchange error to return (0: none) */
 	int fail_sets;	      /* answer this many set=1 with errno=-5 */
+	int fail_at_remove;   /* stop this many times at the temporary peer's
+			       * remove=true with -EIO */
 	int temp_between;     /* exchanges that found the temporary peer there */
 	unsigned rx_bytes;    /* printed per peer, counting up with every get */
 	const char *bad_line; /* printed after the first peer's AllowedIPs */
@@ -805,6 +808,10 @@ static int sim_set(struct sim *s, const char *text)
 			if (created)
 				cur = NULL;
 		} else if (!strcmp(key, "remove")) {
+			if (s->fail_at_remove > 0 && cur && wg_is_temp_peer(&cur->key)) {
+				s->fail_at_remove--;
+				return -EIO; /* what came before stays applied */
+			}
 			if (cur)
 				sim_remove_peer(s, cur);
 			cur = NULL;
@@ -1140,6 +1147,69 @@ static void test_backend_errors(void **state)
 
 	/* A get refused by the device. */
 	s.fail_sets = 0;
+	b->destroy(b);
+	sim_free(&s);
+}
+
+/* A temporary-peer transaction that fails half way, after the temporary
+ * peer took the prefix: the temporary peer is removed at once, not left
+ * for the next read, and the mode is found again at the next removal. */
+static void test_backend_temp_peer_failed_half_way(void **state)
+{
+	static const char *const a_left[] = {"192.0.2.2/32"};
+	struct sim s;
+	struct wg_backend *b;
+	struct change ch[] = {allowed(false, KEY_A, "198.51.100.0/24")};
+	int err[1];
+	size_t before;
+
+	(void)state;
+	sim_setup(&s);
+	b = wg_uapi_backend_new_exchange(sim_exchange, &s);
+	assert_non_null(b);
+	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), 0);
+	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
+	ch[0] = allowed(false, KEY_A, "2001:db8:a::/48");
+	s.fail_at_remove = 1;
+	before = s.n_req;
+	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), -EIO);
+	assert_int_equal(err[0], -EIO);
+	assert_false(sim_has_temp(&s));
+	assert_int_equal(s.n_req, before + 2);
+	assert_string_equal(s.req[s.n_req - 1],
+			    "set=1\npublic_key=" HEX_TEMP "\nremove=true\n\n");
+	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
+	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), 0);
+	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
+	assert_sim_peer(&s, KEY_A, a_left, 1);
+	assert_false(sim_has_temp(&s));
+	b->destroy(b);
+	sim_free(&s);
+}
+
+/* A probe answered with an error that is no refusal (here EIO) decides
+ * nothing: the change fails, the temporary peer is removed in case, and
+ * the next removal probes again. */
+static void test_backend_probe_error(void **state)
+{
+	struct sim s;
+	struct wg_backend *b;
+	struct change ch[] = {allowed(false, KEY_A, "2001:db8:a::/48")};
+	int err[1];
+
+	(void)state;
+	sim_setup(&s);
+	b = wg_uapi_backend_new_exchange(sim_exchange, &s);
+	assert_non_null(b);
+	s.fail_sets = 1;
+	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), -EIO);
+	assert_int_equal(err[0], -EIO);
+	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
+	assert_int_equal(s.n_req, 2);
+	assert_string_equal(s.req[1], "set=1\npublic_key=" HEX_TEMP "\nremove=true\n\n");
+	assert_false(sim_has_temp(&s));
+	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), 0);
+	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
 	b->destroy(b);
 	sim_free(&s);
 }
@@ -1658,6 +1728,8 @@ int main(void)
 		cmocka_unit_test(test_backend_replace_path),
 		cmocka_unit_test(test_backend_get_removes_temp_peer),
 		cmocka_unit_test(test_backend_errors),
+		cmocka_unit_test(test_backend_temp_peer_failed_half_way),
+		cmocka_unit_test(test_backend_probe_error),
 		cmocka_unit_test(test_backend_rounds),
 		cmocka_unit_test(test_auto_choice),
 		cmocka_unit_test(test_auto_without_kernel),
