@@ -4,12 +4,14 @@
 int wg_backend_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
 			   struct wg_device *dev, bool *same)
 {
-	int r;
-
 	*same = false;
 	if (b->get_changed)
 		return b->get_changed(b, ifname, known, dev, same);
-	r = b->get(b, ifname, dev);
+	return wg_backend_same(b->get(b, ifname, dev), dev, known, same);
+}
+
+int wg_backend_same(int r, struct wg_device *dev, uint64_t known, bool *same)
+{
 	if (!r && wg_device_fingerprint(dev) == known) {
 		struct wg_key pubkey = dev->pubkey;
 

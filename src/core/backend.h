@@ -26,11 +26,20 @@ struct wg_backend {
 	 * else fills dev as get() does. */
 	int (*get_changed)(struct wg_backend *b, const char *ifname, uint64_t known,
 			   struct wg_device *dev, bool *same);
+	/* Optional, for status: which backend serves ifname ("kernel", "uapi";
+	 * NULL while none has read it) and, in *removal, how it removes
+	 * AllowedIPs ("native", "temporary peer", ..., "unknown"). */
+	const char *(*describe)(struct wg_backend *b, const char *ifname,
+				const char **removal);
 };
 
-/* b->get_changed, or get() and a comparison of fingerprints. */
+/* b->get_changed, or get() and wg_backend_same(). */
 int wg_backend_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
 			   struct wg_device *dev, bool *same);
+/* After a get() that returned r: when dev holds what known says (its
+ * fingerprint), frees its peers, keeps its public key and sets *same.
+ * Returns r. */
+int wg_backend_same(int r, struct wg_device *dev, uint64_t known, bool *same);
 
 typedef int (*kroute_fn)(const struct kroute *rt, void *ctx);
 

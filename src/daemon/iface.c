@@ -11,7 +11,6 @@
 #include "log.h"
 #include "statefile.h"
 #include "sync.h"
-#include "wg_auto.h"
 
 #define CHANGE_LINE 256
 /* The state file is rewritten in full once the changes appended to it
@@ -502,15 +501,16 @@ out:
 void iface_get_status(const struct iface_env *env, struct iface *ifc,
 		      struct iface_status *out)
 {
-	enum wg_remove_mode mode;
-	const char *backend = wg_backend_auto_which(env->wg, ifc->name, &mode);
+	const char *removal = NULL, *backend = NULL;
 
+	if (env->wg->describe)
+		backend = env->wg->describe(env->wg, ifc->name, &removal);
 	*out = ifc->status;
 	snprintf(out->name, sizeof(out->name), "%s", ifc->name);
 	out->ifindex = ifc->ifindex;
 	out->up = ifc->up;
 	out->backend = backend ? backend : "unknown";
-	out->removal = wg_remove_mode_name(mode);
+	out->removal = removal ? removal : "unknown";
 	out->table = ifc->s.routing_table;
 	rec_get_stats(ifc->rec, &out->st);
 	memcpy(out->applied_by_op, ifc->bl.applied, sizeof(out->applied_by_op));

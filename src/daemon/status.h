@@ -17,7 +17,7 @@ struct iface_status {
 	int ifindex;
 	bool up;
 	const char *backend; /* "kernel", "uapi", or "unknown" */
-	const char *removal; /* wg_remove_mode_name() */
+	const char *removal; /* "native", "temporary peer", ..., "unknown" */
 	uint32_t table;
 	struct rec_stats st;
 	uint64_t rounds;	  /* sync rounds since the interface was picked up */

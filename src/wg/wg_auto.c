@@ -6,58 +6,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vec.h"
 #include "wg_auto.h"
 #include "wg_genl.h"
 #include "wg_uapi.h"
 
 struct auto_iface {
-	char name[IFNAMSIZ];
+	char name[IF_NAMESIZE];
 	struct wg_backend *use;
-	struct auto_iface *next;
 };
 
 struct auto_backend {
 	struct wg_backend base;
 	struct wg_backend *genl, *uapi;
-	struct auto_iface *ifaces;
+	size_t n, cap;
+	struct auto_iface *ifaces; /* the backend that read each device */
 };
 
-static struct auto_iface **auto_find(struct auto_backend *a, const char *ifname)
+static struct auto_iface *auto_find(struct auto_backend *a, const char *ifname)
 {
-	struct auto_iface **pp;
-
-	for (pp = &a->ifaces; *pp; pp = &(*pp)->next)
-		if (!strncmp((*pp)->name, ifname, IFNAMSIZ))
-			break;
-	return pp;
+	for (size_t i = 0; i < a->n; i++)
+		if (!strncmp(a->ifaces[i].name, ifname, IF_NAMESIZE))
+			return &a->ifaces[i];
+	return NULL;
 }
 
+/* use NULL: forgotten. */
 static void auto_remember(struct auto_backend *a, const char *ifname,
 			  struct wg_backend *use)
 {
-	struct auto_iface **pp = auto_find(a, ifname);
+	struct auto_iface *known = auto_find(a, ifname), add = {.use = use};
 
-	if (!use) {
-		if (*pp) {
-			struct auto_iface *dead = *pp;
-			*pp = dead->next;
-			free(dead);
-		}
-		return;
-	}
-	if (!*pp) {
-		*pp = calloc(1, sizeof(**pp));
-		if (!*pp)
+	if (known && use) {
+		known->use = use;
+	} else if (known) {
+		*known = a->ifaces[--a->n];
+	} else if (use) {
+		snprintf(add.name, sizeof(add.name), "%s", ifname);
+		if (vec_push(a->ifaces, a->n, a->cap, add))
 			return; /* only a cache: decided again next time */
-		snprintf((*pp)->name, sizeof((*pp)->name), "%s", ifname);
 	}
-	(*pp)->use = use;
 }
 
 static int auto_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
 {
 	struct auto_backend *a = (struct auto_backend *)b;
-	struct auto_iface *known = *auto_find(a, ifname);
+	struct auto_iface *known = auto_find(a, ifname);
 	int r, kernel;
 
 	if (a->genl)
@@ -90,7 +84,7 @@ static int auto_get_changed(struct wg_backend *b, const char *ifname, uint64_t k
 			    struct wg_device *dev, bool *same)
 {
 	struct auto_backend *a = (struct auto_backend *)b;
-	struct auto_iface *known_if = *auto_find(a, ifname);
+	struct auto_iface *known_if = auto_find(a, ifname);
 	int r;
 
 	*same = false;
@@ -101,22 +95,14 @@ static int auto_get_changed(struct wg_backend *b, const char *ifname, uint64_t k
 			return r;
 	}
 	/* Not read yet, or gone: the choice is made again. */
-	r = auto_get(b, ifname, dev);
-	if (!r && wg_device_fingerprint(dev) == known) {
-		struct wg_key pubkey = dev->pubkey;
-
-		wg_device_free(dev);
-		dev->pubkey = pubkey;
-		*same = true;
-	}
-	return r;
+	return wg_backend_same(auto_get(b, ifname, dev), dev, known, same);
 }
 
 static int auto_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
 		      size_t n, int *err)
 {
 	struct auto_backend *a = (struct auto_backend *)b;
-	struct auto_iface *known = *auto_find(a, ifname);
+	struct auto_iface *known = auto_find(a, ifname);
 
 	if (!known) {
 		struct wg_device dev;
@@ -124,7 +110,7 @@ static int auto_apply(struct wg_backend *b, const char *ifname, const struct cha
 
 		if (!r)
 			wg_device_free(&dev);
-		known = *auto_find(a, ifname);
+		known = auto_find(a, ifname);
 		if (!known) {
 			for (size_t i = 0; i < n; i++)
 				err[i] = (ch[i].op == CHANGE_ALLOWED_ADD ||
@@ -137,14 +123,24 @@ static int auto_apply(struct wg_backend *b, const char *ifname, const struct cha
 	return known->use->apply(known->use, ifname, ch, n, err);
 }
 
+static const char *auto_describe(struct wg_backend *b, const char *ifname,
+				 const char **removal)
+{
+	struct auto_iface *known = auto_find((struct auto_backend *)b, ifname);
+
+	*removal = "unknown";
+	if (!known || !known->use->describe)
+		return NULL;
+	return known->use->describe(known->use, ifname, removal);
+}
+
 static void auto_destroy(struct wg_backend *b)
 {
 	struct auto_backend *a = (struct auto_backend *)b;
 
 	if (!b)
 		return;
-	while (a->ifaces)
-		auto_remember(a, a->ifaces->name, NULL);
+	free(a->ifaces);
 	if (a->genl)
 		a->genl->destroy(a->genl);
 	if (a->uapi)
@@ -168,6 +164,7 @@ struct wg_backend *wg_backend_auto_new_with(struct wg_backend *genl,
 	a->base.get = auto_get;
 	a->base.get_changed = auto_get_changed;
 	a->base.apply = auto_apply;
+	a->base.describe = auto_describe;
 	a->base.destroy = auto_destroy;
 	a->genl = genl;
 	a->uapi = uapi;
@@ -179,21 +176,4 @@ struct wg_backend *wg_backend_auto_new(const char *uapi_sockdir)
 	/* genl is NULL without generic netlink: UAPI only. */
 	return wg_backend_auto_new_with(wg_genl_backend_new(),
 					wg_uapi_backend_new(uapi_sockdir));
-}
-
-const char *wg_backend_auto_which(struct wg_backend *b, const char *ifname,
-				  enum wg_remove_mode *mode)
-{
-	struct auto_backend *a = (struct auto_backend *)b;
-	struct auto_iface *known = *auto_find(a, ifname);
-
-	*mode = WG_REMOVE_UNKNOWN;
-	if (!known)
-		return NULL;
-	if (known->use == a->genl) {
-		*mode = wg_genl_remove_mode(a->genl, ifname);
-		return "kernel";
-	}
-	*mode = wg_uapi_remove_mode(a->uapi, ifname);
-	return "uapi";
 }

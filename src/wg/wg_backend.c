@@ -250,12 +250,15 @@ static int tb_apply(struct wg_backend *b, const char *ifname, const struct chang
 	return first;
 }
 
-enum wg_remove_mode wg_transport_backend_mode(struct wg_backend *b, const char *ifname)
+static const char *tb_describe(struct wg_backend *b, const char *ifname,
+			       const char **removal)
 {
 	struct transport_backend *tb = tb_of(b);
 	size_t i = mode_index(tb, ifname);
 
-	return i < tb->n_modes ? tb->modes[i].mode : WG_REMOVE_UNKNOWN;
+	*removal = wg_remove_mode_name(i < tb->n_modes ? tb->modes[i].mode
+						       : WG_REMOVE_UNKNOWN);
+	return b->name;
 }
 
 static void tb_destroy(struct wg_backend *b)
@@ -282,7 +285,8 @@ struct wg_backend *wg_transport_backend_new(const struct wg_transport *t, void *
 				       .get = tb_get,
 				       .apply = tb_apply,
 				       .destroy = tb_destroy,
-				       .get_changed = tb_get_changed};
+				       .get_changed = tb_get_changed,
+				       .describe = tb_describe};
 	tb->t = t;
 	tb->ctx = ctx;
 	return &tb->base;

@@ -35,7 +35,5 @@ struct wg_transport {
 /* The backend over t; it owns ctx from now on (t->destroy), also when it
  * fails (NULL). */
 struct wg_backend *wg_transport_backend_new(const struct wg_transport *t, void *ctx);
-/* How b (made by wg_transport_backend_new) removes AllowedIPs on ifname. */
-enum wg_remove_mode wg_transport_backend_mode(struct wg_backend *b, const char *ifname);
 
 #endif

@@ -261,8 +261,3 @@ struct wg_backend *wg_genl_backend_new(void)
 	mnl_socket_setsockopt(g->nl, NETLINK_EXT_ACK, &one, sizeof(one));
 	return wg_transport_backend_new(&genl_transport, g);
 }
-
-enum wg_remove_mode wg_genl_remove_mode(struct wg_backend *b, const char *ifname)
-{
-	return wg_transport_backend_mode(b, ifname);
-}

@@ -6,14 +6,11 @@
 #define WGRS_WG_GENL_H
 
 #include "backend.h"
-#include "wg_plan.h"
 
 /* get() returns -ENODEV when the family is missing or the device is not a
  * kernel WireGuard device. Each reply is read in full (a stale one, of an
  * earlier request, is skipped); one that does not come within 10 s fails
  * the request with -ETIMEDOUT. NULL without generic netlink. */
 struct wg_backend *wg_genl_backend_new(void);
-/* The removal mode detected for ifname so far. */
-enum wg_remove_mode wg_genl_remove_mode(struct wg_backend *b, const char *ifname);
 
 #endif

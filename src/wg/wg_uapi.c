@@ -372,8 +372,3 @@ struct wg_backend *wg_uapi_backend_new(const char *sockdir)
 	u->ctx = u;
 	return wg_transport_backend_new(&uapi_transport, u);
 }
-
-enum wg_remove_mode wg_uapi_remove_mode(struct wg_backend *b, const char *ifname)
-{
-	return wg_transport_backend_mode(b, ifname);
-}

@@ -6,13 +6,10 @@
 #define WGRS_WG_UAPI_H
 
 #include "backend.h"
-#include "wg_plan.h"
 
 #define WG_UAPI_SOCKDIR "/var/run/wireguard"
 
 /* The backend over the sockets in sockdir (NULL: WG_UAPI_SOCKDIR). */
 struct wg_backend *wg_uapi_backend_new(const char *sockdir);
-/* The removal mode detected for ifname so far. */
-enum wg_remove_mode wg_uapi_remove_mode(struct wg_backend *b, const char *ifname);
 
 #endif

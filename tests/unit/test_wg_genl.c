@@ -19,7 +19,7 @@
 #include "genl_codec.h"
 #include "testutil.h"
 #include "wg_exchange.h"
-#include "wg_genl.h"
+#include "wg_testutil.h"
 
 static const char *temp_b64 = "d2ctcnRzeW5jL3RlbXBvcmFyeS1wZWVyL3JlbW92YWw=";
 
@@ -1630,7 +1630,7 @@ static void test_backend_add_only(void **state)
 	assert_true(fk_holds(fk_find(k, &key_a), &ch[0].dst));
 	assert_true(fk_holds(fk_find(k, &key_b), &ch[2].dst));
 	assert_int_equal(k->guard_violations, 0);
-	assert_int_equal(wg_genl_remove_mode(b, "wg-fake"), WG_REMOVE_UNKNOWN);
+	assert_int_equal(remove_mode(b, "wg-fake"), WG_REMOVE_UNKNOWN);
 
 	/* UPDATE_ONLY: a peer that is gone is not made again. */
 	ch[0].peer = key_n(77);
@@ -1659,7 +1659,7 @@ static void test_backend_remove_612(void **state)
 	assert_int_equal(b->apply(b, "wg-fake", ch, 2, err), 0);
 	assert_int_equal(err[0], 0);
 	assert_int_equal(err[1], 0);
-	assert_int_equal(wg_genl_remove_mode(b, "wg-fake"), WG_REMOVE_TEMP_PEER);
+	assert_int_equal(remove_mode(b, "wg-fake"), WG_REMOVE_TEMP_PEER);
 	assert_int_equal(k->n_policy, 1);
 	/* The probe: the temporary peer only, refused, then removed. */
 	assert_int_equal(k->n_set, 3);
@@ -1704,7 +1704,7 @@ static void test_backend_remove_no_policy(void **state)
 	(void)state;
 	assert_int_equal(b->apply(b, "wg-fake", ch, 1, err), 0);
 	assert_int_equal(k->n_policy, 1);
-	assert_int_equal(wg_genl_remove_mode(b, "wg-fake"), WG_REMOVE_TEMP_PEER);
+	assert_int_equal(remove_mode(b, "wg-fake"), WG_REMOVE_TEMP_PEER);
 	assert_false(k->log[0].real_peer);
 	assert_false(fk_holds(fk_find(k, &key_a), &ch[0].dst));
 	assert_null(fk_find(k, &wg_temp_peer_key));
@@ -1726,7 +1726,7 @@ static void test_backend_remove_native_probe(void **state)
 	k->native = true;
 	k->policy = load("policy.bin");
 	assert_int_equal(b->apply(b, "wg-fake", ch, 1, err), 0);
-	assert_int_equal(wg_genl_remove_mode(b, "wg-fake"), WG_REMOVE_NATIVE);
+	assert_int_equal(remove_mode(b, "wg-fake"), WG_REMOVE_NATIVE);
 	assert_int_equal(k->n_set, 2);
 	assert_false(k->log[0].real_peer);
 	assert_true(k->log[0].temp_make && k->log[0].temp_remove);
@@ -1756,7 +1756,7 @@ static void test_backend_remove_by_policy(void **state)
 		k->native = with_flags;
 		k->policy = policy_nested(with_flags);
 		assert_int_equal(b->apply(b, "wg-fake", ch, 1, err), 0);
-		assert_int_equal(wg_genl_remove_mode(b, "wg-fake"),
+		assert_int_equal(remove_mode(b, "wg-fake"),
 				 with_flags ? WG_REMOVE_NATIVE : WG_REMOVE_TEMP_PEER);
 		if (with_flags) {
 			assert_int_equal(k->n_set, 1);
@@ -1790,7 +1790,7 @@ static void test_backend_remove_replace(void **state)
 	assert_int_equal(b->apply(b, "wg-fake", ch, 2, err), 0);
 	assert_int_equal(err[0], 0);
 	assert_int_equal(err[1], 0);
-	assert_int_equal(wg_genl_remove_mode(b, "wg-fake"), WG_REMOVE_REPLACE);
+	assert_int_equal(remove_mode(b, "wg-fake"), WG_REMOVE_REPLACE);
 	assert_true(k->log[k->n_set - 1].replace);
 	assert_true(k->log[k->n_set - 1].real_peer);
 	assert_int_equal(fk_find(k, &key_a)->n, 2 + 5 - 2);
@@ -1867,7 +1867,7 @@ static void test_backend_remove_fails(void **state)
 	assert_true(failed > 0);
 	assert_true(ok > 0);
 	assert_null(fk_find(k, &wg_temp_peer_key));
-	assert_int_equal(wg_genl_remove_mode(b, "wg-fake"), WG_REMOVE_UNKNOWN);
+	assert_int_equal(remove_mode(b, "wg-fake"), WG_REMOVE_UNKNOWN);
 	assert_int_equal(k->guard_violations, 0);
 	b->destroy(b);
 	free(ch);

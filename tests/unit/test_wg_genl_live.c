@@ -24,6 +24,7 @@
 #include "testutil.h"
 #include "wg_exchange.h"
 #include "wg_genl.h"
+#include "wg_testutil.h"
 
 #define PRIVATE_KEY "eMMGGijbQpOmPXBCYWKHFe3tbWumNylRWSuh79I0jVA="
 
@@ -345,7 +346,7 @@ static void test_add_and_remove(void **state)
 	ch[1] = ch_del(&peer_a, P("203.0.113.128/25"));
 	ch[2] = ch_del(&peer_b, P("198.51.100.128/25"));
 	apply_ok(b, "wgl-add", ch, 3);
-	assert_int_equal(wg_genl_remove_mode(b, "wgl-add"), expected_mode());
+	assert_int_equal(remove_mode(b, "wgl-add"), expected_mode());
 	for (int i = 0; i < 3; i++)
 		want[i] = P(static_a[i]);
 	assert_allowed("wgl-add", &peer_a, want, 3);
@@ -727,15 +728,14 @@ static void test_twenty_thousand(void **state)
 	t0 = now_s();
 	apply_ok(cb, "wgl-big", ch, n / 2);
 	printf("remove %zu (%s, %u messages): %.2f s\n", n / 2,
-	       wg_remove_mode_name(wg_genl_remove_mode(cb, "wgl-big")), c.sets,
-	       now_s() - t0);
+	       wg_remove_mode_name(remove_mode(cb, "wgl-big")), c.sets, now_s() - t0);
 	witness_stop(&w);
 	printf("checked after each: %u reads, %u with the temporary peer holding "
 	       "prefixes\n",
 	       c.reads, c.temp_holding);
 	assert_int_equal(c.missing, 0);
 	assert_true(c.reads >= n / 2 * 40 / 4096);
-	assert_int_equal(wg_genl_remove_mode(cb, "wgl-big"), expected_mode());
+	assert_int_equal(remove_mode(cb, "wgl-big"), expected_mode());
 	if (expected_mode() == WG_REMOVE_TEMP_PEER)
 		assert_true(c.temp_holding > 0); /* checked inside the window */
 	cb->destroy(cb);
@@ -774,7 +774,7 @@ static void test_probe_leaves_peers_alone(void **state)
 	witness_stop(&w);
 	assert_int_equal(c.missing, 0);
 	assert_true(c.reads >= 2); /* the probe, then the removal */
-	assert_int_equal(wg_genl_remove_mode(b, "wgl-probe"), expected_mode());
+	assert_int_equal(remove_mode(b, "wgl-probe"), expected_mode());
 	checker_close(&c);
 	assert_allowed("wgl-probe", &peer_a, want, 3);
 	assert_false(wg_lists_peer("wgl-probe", &wg_temp_peer_key));

@@ -26,6 +26,7 @@
 #include "uapi_codec.h"
 #include "wg_auto.h"
 #include "wg_exchange.h"
+#include "wg_testutil.h"
 #include "wg_uapi.h"
 
 #define KEY_DEV	 "v6eecaOUkwJnMdw/sdk3dxxV2t59MFh/sB7itOJiv0o="
@@ -966,7 +967,7 @@ static void test_backend_temp_peer_path(void **state)
 	sim_setup(&s);
 	b = wg_uapi_backend_new_exchange(sim_exchange, &s);
 	assert_non_null(b);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
 	assert_int_equal(b->apply(b, "wgsim", ch, 4, err), 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(err[i], 0);
@@ -974,7 +975,7 @@ static void test_backend_temp_peer_path(void **state)
 	assert_sim_peer(&s, KEY_B, b_now, 2);
 	assert_false(sim_has_temp(&s));
 	assert_int_equal(s.temp_between, 0);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
 	/* The probe (a placeholder peer, refused), the temporary peer made
 	 * and removed in one go, then the change itself. */
 	assert_int_equal(s.n_req, 3);
@@ -1019,7 +1020,7 @@ static void test_backend_native_path(void **state)
 	assert_non_null(b);
 	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), 0);
 	assert_int_equal(err[0], 0);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_NATIVE);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_NATIVE);
 	assert_sim_peer(&s, KEY_A, a_left, 2);
 	assert_false(sim_has_temp(&s));
 	assert_int_equal(s.temp_between, 0);
@@ -1046,7 +1047,7 @@ static void test_backend_replace_path(void **state)
 	assert_non_null(b);
 	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), 0);
 	assert_int_equal(err[0], 0);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_REPLACE);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_REPLACE);
 	assert_sim_peer(&s, KEY_A, a_left, 2);
 	assert_false(sim_has_temp(&s));
 	assert_int_equal(s.temp_between, 0);
@@ -1120,28 +1121,28 @@ static void test_backend_errors(void **state)
 	assert_int_equal(err[0], -ENODEV);
 	assert_int_equal(err[1], 0);
 	assert_int_equal(err[2], -ENODEV);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
 
 	/* Adds alone need no removal mode. */
 	s.transport = 0;
 	sim_free(&s);
 	assert_int_equal(b->apply(b, "wgsim", ch, 2, err), 0);
 	assert_int_equal(s.n_req, 1);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
 
 	/* The device refuses a temporary-peer transaction: each change of it
 	 * fails with the errno, and the mode is found again next time. */
 	assert_int_equal(b->apply(b, "wgsim", &ch[2], 1, err), 0);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
 	ch[2] = allowed(false, KEY_A, "192.0.2.2/32");
 	s.fail_sets = 1;
 	assert_int_equal(b->apply(b, "wgsim", ch, 3, err), -EIO);
 	assert_int_equal(err[0], -EIO);
 	assert_int_equal(err[1], 0);
 	assert_int_equal(err[2], -EIO);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
 	assert_int_equal(b->apply(b, "wgsim", &ch[2], 1, err), 0);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
 	static const char *const a_left[] = {"2001:db8:a::/48"};
 	assert_sim_peer(&s, KEY_A, a_left, 1);
 
@@ -1168,7 +1169,7 @@ static void test_backend_temp_peer_failed_half_way(void **state)
 	b = wg_uapi_backend_new_exchange(sim_exchange, &s);
 	assert_non_null(b);
 	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), 0);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
 	ch[0] = allowed(false, KEY_A, "2001:db8:a::/48");
 	s.fail_at_remove = 1;
 	before = s.n_req;
@@ -1178,9 +1179,9 @@ static void test_backend_temp_peer_failed_half_way(void **state)
 	assert_int_equal(s.n_req, before + 2);
 	assert_string_equal(s.req[s.n_req - 1],
 			    "set=1\npublic_key=" HEX_TEMP "\nremove=true\n\n");
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
 	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), 0);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
 	assert_sim_peer(&s, KEY_A, a_left, 1);
 	assert_false(sim_has_temp(&s));
 	b->destroy(b);
@@ -1204,12 +1205,12 @@ static void test_backend_probe_error(void **state)
 	s.fail_sets = 1;
 	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), -EIO);
 	assert_int_equal(err[0], -EIO);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_UNKNOWN);
 	assert_int_equal(s.n_req, 2);
 	assert_string_equal(s.req[1], "set=1\npublic_key=" HEX_TEMP "\nremove=true\n\n");
 	assert_false(sim_has_temp(&s));
 	assert_int_equal(b->apply(b, "wgsim", ch, 1, err), 0);
-	assert_int_equal(wg_uapi_remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_TEMP_PEER);
 	b->destroy(b);
 	sim_free(&s);
 }
@@ -1290,16 +1291,18 @@ static void test_auto_choice(void **state)
 {
 	static const char *kernel_devs[] = {"wgk", NULL, NULL};
 	static const char *uapi_devs[] = {"wgu", NULL, NULL};
-	struct stub genl = {{"genl", stub_get, stub_apply, stub_destroy, false, NULL},
-			    kernel_devs,
-			    0,
-			    0,
-			    0};
-	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false, NULL},
-			    uapi_devs,
-			    0,
-			    0,
-			    0};
+	struct stub genl = {
+		{"genl", stub_get, stub_apply, stub_destroy, false, NULL, NULL},
+		kernel_devs,
+		0,
+		0,
+		0};
+	struct stub uapi = {
+		{"uapi", stub_get, stub_apply, stub_destroy, false, NULL, NULL},
+		uapi_devs,
+		0,
+		0,
+		0};
 	struct wg_backend *a = wg_backend_auto_new_with(&genl.base, &uapi.base);
 	struct change ch[] = {allowed(true, KEY_A, "192.0.2.0/24")};
 	struct wg_device dev;
@@ -1367,11 +1370,12 @@ static void test_auto_choice(void **state)
 static void test_auto_without_kernel(void **state)
 {
 	static const char *uapi_devs[] = {"wgu", NULL};
-	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false, NULL},
-			    uapi_devs,
-			    0,
-			    0,
-			    0};
+	struct stub uapi = {
+		{"uapi", stub_get, stub_apply, stub_destroy, false, NULL, NULL},
+		uapi_devs,
+		0,
+		0,
+		0};
 	struct wg_backend *a = wg_backend_auto_new_with(NULL, &uapi.base);
 	struct wg_device dev;
 

@@ -34,6 +34,7 @@
 #include "testutil.h"
 #include "uapi_codec.h"
 #include "wg_auto.h"
+#include "wg_testutil.h"
 #include "wg_uapi.h"
 
 #define WAIT_MS	    10000
@@ -374,7 +375,7 @@ static void test_add_allowed_ips(void **state)
 	assert_false(wg_peer_has(KEY_A, "198.51.100.0/24"));
 	assert_null(strstr(wg_show_allowed(), "CK4oTA0z"));
 	/* Adding needs no removal mode. */
-	assert_int_equal(wg_uapi_remove_mode(l->b, ifname), WG_REMOVE_UNKNOWN);
+	assert_int_equal(remove_mode(l->b, ifname), WG_REMOVE_UNKNOWN);
 }
 
 /* Reads the device over and over while the main thread removes; any read
@@ -478,7 +479,7 @@ static void test_remove_allowed_ips(void **state)
 	pthread_join(th, NULL);
 	printf("watcher: %d reads during %d add/remove rounds\n", w.reads, ROUNDS);
 
-	assert_int_equal(wg_uapi_remove_mode(l->b, ifname),
+	assert_int_equal(remove_mode(l->b, ifname),
 			 native ? WG_REMOVE_NATIVE : WG_REMOVE_TEMP_PEER);
 	assert_int_equal(w.errors, 0);
 	assert_true(w.reads >= 2);
