@@ -11,134 +11,17 @@
 
 /* ---- parsing ---- */
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int parse_ipv4(const char *s, size_t len, uint8_t *out)
-{
-	size_t i = 0;
-
-	for (int part = 0; part < 4; part++) {
-		unsigned v = 0, digits = 0;
-
-		if (part > 0) {
-			if (i >= len || s[i] != '.')
-				return -EINVAL;
-			i++;
-		}
-		while (i < len && s[i] >= '0' && s[i] <= '9' && digits < 4) {
-			v = v * 10 + (unsigned)(s[i] - '0');
-			i++;
-			digits++;
-		}
-		if (digits == 0 || digits > 3 || v > 255)
-			return -EINVAL;
-		out[part] = (uint8_t)v;
-	}
-	return i == len ? 0 : -EINVAL;
-}
-
-/* RFC 4291 text, with "::" and a trailing dotted IPv4 part. */
-static int parse_ipv6(const char *s, size_t len, uint8_t *out)
-{
-	uint16_t words[8];
-	int n = 0, gap = -1;
-	size_t i = 0;
-
-	if (len >= 2 && s[0] == ':' && s[1] == ':') {
-		gap = 0;
-		i = 2;
-	} else if (len >= 1 && s[0] == ':') {
-		return -EINVAL;
-	}
-	while (i < len) {
-		size_t start = i;
-		unsigned v = 0;
-		int h;
-
-		while (i < len && i - start < 5 &&
-		       (h = hexval((unsigned char)s[i])) >= 0) {
-			v = v << 4 | (unsigned)h;
-			i++;
-		}
-		if (i < len && s[i] == '.') { /* embedded IPv4: the last 32 bits */
-			uint8_t v4[4];
-			if (n > 6 || parse_ipv4(s + start, len - start, v4))
-				return -EINVAL;
-			words[n++] = (uint16_t)(v4[0] << 8 | v4[1]);
-			words[n++] = (uint16_t)(v4[2] << 8 | v4[3]);
-			break;
-		}
-		if (i == start || i - start > 4 || n >= 8)
-			return -EINVAL;
-		words[n++] = (uint16_t)v;
-		if (i == len)
-			break;
-		if (s[i] != ':')
-			return -EINVAL;
-		i++;
-		if (i < len && s[i] == ':') {
-			if (gap >= 0)
-				return -EINVAL;
-			gap = n;
-			i++;
-		} else if (i == len) {
-			return -EINVAL; /* a trailing single ':' */
-		}
-	}
-	if (gap < 0 && n != 8)
-		return -EINVAL;
-	if (gap >= 0 && n > 7)
-		return -EINVAL;
-	memset(out, 0, 16);
-	for (int k = 0; k < n; k++) {
-		int pos = (gap >= 0 && k >= gap) ? k + (8 - n) : k;
-		out[2 * pos] = (uint8_t)(words[k] >> 8);
-		out[2 * pos + 1] = (uint8_t)words[k];
-	}
-	return 0;
-}
-
 int wg_uapi_parse_prefix(const char *s, size_t len, struct prefix *out)
 {
-	const char *slash = memchr(s, '/', len);
-	size_t alen, llen;
-	unsigned plen = 0, bits;
-	bool v6;
+	char text[PREFIX_STRLEN];
 
-	if (!slash)
+	/* prefix_parse() also takes a bare address, which WireGuard never
+	 * prints, and a NUL would cut the text short. */
+	if (len >= sizeof(text) || !memchr(s, '/', len) || memchr(s, '\0', len))
 		return -EINVAL;
-	alen = (size_t)(slash - s);
-	llen = len - alen - 1;
-	if (llen == 0 || llen > 3)
-		return -EINVAL;
-	for (size_t i = 0; i < llen; i++) {
-		if (slash[1 + i] < '0' || slash[1 + i] > '9')
-			return -EINVAL;
-		plen = plen * 10 + (unsigned)(slash[1 + i] - '0');
-	}
-	memset(out, 0, sizeof(*out));
-	v6 = memchr(s, ':', alen) != NULL;
-	if (v6 ? parse_ipv6(s, alen, out->addr) : parse_ipv4(s, alen, out->addr))
-		return -EINVAL;
-	bits = v6 ? 128 : 32;
-	if (plen > bits)
-		return -EINVAL;
-	out->family = v6 ? AF_INET6 : AF_INET;
-	out->len = (uint8_t)plen;
-	if (plen < bits) { /* clear the host bits */
-		out->addr[plen >> 3] &= (uint8_t)(0xff00u >> (plen & 7));
-		memset(out->addr + (plen >> 3) + 1, 0, 15 - (plen >> 3));
-	}
-	return 0;
+	memcpy(text, s, len);
+	text[len] = '\0';
+	return prefix_parse(text, out);
 }
 
 static int parse_errno_value(const char *s, size_t len)
