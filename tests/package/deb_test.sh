@@ -32,7 +32,7 @@ grep -q '^/etc/' <<<"$files" && fail "the package ships files in /etc: $(grep '^
 dpkg-deb -e "$deb" "$tmp/control"
 [ -e "$tmp/control/conffiles" ] && fail "conffiles: $(cat "$tmp/control/conffiles")"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libsystemd0 libmnl0 libsodium23 libcyaml1 libyaml-0-2 libcap-ng0 libc6; do
+for lib in libsystemd0 libmnl0 libsodium23 libyaml-0-2 libcap-ng0 libc6; do
 	grep -q "\b$lib\b" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 postinst=$(cat "$tmp/control/postinst")
