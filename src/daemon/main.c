@@ -13,6 +13,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "derive.h"
+#include "fault.h"
 #include "log.h"
 #include "prefix.h"
 #include "wgkey.h"
@@ -196,7 +197,10 @@ static void daemon_options_of(const struct options *o, struct daemon_options *d)
 static int run_daemon(const struct options *o)
 {
 	struct daemon_options d;
+	char msg[256];
 
+	if (fault_check(msg, sizeof(msg)))
+		return fail_usage("%s", msg);
 	daemon_options_of(o, &d);
 	return daemon_run(&d);
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "prefix_trie.h"
 #include "statedir.h"
 #include "statefile.h"
@@ -692,6 +693,8 @@ static int replace_file(int dirfd, const char *ifname, const char *name, const c
 		*step = "closing the temporary file";
 		r = -errno;
 	}
+	if (!r)
+		FAULT_POINT("state-save-tmp");
 	if (!r) {
 		*step = "renaming the temporary file into place";
 		r = renameat(dirfd, tmp, dirfd, name) != 0 ? -errno : 0;
@@ -768,6 +771,8 @@ int statefile_save(const char *state_dir, const char *ifname, const struct wg_ke
 		say(msg, msglen, "state file %s written, but syncing %s failed: %s", path,
 		    state_dir, strerror(-r));
 	close(dirfd);
+	if (!r)
+		FAULT_POINT("state-save");
 	return r;
 }
 
@@ -838,6 +843,7 @@ int statefile_append_to(int fd, const struct own_change *v, size_t n, size_t cou
 		say(msg, msglen, "state file: appending the changes: %s", strerror(-r));
 		return r;
 	}
+	FAULT_POINT("state-changes");
 	if (bytes)
 		*bytes = len;
 	return 0;

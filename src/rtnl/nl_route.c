@@ -16,6 +16,7 @@
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
 
+#include "fault.h"
 #include "log.h"
 #include "nl_route.h"
 
@@ -873,6 +874,7 @@ static void send_batch(struct nl_route *nr, const void *buf, size_t size,
 		err[idx[j]] = ACK_PENDING;
 	if (mnl_socket_sendto(nr->req, buf, size) < 0)
 		fail = -errno;
+	FAULT_POINT("route-batch"); /* the kernel has applied the batch */
 	while (!fail && acked < count) {
 		ssize_t n;
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "log.h"
 #include "vec.h"
 #include "wg_backend.h"
@@ -200,6 +201,15 @@ static int apply_round(struct transport_backend *tb, const char *ifname,
 		r = tb->t->read(tb->ctx, ifname, NULL, &cur, &temp, &same);
 	r = r ?: wg_plan_build(&tb->set, ch, idx, n, mode, &cur);
 	wg_device_free(&cur);
+#ifdef WGRS_FAULT_INJECTION
+	/* A crash mid temporary-peer move: the peer took the prefixes to
+	 * remove, the last entry, its removal, is never sent. */
+	if (!r && mode == WG_REMOVE_TEMP_PEER && fault_due("wg-temp-move")) {
+		tb->set.n_peers--;
+		tb->t->send(tb->ctx, ifname, &tb->set);
+		fault_die("wg-temp-move");
+	}
+#endif
 	r = r ?: tb->t->send(tb->ctx, ifname, &tb->set);
 	if (r)
 		return r;

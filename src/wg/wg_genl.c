@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "fault.h"
 #include "genl_codec.h"
 #include "log.h"
 #include "vec.h"
@@ -177,6 +178,7 @@ static int genl_send(void *ctx, const char *ifname, struct wg_set *s)
 		off += MNL_ALIGN(nlh->nlmsg_len);
 		/* EOPNOTSUPP: the device is not WireGuard. */
 		wg_set_msg_result(s, e == -EOPNOTSUPP ? -ENODEV : e);
+		FAULT_POINT("wg-message");
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "uapi_codec.h"
 #include "wg_backend.h"
 #include "wg_exchange.h"
@@ -320,6 +321,7 @@ static int uapi_send(void *ctx, const char *ifname, struct wg_set *s)
 	r = wg_uapi_encode_set(&u->req, s->peers, s->n_peers)
 		    ?: u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
 	r = r ?: wg_set_one_message(s, wg_uapi_parse_errno(u->reply.data, u->reply.len));
+	FAULT_POINT("wg-message");
 	shrink_buffers(u);
 	return r;
 }
