@@ -171,9 +171,9 @@ class Daemon:
     """wg-rtsync in a namespace, with its configuration and state_dir in a
     temporary directory."""
 
-    def __init__(self, harness, ns, workdir, config="", env=None, args=()):
+    def __init__(self, harness, ns, workdir, config="", env=None, args=(), binary=None):
         self.harness, self.ns = harness, ns
-        self.binary = topo.find_binary()
+        self.binary = binary or topo.find_binary()
         self.dir = workdir
         self.state_dir = os.path.join(workdir, "state")
         self.config_path = os.path.join(workdir, "wg-rtsync.yaml")
@@ -190,8 +190,11 @@ class Daemon:
     def argv(self, *extra):
         return [self.binary, "-c", self.config_path, "-v"] + self.args + list(extra)
 
-    def start(self):
+    def start(self, wait=True):
+        """Starts it; with wait, until it answers on its control socket."""
         self.proc = self.ns.start(self.argv(), env=self.env, name="wg-rtsync")
+        if not wait:
+            return self
         wait_until(lambda: self._alive_and(self._answers), CONVERGE,
                    "wg-rtsync to answer on its control socket")
         return self
@@ -257,9 +260,10 @@ class Daemon:
 
 @pytest.fixture
 def make_daemon(harness, ns, workdir):
-    """make_daemon(config="", env=None, args=()) -> Daemon (not started)."""
-    def make(config="", env=None, args=()):
-        return Daemon(harness, ns, workdir, config, env, args)
+    """make_daemon(config="", env=None, args=(), binary=None) -> Daemon (not
+    started)."""
+    def make(config="", env=None, args=(), binary=None):
+        return Daemon(harness, ns, workdir, config, env, args, binary)
     return make
 
 
