@@ -1102,6 +1102,33 @@ int rec_own_export(const struct rec *r, struct own_entry **out, size_t *n)
 	return 0;
 }
 
+bool rec_own_intent(const struct rec *r, const struct change *c, struct own_entry *out)
+{
+	const struct peer *p;
+	const struct dest *d;
+	const struct wg_key *k;
+	uint32_t was;
+
+	if (c->op != CHANGE_ALLOWED_ADD || !c->learned)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->peer = c->peer;
+	out->dst = c->dst;
+	prefix_normalise(&out->dst);
+	d = ptrie_get(r->dests, &out->dst);
+	if (!d)
+		return true;
+	/* As commit_allowed_add: a static holder other than the peer is
+	 * displaced; a learned prefix moving on keeps the one it had. */
+	p = peers_find(&r->peers, &c->peer);
+	was = static_holder(d);
+	if (was && (!p || was != p->id))
+		out->displaced = peers_get(&r->peers, was)->key;
+	else if (!was && (k = displaced_get(r, d)))
+		out->displaced = *k;
+	return true;
+}
+
 static void own_changes_clear(struct rec *r)
 {
 	r->own_dirty = false;

@@ -56,14 +56,22 @@ int rec_route_remove(struct rec *r, const struct kroute *rt);
 void rec_routes_begin(struct rec *r);
 int rec_routes_end(struct rec *r);
 
-/* Ownership from the state file, before the first pass. Entries whose peer
- * does not have dst in its AllowedIPs are dropped at the next rec_set_wg. */
+/* Ownership from the state file, before the first pass, applied in order
+ * at the next rec_set_wg: each entry only where the device agrees (its peer
+ * has dst in its AllowedIPs), so that a later entry for the same prefix
+ * (an intent of a round a crash cut short) overrides an earlier one only
+ * when the device shows it happened. The others are dropped. */
 int rec_own_load(struct rec *r, const struct own_entry *e, size_t n);
 /* The current owned prefixes, in (peer, prefix) order. Caller frees *out. */
 int rec_own_export(const struct rec *r, struct own_entry **out, size_t *n);
 /* True when ownership changed since the last call (then the state file must
  * be written); clears the flag and the list of changes below. */
 bool rec_own_take_dirty(struct rec *r);
+/* Write-ahead of ownership: true when c, applied, makes its prefix learned
+ * (an AllowedIP add marked learned); *out is then the entry rec_commit will
+ * record for it: the peer, the prefix, and the static holder it displaces
+ * (learned-wins) or had displaced before. Changes nothing. */
+bool rec_own_intent(const struct rec *r, const struct change *c, struct own_entry *out);
 /* What changed since the last take, for writing only the difference: per
  * destination (in prefix order, each once) its entry now, or owned false.
  * Clears the list and the flag. -ENOBUFS when a change could not be

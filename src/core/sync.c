@@ -33,38 +33,61 @@ static void cancel_dependents(const struct change *ch, size_t n, int *err)
 	}
 }
 
-static int apply_routes(struct route_backend *rt, const struct change *ch, size_t n,
-			int *err)
+typedef int (*apply_fn)(void *ctx, const struct change *ch, size_t n, int *err);
+
+struct wg_target {
+	struct wg_backend *wg;
+	const char *ifname;
+};
+
+static int apply_wg(void *ctx, const struct change *ch, size_t n, int *err)
+{
+	struct wg_target *t = ctx;
+
+	return t->wg->apply(t->wg, t->ifname, ch, n, err);
+}
+
+static int apply_rt(void *ctx, const struct change *ch, size_t n, int *err)
+{
+	struct route_backend *rt = ctx;
+
+	return rt->apply(rt, ch, n, err);
+}
+
+/* Applies the changes of one kind (AllowedIP or route) that have no error
+ * yet, as one list; a backend sets err[] for every entry it is given, so
+ * the list is a copy whenever it would hold others. */
+static int apply_kind(apply_fn fn, void *ctx, bool allowed, const struct change *ch,
+		      size_t n, int *err)
 {
 	struct change *sel;
 	size_t *idx, k = 0;
 	int *sel_err, ret = 0;
-	bool any = false;
 
-	/* A learn storm's rounds have none: no allocations for them. */
-	for (size_t i = 0; i < n && !any; i++)
-		any = !is_allowed(&ch[i]) && !err[i];
-	if (!any)
-		return 0;
-	sel = malloc((n + 1) * sizeof(*sel));
-	idx = malloc((n + 1) * sizeof(*idx));
-	sel_err = calloc(n + 1, sizeof(*sel_err));
-
+	for (size_t i = 0; i < n; i++)
+		k += is_allowed(&ch[i]) == allowed && !err[i];
+	if (!k)
+		return 0; /* a learn storm's rounds have no route changes */
+	if (k == n)
+		return fn(ctx, ch, n, err);
+	sel = malloc(k * sizeof(*sel));
+	idx = malloc(k * sizeof(*idx));
+	sel_err = calloc(k, sizeof(*sel_err));
 	if (!sel || !idx || !sel_err) {
 		ret = -ENOMEM;
 		for (size_t i = 0; i < n; i++)
-			if (!is_allowed(&ch[i]) && !err[i])
+			if (is_allowed(&ch[i]) == allowed && !err[i])
 				err[i] = ret;
 		goto out;
 	}
+	k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (is_allowed(&ch[i]) || err[i])
+		if (is_allowed(&ch[i]) != allowed || err[i])
 			continue;
 		sel[k] = ch[i];
 		idx[k++] = i;
 	}
-	if (k)
-		ret = rt->apply(rt, sel, k, sel_err);
+	ret = fn(ctx, sel, k, sel_err);
 	for (size_t j = 0; j < k; j++)
 		err[idx[j]] = sel_err[j];
 out:
@@ -74,22 +97,46 @@ out:
 	return ret;
 }
 
+/* The write-ahead: the entries the learned adds of l will own go to the
+ * caller's record first; if it fails, those adds fail with its error. */
+static void record_intents(struct rec *r, const struct sync_intents *intents,
+			   const struct change_list *l, int *err)
+{
+	struct own_entry *v;
+	size_t n = 0;
+	int ret;
+
+	for (size_t i = 0; i < l->n; i++)
+		n += l->v[i].op == CHANGE_ALLOWED_ADD && l->v[i].learned;
+	if (!n)
+		return;
+	v = malloc(n * sizeof(*v));
+	n = 0;
+	for (size_t i = 0; v && i < l->n; i++)
+		n += rec_own_intent(r, &l->v[i], &v[n]);
+	ret = v ? intents->record(intents->ctx, v, n) : -ENOMEM;
+	free(v);
+	for (size_t i = 0; ret && i < l->n; i++)
+		if (l->v[i].op == CHANGE_ALLOWED_ADD && l->v[i].learned)
+			err[i] = ret;
+}
+
 static int apply_and_commit(struct rec *r, struct wg_backend *wg,
 			    struct route_backend *rt, const char *ifname,
-			    const struct change_list *l, struct sync_result *res)
+			    const struct change_list *l,
+			    const struct sync_intents *intents, struct sync_result *res)
 {
 	int *err = calloc(l->n + 1, sizeof(*err));
-	bool any_allowed = false;
+	struct wg_target target = {wg, ifname};
 	int first = 0;
 
 	if (!err)
 		return -ENOMEM;
-	for (size_t i = 0; i < l->n && !any_allowed; i++)
-		any_allowed = is_allowed(&l->v[i]);
-	if (any_allowed)
-		wg->apply(wg, ifname, l->v, l->n, err);
+	if (intents)
+		record_intents(r, intents, l, err);
+	apply_kind(apply_wg, &target, true, l->v, l->n, err);
 	cancel_dependents(l->v, l->n, err);
-	apply_routes(rt, l->v, l->n, err);
+	apply_kind(apply_rt, rt, false, l->v, l->n, err);
 	for (size_t i = 0; i < l->n; i++) {
 		int ret;
 
@@ -121,7 +168,7 @@ static int append_all(struct change_list *plan, const struct change_list *l)
 
 int sync_round(struct rec *r, struct wg_backend *wg, struct route_backend *rt,
 	       const char *ifname, bool full, bool dry_run, struct change_list *plan,
-	       struct sync_result *res)
+	       const struct sync_intents *intents, struct sync_result *res)
 {
 	struct change_list l = {0};
 	struct sync_result local = {0};
@@ -140,7 +187,7 @@ int sync_round(struct rec *r, struct wg_backend *wg, struct route_backend *rt,
 		}
 		if (dry_run || l.n == 0)
 			break;
-		ret = apply_and_commit(r, wg, rt, ifname, &l, res);
+		ret = apply_and_commit(r, wg, rt, ifname, &l, intents, res);
 		if (ret)
 			break; /* the failed ones are dirty: the next round retries */
 	}

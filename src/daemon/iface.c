@@ -43,10 +43,10 @@ static void warn_hook(void *ctx, const char *msg)
 
 /* --dry-run must not set a bad file aside: it only reads and parses. */
 static int state_peek(const struct iface *ifc, const struct wg_key *key,
-		      struct own_entry **own, size_t *n)
+		      struct own_entry **own, size_t *n, size_t *n_intents)
 {
 	char msg[STATEFILE_MSG_LEN];
-	int r = statefile_read(ifc->s.state_dir, ifc->name, key, own, n, msg,
+	int r = statefile_read(ifc->s.state_dir, ifc->name, key, own, n, n_intents, msg,
 			       sizeof(msg));
 
 	if (r == -ESTALE || r == -EINVAL) {
@@ -61,14 +61,14 @@ static void load_ownership(const struct iface_env *env, struct iface *ifc,
 {
 	char msg[STATEFILE_MSG_LEN] = "";
 	struct own_entry *own = NULL;
-	size_t n = 0;
+	size_t n = 0, n_intents = 0;
 	int r;
 
 	if (env->dry_run)
-		r = state_peek(ifc, key, &own, &n);
+		r = state_peek(ifc, key, &own, &n, &n_intents);
 	else
-		r = statefile_load(ifc->s.state_dir, ifc->name, key, &own, &n, msg,
-				   sizeof(msg));
+		r = statefile_load(ifc->s.state_dir, ifc->name, key, &own, &n, &n_intents,
+				   msg, sizeof(msg));
 	if (r == STATEFILE_SET_ASIDE)
 		log_warn("%s: %s", ifc->name, msg);
 	else if (r < 0)
@@ -76,18 +76,24 @@ static void load_ownership(const struct iface_env *env, struct iface *ifc,
 			    "state file: %s; learned AllowedIPs of an earlier run "
 			    "may be taken for static ones",
 			    msg[0] ? msg : strerror(-r));
-	if (n) {
-		r = rec_own_load(ifc->rec, own, n);
+	/* The intents after the entries: each counts where the device shows
+	 * that its add happened before the crash (rec_own_load). */
+	if (n + n_intents) {
+		r = rec_own_load(ifc->rec, own, n + n_intents);
 		if (r)
 			iface_error(ifc, "loading the state file: %s", strerror(-r));
 		else
 			log_info("%s: %zu learned AllowedIPs from the state file",
 				 ifc->name, n);
+		if (!r && n_intents)
+			log_info("%s: and %zu it was learning when it stopped: ours "
+				 "where the device has them",
+				 ifc->name, n_intents);
 	}
 	free(own);
 }
 
-static void save_ownership(struct iface *ifc)
+static int save_ownership(struct iface *ifc)
 {
 	char msg[STATEFILE_MSG_LEN];
 	struct own_entry *own = NULL;
@@ -107,16 +113,62 @@ static void save_ownership(struct iface *ifc)
 		close(ifc->state_fd);
 	ifc->state_fd = -1;
 	ifc->state_written = r == 0;
+	ifc->intents_open = false;
 	ifc->state_appended = 0;
 	/* Written again after every round until it is (a full disk, a
 	 * read-only file system), whether or not ownership changes again. */
 	ifc->state_unsaved = r != 0;
 	failures_op(&ifc->bl.failures, FAILURE_STATE_WRITE, r, msg);
+	return r;
 }
 
-/* After a round: the ownership changes appended to the state file, or the
- * whole file written when there is none yet, when appending failed or when
- * the appended changes have grown larger than a rewrite. */
+/* An append failed: the file may end in a torn block, after which nothing
+ * may follow; the next write replaces it whole. */
+static void append_failed(struct iface *ifc)
+{
+	if (ifc->state_fd >= 0)
+		close(ifc->state_fd);
+	ifc->state_fd = -1;
+	ifc->state_written = false;
+	ifc->state_unsaved = true;
+}
+
+/* sync_round's write-ahead: the entries this pass's learned adds will own,
+ * appended and synced before WireGuard hears of them. A failure is the
+ * state file's (said once while it lasts); the adds wait. */
+static int record_intents(void *ctx, const struct own_entry *v, size_t n)
+{
+	struct iface *ifc = ctx;
+	char msg[STATEFILE_MSG_LEN];
+	struct rec_stats st;
+	size_t bytes = 0;
+	int r = 0;
+
+	if (!ifc->state_written)
+		r = save_ownership(ifc);
+	if (r)
+		return r;
+	rec_get_stats(ifc->rec, &st);
+	if (ifc->state_fd < 0)
+		r = statefile_open_append(ifc->s.state_dir, ifc->name, &ifc->state_fd,
+					  msg, sizeof(msg));
+	if (!r)
+		r = statefile_append_intents(ifc->state_fd, v, n, st.learned, &bytes, msg,
+					     sizeof(msg));
+	failures_op(&ifc->bl.failures, FAILURE_STATE_WRITE, r, msg);
+	if (r) {
+		append_failed(ifc);
+		return r;
+	}
+	ifc->intents_open = true;
+	ifc->state_appended += bytes;
+	return 0;
+}
+
+/* After a round: the ownership changes appended to the state file (an
+ * empty block when only intents need settling), or the whole file written
+ * when there is none yet, when appending failed or when the appended
+ * blocks have grown larger than a rewrite. */
 static void update_ownership(struct iface *ifc)
 {
 	char msg[STATEFILE_MSG_LEN];
@@ -131,7 +183,7 @@ static void update_ownership(struct iface *ifc)
 		return;
 	}
 	r = rec_own_take_changes(ifc->rec, &ch, &n);
-	if (!r && !n)
+	if (!r && !n && !ifc->intents_open)
 		return;
 	rec_get_stats(ifc->rec, &st);
 	if (!r && ifc->state_appended > STATE_APPEND_MIN &&
@@ -147,9 +199,11 @@ static void update_ownership(struct iface *ifc)
 		log_debug("%s: %s; writing the whole file instead", ifc->name, msg);
 	free(ch);
 	if (r) {
+		append_failed(ifc);
 		save_ownership(ifc);
 		return;
 	}
+	ifc->intents_open = false;
 	ifc->state_appended += bytes;
 }
 
@@ -412,13 +466,14 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 {
 	struct change_list plan = {0};
 	struct sync_result res = {0};
+	struct sync_intents intents = {record_intents, ifc};
 	int r;
 
 	double begin = clock_mono();
 
 	r = sync_round(ifc->rec, &ifc->bl.wg, &ifc->bl.rt, ifc->name,
 		       full || ifc->need_full, env->dry_run, env->dry_run ? &plan : NULL,
-		       &res);
+		       env->dry_run ? NULL : &intents, &res);
 	backend_log_round_end(&ifc->bl);
 	ifc->status.last_round_seconds = clock_mono() - begin;
 	if (env->dry_run)

@@ -37,9 +37,10 @@ struct iface {
 	size_t n_addrs, cap_addrs;
 	struct prefix *addrs;
 	/* The state file on disk is a full write of ours plus state_appended
-	 * bytes of changes; false: write it whole next time. */
+	 * bytes of blocks; false: write it whole next time. */
 	bool state_written;
 	bool state_unsaved; /* the last write failed: write it again */
+	bool intents_open;  /* an intent block that no change block settled yet */
 	size_t state_appended;
 	int state_fd; /* open for appending; -1: not yet, or the file was replaced */
 

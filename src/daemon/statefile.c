@@ -21,6 +21,7 @@
 #include "prefix_trie.h"
 #include "statedir.h"
 #include "statefile.h"
+#include "vec.h"
 
 #define MAGIC	     "wg-rtsync-state"
 #define LINE_MAX_LEN 255
@@ -220,6 +221,29 @@ int statefile_format_changes(const struct own_change *v, size_t n, size_t count,
 	return 0;
 }
 
+int statefile_format_intents(const struct own_entry *v, size_t n, size_t count,
+			     char **text, size_t *len)
+{
+	struct textbuf t = {.cap = 64 + n * 82};
+	struct key_cache cache = {.valid = false};
+
+	t.p = malloc(t.cap);
+	if (!t.p)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		tb_put(&t, "? ", 2);
+		tb_entry(&t, &cache, &v[i]);
+	}
+	tb_printf(&t, "end %zu\n", count);
+	if (t.failed) {
+		free(t.p);
+		return -ENOMEM;
+	}
+	*text = t.p;
+	*len = t.len;
+	return 0;
+}
+
 /* Splits line (modified in place) at blanks; returns the number of tokens,
  * at most MAX_TOKENS (one more than any valid line has). */
 static int tokenise(char *line, char *tok[MAX_TOKENS])
@@ -263,11 +287,14 @@ struct parser {
 	const char *text;
 	struct own_entry *v; /* removed entries have dst.family 0 */
 	size_t n, cap, live;
+	struct own_entry *intents; /* not settled by a change block yet */
+	size_t n_intents, cap_intents;
 	bool have_header, ended;
 	int version;
 	unsigned long end_count;
 	struct span *block;
 	size_t n_block, cap_block;
+	char block_kind;     /* '?': intents, '+': changes ("+" and "-" lines) */
 	struct ptrie *index; /* prefix -> entry index + 1, from the first block */
 	char *why;
 	size_t whylen;
@@ -282,7 +309,8 @@ static int parse_header(struct parser *ps, char **tok, int ntok, unsigned lineno
 		say(ps->why, ps->whylen, "line %u: not a wg-rtsync state file", lineno);
 		return -EINVAL;
 	}
-	if (ntok < 2 || (strcmp(tok[1], "1") != 0 && strcmp(tok[1], "2") != 0)) {
+	if (ntok < 2 || strlen(tok[1]) != 1 || tok[1][0] < '1' ||
+	    tok[1][0] > '0' + STATEFILE_VERSION) {
 		say(ps->why, ps->whylen,
 		    "line %u: format version %.16s, this build reads 1 to %d", lineno,
 		    ntok < 2 ? "(none)" : tok[1], STATEFILE_VERSION);
@@ -391,15 +419,8 @@ static int parse_fields(struct parser *ps, char **tok, int ntok, unsigned lineno
 
 static int push_entry(struct parser *ps, const struct own_entry *e)
 {
-	if (ps->n == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 64;
-		struct own_entry *v = realloc(ps->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		ps->v = v;
-		ps->cap = cap;
-	}
-	ps->v[ps->n++] = *e;
+	if (vec_push(ps->v, ps->n, ps->cap, *e))
+		return -ENOMEM;
 	ps->live++;
 	return 0;
 }
@@ -492,24 +513,38 @@ static int apply_change(struct parser *ps, char **tok, int ntok, unsigned lineno
 	return r;
 }
 
-/* The end line of a block of changes: the block is whole, apply it. */
+/* "? PEER PREFIX [DISPLACED]": kept until a change block settles it. */
+static int add_intent(struct parser *ps, char **tok, int ntok, unsigned lineno)
+{
+	struct own_entry e;
+	int r = parse_fields(ps, tok + 1, ntok - 1, lineno, &e);
+
+	return r ?: vec_push(ps->intents, ps->n_intents, ps->cap_intents, e);
+}
+
+/* The end line of a block: the block is whole, apply it. */
 static int apply_block(struct parser *ps, char *end_line, unsigned lineno)
 {
 	char line[LINE_MAX_LEN + 1], *tok[MAX_TOKENS];
+	bool intents = ps->block_kind == '?';
 	int ntok, r = 0;
 
-	if (!ps->index)
+	if (!intents && !ps->index)
 		r = build_index(ps);
+	if (!intents)
+		ps->n_intents = 0; /* what the round did settles what it meant to */
 	for (size_t i = 0; !r && i < ps->n_block; i++) {
 		const struct span *sp = &ps->block[i];
 
 		r = copy_line(ps, ps->text + sp->at, sp->len, sp->lineno, line);
 		if (!r) {
 			ntok = tokenise(line, tok);
-			r = apply_change(ps, tok, ntok, sp->lineno);
+			r = intents ? add_intent(ps, tok, ntok, sp->lineno)
+				    : apply_change(ps, tok, ntok, sp->lineno);
 		}
 	}
 	ps->n_block = 0;
+	ps->block_kind = 0;
 	if (r)
 		return r;
 	ntok = tokenise(end_line, tok);
@@ -522,21 +557,25 @@ static int parse_change_line(struct parser *ps, size_t at, size_t l, unsigned li
 {
 	const char *p = ps->text + at;
 	char line[LINE_MAX_LEN + 1];
+	char kind = 0;
 	int r;
 
-	if (ps->version >= 2 && l >= 2 && (p[0] == '+' || p[0] == '-') && p[1] == ' ') {
-		if (ps->n_block == ps->cap_block) {
-			size_t cap = ps->cap_block ? ps->cap_block * 2 : 64;
-			struct span *v = realloc(ps->block, cap * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			ps->block = v;
-			ps->cap_block = cap;
+	if (ps->version >= 2 && l >= 2 && (p[0] == '+' || p[0] == '-') && p[1] == ' ')
+		kind = '+';
+	else if (ps->version >= 3 && l >= 2 && p[0] == '?' && p[1] == ' ')
+		kind = '?';
+	if (kind) {
+		if (ps->block_kind && ps->block_kind != kind) {
+			say(ps->why, ps->whylen,
+			    "line %u: intents and changes in one block", lineno);
+			return -EINVAL;
 		}
-		ps->block[ps->n_block++] = (struct span){at, l, lineno};
-		return 0;
+		ps->block_kind = kind;
+		return vec_push(ps->block, ps->n_block, ps->cap_block,
+				((struct span){at, l, lineno}));
 	}
-	if (ps->n_block && l > 4 && !memcmp(p, "end ", 4)) {
+	/* Version 3 writes an empty block to settle intents. */
+	if ((ps->n_block || ps->version >= 3) && l > 4 && !memcmp(p, "end ", 4)) {
 		r = copy_line(ps, p, l, lineno, line);
 		return r ? r : apply_block(ps, line, lineno);
 	}
@@ -599,26 +638,38 @@ static void compact(struct parser *ps)
 }
 
 int statefile_parse(const char *text, size_t len, const struct wg_key *device,
-		    struct own_entry **out, size_t *n, char *why, size_t whylen)
+		    struct own_entry **out, size_t *n, size_t *n_intents, char *why,
+		    size_t whylen)
 {
 	struct parser ps = {.device = device, .why = why, .whylen = whylen};
 	int r;
 
 	*out = NULL;
 	*n = 0;
+	if (n_intents)
+		*n_intents = 0;
 	say(why, whylen, "%s", "");
 	r = parse_all(&ps, text, len);
 	free(ps.block);
 	ptrie_free(ps.index, NULL);
+	if (!r) {
+		compact(&ps);
+		r = vec_reserve(ps.v, ps.cap, ps.n + ps.n_intents);
+	}
 	if (r) {
 		if (r == -ENOMEM)
 			say(why, whylen, "out of memory");
 		free(ps.v);
+		free(ps.intents);
 		return r;
 	}
-	compact(&ps);
+	if (ps.n_intents)
+		memcpy(ps.v + ps.n, ps.intents, ps.n_intents * sizeof(*ps.v));
+	free(ps.intents);
 	*out = ps.v;
 	*n = ps.n;
+	if (n_intents)
+		*n_intents = ps.n_intents;
 	return 0;
 }
 
@@ -849,6 +900,35 @@ int statefile_append_to(int fd, const struct own_change *v, size_t n, size_t cou
 	return 0;
 }
 
+int statefile_append_intents(int fd, const struct own_entry *v, size_t n, size_t count,
+			     size_t *bytes, char *msg, size_t msglen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	say(msg, msglen, "%s", "");
+	if (bytes)
+		*bytes = 0;
+	r = statefile_format_intents(v, n, count, &text, &len);
+	if (r) {
+		say(msg, msglen, "state file: out of memory");
+		return r;
+	}
+	r = write_all(fd, text, len);
+	if (!r && fdatasync(fd) != 0)
+		r = -errno;
+	free(text);
+	if (r) {
+		say(msg, msglen, "state file: appending the intents: %s", strerror(-r));
+		return r;
+	}
+	FAULT_POINT("state-intent");
+	if (bytes)
+		*bytes = len;
+	return 0;
+}
+
 int statefile_append(const char *state_dir, const char *ifname,
 		     const struct own_change *v, size_t n, size_t count, size_t *bytes,
 		     char *msg, size_t msglen)
@@ -963,7 +1043,8 @@ static int read_file(int fd, char **text, size_t *len)
 /* Opens and parses; on -EINVAL/-ESTALE (or an unreadable file) why says what
  * is wrong and the caller sets the file aside. */
 static int load_file(int dirfd, const char *name, const struct wg_key *device,
-		     struct own_entry **out, size_t *n, char *why, size_t whylen)
+		     struct own_entry **out, size_t *n, size_t *n_intents, char *why,
+		     size_t whylen)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -988,7 +1069,7 @@ static int load_file(int dirfd, const char *name, const struct wg_key *device,
 		say(why, whylen, "cannot read it: %s", strerror(-r));
 		return -EIO;
 	}
-	r = statefile_parse(text, len, device, out, n, why, whylen);
+	r = statefile_parse(text, len, device, out, n, n_intents, why, whylen);
 	free(text);
 	return r;
 }
@@ -1006,12 +1087,15 @@ struct reading {
  * open. */
 static int read_state(const char *state_dir, const char *ifname,
 		      const struct wg_key *device, bool tidy, struct own_entry **out,
-		      size_t *n, struct reading *rd, char *msg, size_t msglen)
+		      size_t *n, size_t *n_intents, struct reading *rd, char *msg,
+		      size_t msglen)
 {
 	int r;
 
 	*out = NULL;
 	*n = 0;
+	if (n_intents)
+		*n_intents = 0;
 	rd->why[0] = '\0';
 	say(msg, msglen, "%s", "");
 	rd->dirfd = open_dir(state_dir, ifname, false, rd->path, sizeof(rd->path),
@@ -1025,7 +1109,8 @@ static int read_state(const char *state_dir, const char *ifname,
 	}
 	if (tidy)
 		remove_stale_tmp(rd->dirfd, ifname);
-	r = load_file(rd->dirfd, rd->name, device, out, n, rd->why, sizeof(rd->why));
+	r = load_file(rd->dirfd, rd->name, device, out, n, n_intents, rd->why,
+		      sizeof(rd->why));
 	if (r == 0 || r == -ENOENT) {
 		close(rd->dirfd);
 		rd->dirfd = -1;
@@ -1035,11 +1120,13 @@ static int read_state(const char *state_dir, const char *ifname,
 }
 
 int statefile_load(const char *state_dir, const char *ifname, const struct wg_key *device,
-		   struct own_entry **out, size_t *n, char *msg, size_t msglen)
+		   struct own_entry **out, size_t *n, size_t *n_intents, char *msg,
+		   size_t msglen)
 {
 	char aside[NAME_MAX + 1];
 	struct reading rd;
-	int r = read_state(state_dir, ifname, device, true, out, n, &rd, msg, msglen);
+	int r = read_state(state_dir, ifname, device, true, out, n, n_intents, &rd, msg,
+			   msglen);
 
 	if (rd.dirfd < 0)
 		return r;
@@ -1065,10 +1152,12 @@ int statefile_load(const char *state_dir, const char *ifname, const struct wg_ke
 }
 
 int statefile_read(const char *state_dir, const char *ifname, const struct wg_key *device,
-		   struct own_entry **out, size_t *n, char *msg, size_t msglen)
+		   struct own_entry **out, size_t *n, size_t *n_intents, char *msg,
+		   size_t msglen)
 {
 	struct reading rd;
-	int r = read_state(state_dir, ifname, device, false, out, n, &rd, msg, msglen);
+	int r = read_state(state_dir, ifname, device, false, out, n, n_intents, &rd, msg,
+			   msglen);
 
 	if (rd.dirfd < 0)
 		return r;

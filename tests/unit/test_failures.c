@@ -117,7 +117,7 @@ static size_t round_(struct env *e)
 
 	fake_env_poll(&e->f);
 	fake_env_dump(&e->f);
-	sync_round(e->f.rec, &e->bl.wg, &e->bl.rt, IF, false, false, NULL, &res);
+	sync_round(e->f.rec, &e->bl.wg, &e->bl.rt, IF, false, false, NULL, NULL, &res);
 	backend_log_round_end(&e->bl);
 	return res.failed;
 }

@@ -725,9 +725,9 @@ static void check_fresh_inputs(struct sim *m)
 	for (round = 0; round < 8; round++) {
 		struct change_list l = {0};
 
-		assert_int_equal(
-			sync_round(rec, wgb, rtb, IFNAME, round == 0, false, &l, &res),
-			0);
+		assert_int_equal(sync_round(rec, wgb, rtb, IFNAME, round == 0, false, &l,
+					    NULL, &res),
+				 0);
 		if (trace)
 			dump("fresh start applied", &l);
 		change_list_free(&l);

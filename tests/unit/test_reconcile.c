@@ -3,6 +3,7 @@
  * input, limits of the model. The rules themselves are the vectors' job
  * (test_vectors.c) and the property test's (test_property.c). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,8 @@ static size_t round_(struct env *e, bool full)
 	struct sync_result res;
 
 	assert_int_equal(
-		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, full, false, NULL, &res), 0);
+		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, full, false, NULL, NULL, &res),
+		0);
 	assert_int_equal(res.failed, 0);
 	return res.applied;
 }
@@ -248,9 +250,9 @@ static void test_failed_change_is_retried(void **state)
 	(void)state;
 	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
 	fake_fail_next(e->f.w, 1, -EIO);
-	assert_int_equal(
-		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL, &res),
-		-EIO);
+	assert_int_equal(sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL,
+				    NULL, &res),
+			 -EIO);
 	assert_int_equal(res.failed, 1);
 	assert_int_equal(allowed_of(e, &e->f.a), 0);
 	/* Nothing else happened, yet the next round tries again. */
@@ -274,9 +276,9 @@ static void test_failed_learned_add_made_all_the_same(void **state)
 	(void)state;
 	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
 	fake_fail_next(e->f.w, 1, -EPIPE);
-	assert_int_equal(
-		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL, &res),
-		-EPIPE);
+	assert_int_equal(sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL,
+				    NULL, &res),
+			 -EPIPE);
 	assert_int_equal(fake_wg_allow(e->f.w, IF, &e->f.a, &p), 0); /* made after all */
 	poll_wg(e);
 	rec_get_stats(e->f.rec, &st);
@@ -288,9 +290,9 @@ static void test_failed_learned_add_made_all_the_same(void **state)
 
 	add_route(e, "2001:db8:2::/48", "fe80::a", 12);
 	fake_fail_next(e->f.w, 1, -EPIPE);
-	assert_int_equal(
-		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL, &res),
-		-EPIPE);
+	assert_int_equal(sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL,
+				    NULL, &res),
+			 -EPIPE);
 	allow(e, &e->f.b, "2001:db8:2::/48"); /* the operator's, read by a poll */
 	rec_get_stats(e->f.rec, &st);
 	assert_int_equal(st.learned, 0);
@@ -316,9 +318,9 @@ static void test_failed_allowed_ip_holds_back_its_route_change(void **state)
 	assert_int_equal(routes_of_proto(e, 98), 1);
 	add_route(e, "2001:db8:b::/48", "fe80::a", 12);
 	fake_fail_next(e->f.w, 1, -EIO);
-	assert_int_equal(
-		sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, &plan, &res),
-		-EIO);
+	assert_int_equal(sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, &plan,
+				    NULL, &res),
+			 -EIO);
 	/* The take failed, so the change to our route for the same prefix
 	 * waits: it was planned on the take having happened. */
 	assert_int_equal(plan.n, 2);
@@ -530,6 +532,411 @@ static void test_new_interface_index_forgets_routes(void **state)
 	env_free(e);
 }
 
+/* Which peer holds dst on the fake device: 'a', 'b', or 0. */
+static char holder_of(struct env *e, const char *dst)
+{
+	struct prefix p = P(dst);
+	struct wg_device d;
+	char who = 0;
+
+	assert_int_equal(fake_wg_get(e->f.w, IF, &d), 0);
+	for (size_t i = 0; i < d.n_peers; i++)
+		for (size_t j = 0; j < d.peers[i].n_allowed; j++)
+			if (prefix_equal(&d.peers[i].allowed[j], &p))
+				who = wg_key_cmp(&d.peers[i].key, &e->f.a) ? 'b' : 'a';
+	wg_device_free(&d);
+	return who;
+}
+
+static const struct own_entry *own_find(const struct own_entry *v, size_t n,
+					const char *dst)
+{
+	struct prefix p = P(dst);
+
+	for (size_t i = 0; i < n; i++)
+		if (prefix_equal(&v[i].dst, &p))
+			return &v[i];
+	return NULL;
+}
+
+/* rec_own_intent says, before a change is applied, the entry its commit
+ * records: a learn, a move that keeps the displaced peer, a learned-wins
+ * take; and nothing for a give-back or a removal. */
+static void test_own_intent_is_what_the_commit_records(void **state)
+{
+	struct env *e = env_new();
+	struct change_list plan = {0};
+	struct own_entry want[4], *out;
+	struct wg_key c = key_n(3);
+	size_t n_want = 0, n;
+	struct sync_result res;
+
+	(void)state;
+	e->f.s.conflict = CONFLICT_LEARNED_WINS;
+	assert_int_equal(rec_set_settings(e->f.rec, &e->f.s), 0);
+	dump_routes(e);
+	allow(e, &e->f.b, "2001:db8:b::/48");
+	assert_int_equal(fake_wg_add_peer(e->f.w, IF, &c), 0);
+	allow(e, &c, "fe80::c/128");
+	round_(e, true);
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12); /* a learn */
+	add_route(e, "2001:db8:b::/48", "fe80::a", 12); /* a take from b */
+	for (int step = 0; step < 3; step++) {
+		change_list_clear(&plan);
+		/* Planning clears the dirty marks: full passes plan and apply. */
+		assert_int_equal(sync_round(e->f.rec, e->f.wg, e->f.rt, IF, true, true,
+					    &plan, NULL, &res),
+				 0);
+		for (size_t i = 0; i < plan.n; i++) {
+			struct own_entry x;
+			bool learns =
+				plan.v[i].op == CHANGE_ALLOWED_ADD && plan.v[i].learned;
+
+			assert_int_equal(rec_own_intent(e->f.rec, &plan.v[i], &x),
+					 learns);
+			if (learns)
+				want[n_want++] = x;
+		}
+		assert_int_equal(n_want, step < 2 ? 2 : 0);
+		for (size_t i = 0; i < n_want; i++)
+			assert_int_equal(wg_key_is_zero(&want[i].displaced),
+					 want[i].dst.addr[5] != 0xb);
+		round_(e, true);
+		assert_int_equal(rec_own_export(e->f.rec, &out, &n), 0);
+		for (size_t i = 0; i < n_want; i++) {
+			char text[PREFIX_STRLEN];
+			const struct own_entry *got =
+				own_find(out, n, prefix_format(&want[i].dst, text));
+
+			if (!got)
+				fail_msg("step %d: %s not owned", step, text);
+			assert_memory_equal(got, &want[i], sizeof(*got));
+		}
+		free(out);
+		n_want = 0;
+		if (step == 0) {
+			/* Both move: the learn to b, the take to c (whose
+			 * gateway is its by cryptokey), keeping the peer it
+			 * displaced. */
+			del_route(e, "2001:db8:1::/48");
+			add_route(e, "2001:db8:1::/48", "fe80::b", 12);
+			del_route(e, "2001:db8:b::/48");
+			add_route(e, "2001:db8:b::/48", "fe80::c", 12);
+		} else if (step == 1) {
+			/* ... and go: a removal and a give-back, no intents. */
+			del_route(e, "2001:db8:1::/48");
+			del_route(e, "2001:db8:b::/48");
+		}
+	}
+	assert_int_equal(holder_of(e, "2001:db8:1::/48"), 0);
+	assert_int_equal(holder_of(e, "2001:db8:b::/48"), 'b');
+	change_list_free(&plan);
+	env_free(e);
+}
+
+struct intent_log {
+	struct env *e;
+	int fail; /* the record's result */
+	size_t calls, n;
+	struct own_entry v[8];
+	char held_then; /* holder of 2001:db8:1::/48 when recorded */
+};
+
+static int record_cb(void *ctx, const struct own_entry *v, size_t n)
+{
+	struct intent_log *l = ctx;
+
+	l->calls++;
+	l->held_then = holder_of(l->e, "2001:db8:1::/48");
+	for (size_t i = 0; i < n && l->n < 8; i++)
+		l->v[l->n++] = v[i];
+	return l->fail;
+}
+
+/* The write-ahead hook runs before WireGuard hears of the learned adds; if
+ * it fails they wait (and their route changes with them), while a
+ * withdrawal of the same pass goes ahead. */
+static void test_intents_recorded_before_the_change(void **state)
+{
+	struct env *e = env_new();
+	struct intent_log log = {.e = e};
+	struct sync_intents hook = {record_cb, &log};
+	struct prefix learn = P("2001:db8:1::/48");
+	struct sync_result res;
+
+	(void)state;
+	add_route(e, "2001:db8:2::/48", "fe80::b", 12);
+	round_(e, false);
+	assert_int_equal(holder_of(e, "2001:db8:2::/48"), 'b');
+	del_route(e, "2001:db8:2::/48");
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
+	log.fail = -ENOSPC;
+	assert_int_equal(sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL,
+				    &hook, &res),
+			 -ENOSPC);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.n, 1);
+	assert_int_equal(wg_key_cmp(&log.v[0].peer, &e->f.a), 0);
+	assert_true(prefix_equal(&log.v[0].dst, &learn));
+	assert_int_equal(res.failed, 1);
+	assert_int_equal(holder_of(e, "2001:db8:1::/48"), 0); /* held back */
+	assert_int_equal(holder_of(e, "2001:db8:2::/48"), 0); /* withdrawn */
+	log.fail = 0;
+	assert_int_equal(sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL,
+				    &hook, &res),
+			 0);
+	assert_int_equal(log.calls, 2);
+	assert_int_equal(log.held_then, 0); /* recorded before it was applied */
+	assert_int_equal(holder_of(e, "2001:db8:1::/48"), 'a');
+	/* A round with nothing to learn records nothing. */
+	del_route(e, "2001:db8:1::/48");
+	round_(e, false);
+	assert_int_equal(sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL,
+				    &hook, &res),
+			 0);
+	assert_int_equal(log.calls, 2);
+	env_free(e);
+}
+
+/* Loaded after the entries, each intent counts only where the device shows
+ * that its add happened, and then overrides the entry it moved. */
+static void test_own_load_checks_intents_against_the_device(void **state)
+{
+	struct env *e = env_new();
+	struct own_entry own[] = {
+		/* entries */
+		{e->f.a, P("2001:db8:1::/48"), {{0}}},
+		{e->f.a, P("2001:db8:2::/48"), {{0}}},
+		/* intents of the round a crash cut short */
+		{e->f.b, P("2001:db8:1::/48"), {{0}}},	/* a move that happened */
+		{e->f.b, P("2001:db8:2::/48"), {{0}}},	/* a move that did not */
+		{e->f.a, P("2001:db8:3::/48"), {{0}}},	/* a learn that happened */
+		{e->f.b, P("2001:db8:4::/48"), {{0}}},	/* a learn that did not */
+		{e->f.a, P("2001:db8:5::/48"), e->f.b}, /* a take that happened */
+		{e->f.a, P("2001:db8:6::/48"), e->f.b}, /* a take that did not */
+	};
+	const struct {
+		const char *dst;
+		const struct wg_key *holder;
+		const struct wg_key *owner, *displaced;
+	} device[] = {
+		{"2001:db8:1::/48", &e->f.b, &e->f.b, NULL},
+		{"2001:db8:2::/48", &e->f.a, &e->f.a, NULL},
+		{"2001:db8:3::/48", &e->f.a, &e->f.a, NULL},
+		{"2001:db8:5::/48", &e->f.a, &e->f.a, &e->f.b},
+		{"2001:db8:6::/48", &e->f.b, NULL, NULL},
+	};
+	struct own_entry *out;
+	size_t n;
+
+	(void)state;
+	rec_free(e->f.rec);
+	e->f.rec = rec_new(&e->f.s, IFINDEX);
+	assert_non_null(e->f.rec);
+	for (size_t i = 0; i < sizeof(device) / sizeof(device[0]); i++) {
+		struct prefix p = P(device[i].dst);
+
+		assert_int_equal(fake_wg_allow(e->f.w, IF, device[i].holder, &p), 0);
+	}
+	assert_int_equal(rec_own_load(e->f.rec, own, sizeof(own) / sizeof(own[0])), 0);
+	poll_wg(e);
+	assert_int_equal(rec_own_export(e->f.rec, &out, &n), 0);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < sizeof(device) / sizeof(device[0]); i++) {
+		const struct own_entry *got = own_find(out, n, device[i].dst);
+
+		if (!device[i].owner) {
+			assert_null(got);
+			continue;
+		}
+		assert_non_null(got);
+		assert_int_equal(wg_key_cmp(&got->peer, device[i].owner), 0);
+		if (device[i].displaced)
+			assert_int_equal(wg_key_cmp(&got->displaced, device[i].displaced),
+					 0);
+		else
+			assert_true(wg_key_is_zero(&got->displaced));
+	}
+	free(out);
+	env_free(e);
+}
+
+/* Crashes simulated at each step of many rounds: a restart reads the file
+ * (the entries the last round ended with, then the intents written since)
+ * and the device as the crash left it. Right after the intents, before
+ * WireGuard changed, it must own what the running reconciler owns; right
+ * after the round's last WireGuard change, what it owns once the round is
+ * done: never a learned prefix unowned, never an owned one it did not add. */
+struct crash_sim {
+	struct env *e;
+	struct wg_backend wrap; /* the fake backend, checking after each apply */
+	struct own_entry *file;
+	size_t n_file, n_intents;
+	struct own_entry intents[256];
+	struct own_entry *after; /* a restart's ownership after the last apply */
+	size_t n_after;
+	size_t intent_checks, apply_checks;
+};
+
+static int cmp_own_entry(const void *a, const void *b)
+{
+	const struct own_entry *x = a, *y = b;
+	int c = prefix_cmp(&x->dst, &y->dst);
+
+	return c ? c : memcmp(x, y, sizeof(*x));
+}
+
+/* What a restart would own now: a fresh reconciler, the file, the device. */
+static void restart_owns(struct crash_sim *c, struct own_entry **out, size_t *n)
+{
+	struct rec *r = rec_new(&c->e->f.s, IFINDEX);
+	struct own_entry *all = calloc(c->n_file + c->n_intents + 1, sizeof(*all));
+	struct wg_device d;
+
+	assert_non_null(r);
+	assert_non_null(all);
+	memcpy(all, c->file, c->n_file * sizeof(*all));
+	memcpy(all + c->n_file, c->intents, c->n_intents * sizeof(*all));
+	assert_int_equal(rec_own_load(r, all, c->n_file + c->n_intents), 0);
+	assert_int_equal(fake_wg_get(c->e->f.w, IF, &d), 0);
+	assert_int_equal(rec_set_wg(r, &d), 0);
+	wg_device_free(&d);
+	assert_int_equal(rec_own_export(r, out, n), 0);
+	qsort(*out, *n, sizeof(**out), cmp_own_entry);
+	rec_free(r);
+	free(all);
+}
+
+static void assert_same_ownership(struct own_entry *want, size_t n_want,
+				  const struct own_entry *got, size_t n_got)
+{
+	qsort(want, n_want, sizeof(*want), cmp_own_entry);
+	assert_int_equal(n_got, n_want);
+	for (size_t i = 0; i < n_got; i++)
+		assert_memory_equal(&got[i], &want[i], sizeof(*got));
+}
+
+static int crash_record(void *ctx, const struct own_entry *v, size_t n)
+{
+	struct crash_sim *c = ctx;
+	struct own_entry *now, *restarted;
+	size_t n_now, n_restarted;
+
+	assert_true(c->n_intents + n <= 256);
+	memcpy(c->intents + c->n_intents, v, n * sizeof(*v));
+	c->n_intents += n;
+	/* A crash here: nothing of this pass has happened yet. */
+	restart_owns(c, &restarted, &n_restarted);
+	assert_int_equal(rec_own_export(c->e->f.rec, &now, &n_now), 0);
+	assert_same_ownership(now, n_now, restarted, n_restarted);
+	free(now);
+	free(restarted);
+	c->intent_checks++;
+	return 0;
+}
+
+static int crash_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
+		       size_t n, int *err)
+{
+	struct crash_sim *c =
+		(struct crash_sim *)((char *)b - offsetof(struct crash_sim, wrap));
+	int r = c->e->f.wg->apply(c->e->f.wg, ifname, ch, n, err);
+
+	free(c->after);
+	restart_owns(c, &c->after, &c->n_after);
+	return r;
+}
+
+static int crash_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
+{
+	struct crash_sim *c =
+		(struct crash_sim *)((char *)b - offsetof(struct crash_sim, wrap));
+
+	return c->e->f.wg->get(c->e->f.wg, ifname, dev);
+}
+
+static void crash_round(struct crash_sim *c)
+{
+	struct sync_intents hook = {crash_record, c};
+	struct own_entry *now;
+	size_t n_now;
+	struct sync_result res;
+
+	free(c->after);
+	c->after = NULL;
+	assert_int_equal(sync_round(c->e->f.rec, &c->wrap, c->e->f.rt, IF, false, false,
+				    NULL, &hook, &res),
+			 0);
+	assert_int_equal(rec_own_export(c->e->f.rec, &now, &n_now), 0);
+	if (c->after) {
+		/* A crash after the last WireGuard change of the round. */
+		struct own_entry *copy = calloc(n_now + 1, sizeof(*copy));
+
+		assert_non_null(copy);
+		memcpy(copy, now, n_now * sizeof(*now));
+		assert_same_ownership(copy, n_now, c->after, c->n_after);
+		free(copy);
+		c->apply_checks++;
+	}
+	/* The round's block settles the intents: the file is what it owns. */
+	free(c->file);
+	c->file = now;
+	c->n_file = n_now;
+	c->n_intents = 0;
+}
+
+static void crash_anywhere(enum conflict_policy policy, unsigned seed)
+{
+	struct crash_sim c = {.e = env_new()};
+	const struct wg_key *peers[2];
+	char dst[32];
+	bool route[12] = {0};
+
+	c.wrap = (struct wg_backend){
+		.name = "crash", .get = crash_get, .apply = crash_apply};
+	peers[0] = &c.e->f.a;
+	peers[1] = &c.e->f.b;
+	c.e->f.s.conflict = policy;
+	assert_int_equal(rec_set_settings(c.e->f.rec, &c.e->f.s), 0);
+	dump_routes(c.e);
+	srand(seed);
+	for (int step = 0; step < 400; step++) {
+		unsigned i = (unsigned)rand() % 12, peer = (unsigned)rand() % 2;
+		int what = rand() % 8;
+		struct prefix p;
+
+		snprintf(dst, sizeof(dst), "2001:db8:%x::/48", i + 1);
+		p = P(dst);
+		if (what < 5) { /* a route appears or moves */
+			if (route[i])
+				del_route(c.e, dst);
+			add_route(c.e, dst, peer ? "fe80::b" : "fe80::a", 12);
+			route[i] = true;
+		} else if (what < 7 && route[i]) { /* it goes */
+			del_route(c.e, dst);
+			route[i] = false;
+		} else if (what == 7) { /* the operator sets a static AllowedIP */
+			if (fake_wg_allow(c.e->f.w, IF, peers[peer], &p) == 0)
+				poll_wg(c.e);
+		}
+		crash_round(&c);
+	}
+	/* Both kinds of crash happened often (about 70 and 90 times). */
+	assert_true(c.intent_checks > 30 && c.apply_checks > 50);
+	free(c.file);
+	free(c.after);
+	env_free(c.e);
+}
+
+static void test_crash_anywhere_keeps_ownership(void **state)
+{
+	(void)state;
+	for (unsigned seed = 1; seed <= 5; seed++) {
+		crash_anywhere(CONFLICT_STATIC_WINS, seed);
+		crash_anywhere(CONFLICT_LEARNED_WINS, seed);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +953,10 @@ int main(void)
 		cmocka_unit_test(test_snapshot_listing_a_prefix_twice),
 		cmocka_unit_test(test_ownership_load_and_dirty_flag),
 		cmocka_unit_test(test_new_interface_index_forgets_routes),
+		cmocka_unit_test(test_own_intent_is_what_the_commit_records),
+		cmocka_unit_test(test_intents_recorded_before_the_change),
+		cmocka_unit_test(test_own_load_checks_intents_against_the_device),
+		cmocka_unit_test(test_crash_anywhere_keeps_ownership),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

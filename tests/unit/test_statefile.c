@@ -167,7 +167,8 @@ static struct own_entry *load_ok(struct fixture *f, size_t *n)
 	char msg[STATEFILE_MSG_LEN];
 
 	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, n, msg, sizeof(msg)), 0);
+		statefile_load(f->state, ifname, &dev, &got, n, NULL, msg, sizeof(msg)),
+		0);
 	assert_string_equal(msg, "");
 	return got;
 }
@@ -185,8 +186,9 @@ static void assert_set_aside(struct fixture *f, const char *text, size_t len,
 
 	mkdir(f->state, 0700);
 	spit(f->path, text, len);
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &v, &n, msg, sizeof(msg)),
-			 STATEFILE_SET_ASIDE);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &v, &n, NULL, msg, sizeof(msg)),
+		STATEFILE_SET_ASIDE);
 	assert_int_equal(n, 0);
 	free(v);
 	if (!strstr(msg, reason))
@@ -207,8 +209,9 @@ static void assert_set_aside(struct fixture *f, const char *text, size_t len,
 	assert_memory_equal(kept, text, len);
 	free(kept);
 	/* The next start finds no file: an empty ownership, no message. */
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &v, &n, msg, sizeof(msg)),
-			 0);
+	assert_int_equal(
+		statefile_load(f->state, ifname, &dev, &v, &n, NULL, msg, sizeof(msg)),
+		0);
 	assert_int_equal(n, 0);
 	assert_string_equal(msg, "");
 	free(v);
@@ -247,7 +250,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(count_tmp(f->state), 0);
 	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
+		statefile_load(f->state, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)),
+		0);
 	assert_string_equal(msg, "");
 	assert_entries_equal(v, 50, got, n);
 	free(got);
@@ -272,7 +276,7 @@ static void test_readable_text(void **state)
 	save_ok(f, v, 2);
 	text = slurp(f->path, NULL);
 	wg_key_to_base64(&dev, key);
-	snprintf(want, sizeof(want), "wg-rtsync-state 2 %s\n", key);
+	snprintf(want, sizeof(want), "wg-rtsync-state 3 %s\n", key);
 	assert_memory_equal(text, want, strlen(want));
 	snprintf(want, sizeof(want), "\n%s 2001:db8:1::/48\n%s 192.0.2.0/24 %s\nend 2\n",
 		 wg_key_to_base64(&v[0].peer, peer), wg_key_to_base64(&v[1].peer, key),
@@ -293,7 +297,8 @@ static void test_empty_ownership(void **state)
 	save_ok(f, v, 3);
 	save_ok(f, NULL, 0); /* everything withdrawn: the file says so */
 	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
+		statefile_load(f->state, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)),
+		0);
 	assert_int_equal(n, 0);
 	assert_int_equal(access(f->path, F_OK), 0);
 	free(got);
@@ -310,7 +315,8 @@ static void test_missing_file(void **state)
 
 	/* Neither the directory nor the file exists: nothing is created. */
 	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
+		statefile_load(f->state, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)),
+		0);
 	assert_int_equal(n, 0);
 	assert_string_equal(msg, "");
 	assert_int_equal(access(f->state, F_OK), -1);
@@ -331,8 +337,8 @@ static void test_nested_state_dir_created(void **state)
 	assert_int_equal(stat(deep, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0700);
-	assert_int_equal(statefile_load(deep, ifname, &dev, &got, &n, msg, sizeof(msg)),
-			 0);
+	assert_int_equal(
+		statefile_load(deep, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)), 0);
 	assert_entries_equal(v, 2, got, n);
 	free(got);
 	free(v);
@@ -432,7 +438,9 @@ static void test_malformed_set_aside(void **state)
 		const char *fmt; /* @D: the device key, @P: a peer key */
 		const char *reason;
 	} cases[] = {
-		{0, "wg-rtsync-state 3 @D", "format version 3"},
+		{0, "wg-rtsync-state 4 @D", "format version 4"},
+		{0, "wg-rtsync-state 0 @D", "format version 0"},
+		{0, "wg-rtsync-state 22 @D", "format version 22"},
 		{0, "wg-rtsync-state @D", "format version"},
 		{0, "wg-rtsync-state 1", "bad device key"},
 		{0, "wg-rtsync-state 1 @D extra", "bad device key"},
@@ -452,7 +460,7 @@ static void test_malformed_set_aside(void **state)
 		{4, "end -1", "bad end line"},
 		{4, "end 2x", "bad end line"},
 		{4, "end 99999999999999999999999", "bad end line"},
-		{4, "end 2\nend 2", "data after the end line"},
+		{4, "end 2\nend 3", "end says 3 entries, the file has 2"},
 		{4, "end 2\n# late comment", "data after the end line"},
 		{4, "# no end", "no end line"},
 	};
@@ -495,7 +503,7 @@ static void test_unreadable_set_aside(void **state)
 	assert_int_equal(mkdir(f->state, 0700), 0);
 	assert_int_equal(mkdir(f->path, 0700), 0);
 	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+		statefile_load(f->state, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)),
 		STATEFILE_SET_ASIDE);
 	assert_non_null(strstr(msg, "not a regular file"));
 	assert_int_equal(count_names(f->state, "wgt0.state.bad-", aside, sizeof(aside)),
@@ -504,7 +512,7 @@ static void test_unreadable_set_aside(void **state)
 	/* A FIFO: must not block. */
 	assert_int_equal(mkfifo(f->path, 0600), 0);
 	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+		statefile_load(f->state, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)),
 		STATEFILE_SET_ASIDE);
 	assert_non_null(strstr(msg, "not a regular file"));
 	free(got);
@@ -548,7 +556,8 @@ static void test_failed_write_keeps_old_file(void **state)
 	assert_memory_equal(after, before, blen);
 	assert_int_equal(count_tmp(f->state), 0);
 	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
+		statefile_load(f->state, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)),
+		0);
 	assert_entries_equal(old, 3, got, n);
 	free(got);
 	free(after);
@@ -622,8 +631,8 @@ static void test_unsafe_state_dir_refused(void **state)
 		assert_non_null(strstr(msg, "writable by its group or others"));
 		assert_non_null(strstr(msg, "chmod go-w"));
 		assert_non_null(strstr(msg, f->state));
-		assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, msg,
-						sizeof(msg)),
+		assert_int_equal(statefile_load(f->state, ifname, &dev, &got, &n, NULL,
+						msg, sizeof(msg)),
 				 -EPERM);
 		free(got);
 		assert_int_equal(statefile_append(f->state, ifname, &c, 1, 1, NULL, msg,
@@ -685,11 +694,11 @@ static void test_symlinked_state_file_not_followed(void **state)
 	assert_non_null(strstr(msg, "not a regular file"));
 	/* Read: the link itself is set aside. */
 	assert_int_equal(
-		statefile_read(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+		statefile_read(f->state, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)),
 		-EINVAL);
 	free(got);
 	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)),
+		statefile_load(f->state, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)),
 		STATEFILE_SET_ASIDE);
 	assert_non_null(strstr(msg, "not a regular file"));
 	free(got);
@@ -740,7 +749,8 @@ static void test_stale_tmp_removed(void **state)
 	spit(tmp, "wg-rtsync-state 1 ", 18);
 	spit(other, "x", 1);
 	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
+		statefile_load(f->state, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)),
+		0);
 	assert_entries_equal(v, 2, got, n);
 	assert_int_equal(access(tmp, F_OK), -1);
 	assert_int_equal(access(other, F_OK), 0); /* another interface's */
@@ -765,7 +775,7 @@ static void parse_garbage(const char *text, size_t len, const struct wg_key *dev
 	struct own_entry *v = NULL, *again = NULL;
 	size_t n = 0, n2 = 0, flen;
 	char why[256], *ftext;
-	int r = statefile_parse(text, len, dev, &v, &n, why, sizeof(why));
+	int r = statefile_parse(text, len, dev, &v, &n, NULL, why, sizeof(why));
 
 	if (r != 0 && r != -EINVAL && r != -ESTALE)
 		fail_msg("parse returned %d", r);
@@ -776,8 +786,9 @@ static void parse_garbage(const char *text, size_t len, const struct wg_key *dev
 		return;
 	}
 	assert_int_equal(statefile_format(dev, v, n, &ftext, &flen), 0);
-	assert_int_equal(statefile_parse(ftext, flen, dev, &again, &n2, why, sizeof(why)),
-			 0);
+	assert_int_equal(
+		statefile_parse(ftext, flen, dev, &again, &n2, NULL, why, sizeof(why)),
+		0);
 	assert_entries_equal(v, n, again, n2);
 	free(ftext);
 	free(again);
@@ -796,12 +807,13 @@ static void test_fuzz_truncations(void **state)
 	/* Every proper prefix of the file is refused, even at a line end. */
 	for (size_t cut = 0; cut < len; cut++) {
 		got = NULL;
-		assert_int_equal(
-			statefile_parse(text, cut, &dev, &got, &n, why, sizeof(why)),
-			-EINVAL);
+		assert_int_equal(statefile_parse(text, cut, &dev, &got, &n, NULL, why,
+						 sizeof(why)),
+				 -EINVAL);
 		assert_null(got);
 	}
-	assert_int_equal(statefile_parse(text, len, &dev, &got, &n, why, sizeof(why)), 0);
+	assert_int_equal(
+		statefile_parse(text, len, &dev, &got, &n, NULL, why, sizeof(why)), 0);
 	assert_entries_equal(v, 40, got, n);
 	free(got);
 	free(text);
@@ -889,7 +901,8 @@ static void test_large(void **state)
 
 	save_ok(f, v, count);
 	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, &n, msg, sizeof(msg)), 0);
+		statefile_load(f->state, ifname, &dev, &got, &n, NULL, msg, sizeof(msg)),
+		0);
 	assert_entries_equal(v, count, got, n);
 	free(got);
 	free(v);
@@ -1049,7 +1062,8 @@ static void test_append_cut_anywhere(void **state)
 	append_ok(f, c2, 1, 5);
 	text = slurp(f->path, &len);
 	for (size_t cut = 0; cut <= len; cut++) {
-		int r = statefile_parse(text, cut, &dev, &got, &n, why, sizeof(why));
+		int r = statefile_parse(text, cut, &dev, &got, &n, NULL, why,
+					sizeof(why));
 
 		if (cut < snap_len) {
 			assert_int_equal(r, -EINVAL);
@@ -1091,7 +1105,16 @@ static void test_append_bad_blocks_set_aside(void **state)
 		{"+ @P\nend 3\n", "expected PEER PREFIX"},
 		{"+ @P 203.0.113.0/24\nend 2\n", "end says 2 entries, the file has 3"},
 		{"+ @P 203.0.113.0/24\nend x\n", "bad end line"},
-		{"end 2\n", "data after the end line"},
+		{"end 3\n", "end says 3 entries, the file has 2"},
+		{"? @P 192.0.2.1/24\nend 2\n", "bad prefix"},
+		{"? @P\nend 2\n", "expected PEER PREFIX"},
+		{"? @P 203.0.113.0/24 @P\nend 2\n", "bad displaced peer key"},
+		{"? @P 203.0.113.0/24\nend 3\n", "end says 3 entries, the file has 2"},
+		{"? @P 203.0.113.0/24\n+ @P 203.0.113.0/24\nend 3\n",
+		 "intents and changes in one block"},
+		{"- 198.51.0.0/32\n? @P 203.0.113.0/24\nend 1\n",
+		 "intents and changes in one block"},
+		{"?@P 203.0.113.0/24\nend 2\n", "data after the end line"},
 		{"* @P 203.0.113.0/24\nend 3\n", "data after the end line"},
 		{"+ @P 203.0.113.0/24\n# comment\nend 3\n", "data after the end line"},
 	};
@@ -1120,7 +1143,7 @@ static void test_version_1(void **state)
 
 	save_ok(f, v, 3);
 	text = slurp(f->path, &len);
-	one = strstr(text, "state 2 ");
+	one = strstr(text, "state 3 ");
 	assert_non_null(one);
 	one[6] = '1';
 	spit(f->path, text, len);
@@ -1130,6 +1153,173 @@ static void test_version_1(void **state)
 	wg_key_to_base64(&v[0].peer, key);
 	snprintf(with, sizeof(with), "%s- 198.51.0.0/32\nend 2\n", text);
 	assert_set_aside(f, with, strlen(with), "data after the end line");
+	free(text);
+	free(v);
+}
+
+/* A version 2 file (snapshot and change blocks) is read; intents and empty
+ * blocks, which version 3 brought, are not part of it. */
+static void test_version_2(void **state)
+{
+	struct fixture *f = *state;
+	struct own_entry *v = make_entries(3), *got;
+	char *text, *two, key[WG_KEY_B64_LEN], with[2048];
+	size_t len, n;
+
+	save_ok(f, v, 3);
+	text = slurp(f->path, &len);
+	two = strstr(text, "state 3 ");
+	assert_non_null(two);
+	two[6] = '2';
+	snprintf(with, sizeof(with), "%s- 198.51.0.0/32\nend 2\n", text);
+	spit(f->path, with, strlen(with));
+	got = load_ok(f, &n);
+	assert_entries_equal(v + 1, 2, got, n);
+	free(got);
+	wg_key_to_base64(&v[0].peer, key);
+	snprintf(with, sizeof(with), "%s? %s 203.0.113.0/24\nend 3\n", text, key);
+	assert_set_aside(f, with, strlen(with), "data after the end line");
+	snprintf(with, sizeof(with), "%send 3\n", text);
+	assert_set_aside(f, with, strlen(with), "data after the end line");
+	free(text);
+	free(v);
+}
+
+static void intents_ok(struct fixture *f, const struct own_entry *v, size_t n,
+		       size_t count)
+{
+	char msg[STATEFILE_MSG_LEN];
+	size_t bytes = 0;
+	int fd;
+
+	assert_int_equal(statefile_open_append(f->state, ifname, &fd, msg, sizeof(msg)),
+			 0);
+	assert_int_equal(
+		statefile_append_intents(fd, v, n, count, &bytes, msg, sizeof(msg)), 0);
+	assert_string_equal(msg, "");
+	assert_true(bytes > 0);
+	assert_int_equal(close(fd), 0);
+}
+
+static struct own_entry *load_all_ok(struct fixture *f, size_t *n, size_t *n_intents)
+{
+	struct wg_key dev = device_key();
+	struct own_entry *got = NULL;
+	char msg[STATEFILE_MSG_LEN];
+
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, n, n_intents, msg,
+					sizeof(msg)),
+			 0);
+	assert_string_equal(msg, "");
+	return got;
+}
+
+/* Intents stay open until a change block (maybe an empty one) settles
+ * them; open ones come after the entries, in the order written, as
+ * written (with their displaced peer). */
+static void test_intents_open_until_settled(void **state)
+{
+	struct fixture *f = *state;
+	struct own_entry *v = make_entries(4), *got, in[3];
+	struct own_change c;
+	char *text;
+	size_t n, ni;
+
+	memset(in, 0, sizeof(in));
+	in[0].peer = key_n(3);
+	in[0].dst = P("2001:db8:ffff::/48");
+	in[1].peer = key_n(4);
+	in[1].dst = P("203.0.113.0/24");
+	in[1].displaced = key_n(5);
+	in[2].peer = key_n(5);
+	in[2].dst = v[1].dst; /* a move of an owned prefix */
+	save_ok(f, v, 4);
+	intents_ok(f, in, 2, 4);
+	intents_ok(f, in + 2, 1, 4); /* a second pass of the same round */
+	got = load_all_ok(f, &n, &ni);
+	assert_entries_equal(v, 4, got, n);
+	assert_entries_equal(in, 3, got + n, ni);
+	free(got);
+	text = slurp(f->path, NULL);
+	{
+		char line[256], peer[WG_KEY_B64_LEN], disp[WG_KEY_B64_LEN];
+
+		snprintf(line, sizeof(line), "\n? %s 203.0.113.0/24 %s\nend 4\n",
+			 wg_key_to_base64(&in[1].peer, peer),
+			 wg_key_to_base64(&in[1].displaced, disp));
+		assert_non_null(strstr(text, line));
+	}
+	free(text);
+
+	/* The round's changes settle them: one of them happened. */
+	c = owned(&in[0]);
+	append_ok(f, &c, 1, 5);
+	got = load_all_ok(f, &n, &ni);
+	assert_int_equal(n, 5);
+	assert_int_equal(ni, 0);
+	free(got);
+
+	/* A round whose learned adds all failed settles its intents with an
+	 * empty block. */
+	intents_ok(f, in + 1, 1, 5);
+	got = load_all_ok(f, &n, &ni);
+	assert_int_equal(ni, 1);
+	free(got);
+	append_ok(f, NULL, 0, 5);
+	got = load_all_ok(f, &n, &ni);
+	assert_int_equal(n, 5);
+	assert_int_equal(ni, 0);
+	free(got);
+	free(v);
+}
+
+/* A crash while an intent or a change block was being appended: every cut
+ * after the snapshot gives the intents of whole blocks that no whole
+ * change block settled. */
+static void test_intents_cut_anywhere(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_key dev = device_key();
+	struct own_entry *v = make_entries(3), *got = NULL, in[2];
+	struct own_change c;
+	size_t len, snap_len, intent1_end, change_end, n, ni;
+	char *text, why[256];
+
+	memset(in, 0, sizeof(in));
+	in[0].peer = key_n(2);
+	in[0].dst = P("2001:db8:abcd::/48");
+	in[1].peer = key_n(3);
+	in[1].dst = P("192.0.2.128/25");
+	save_ok(f, v, 3);
+	free(slurp(f->path, &snap_len));
+	intents_ok(f, in, 1, 3);
+	free(slurp(f->path, &intent1_end));
+	c = owned(&in[0]);
+	append_ok(f, &c, 1, 4);
+	free(slurp(f->path, &change_end));
+	intents_ok(f, in + 1, 1, 4);
+	text = slurp(f->path, &len);
+	for (size_t cut = snap_len; cut <= len; cut++) {
+		assert_int_equal(
+			statefile_parse(text, cut, &dev, &got, &n, &ni, why, sizeof(why)),
+			0);
+		if (cut < intent1_end) {
+			assert_int_equal(n, 3);
+			assert_int_equal(ni, 0);
+		} else if (cut < change_end) {
+			assert_int_equal(n, 3);
+			assert_int_equal(ni, 1);
+			assert_entries_equal(in, 1, got + n, ni);
+		} else if (cut < len) {
+			assert_int_equal(n, 4);
+			assert_int_equal(ni, 0);
+		} else {
+			assert_int_equal(n, 4);
+			assert_int_equal(ni, 1);
+			assert_entries_equal(in + 1, 1, got + n, ni);
+		}
+		free(got);
+	}
 	free(text);
 	free(v);
 }
@@ -1166,6 +1356,9 @@ int main(void)
 		T(test_append_cut_anywhere),
 		T(test_append_bad_blocks_set_aside),
 		T(test_version_1),
+		T(test_version_2),
+		T(test_intents_open_until_settled),
+		T(test_intents_cut_anywhere),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -537,7 +537,8 @@ static void round_checked(struct run *r, size_t step, const struct vec_step *s)
 	assert_int_equal(fake_wg_get(r->w, IFNAME, &dev), 0);
 	world_routes(r, &routes);
 
-	ret = sync_round(r->rec, r->wgb, r->rtb, IFNAME, s->full, false, &plan, &res);
+	ret = sync_round(r->rec, r->wgb, r->rtb, IFNAME, s->full, false, &plan, NULL,
+			 &res);
 	if (ret != 0 || res.failed)
 		fail_msg("%s: step %zu: sync_round returned %d, %zu failed", r->v->name,
 			 step, ret, res.failed);
@@ -571,9 +572,9 @@ static void check_converged(struct run *r)
 			fresh = start_rec(r, own, n_own);
 			rec = fresh;
 		}
-		assert_int_equal(
-			sync_round(rec, r->wgb, r->rtb, IFNAME, i > 0, true, &plan, &res),
-			0);
+		assert_int_equal(sync_round(rec, r->wgb, r->rtb, IFNAME, i > 0, true,
+					    &plan, NULL, &res),
+				 0);
 		if (plan.n) {
 			printf("%s: %s changes something\n", r->v->name, what[i]);
 			print_changes("got", plan.v, plan.n);
