@@ -2,10 +2,10 @@
 one wireguard-go device with three peers, static AllowedIPs, foreign routes
 that must never be touched, and the routes a test adds, moves and
 withdraws. It knows every input it made, so it can say what a fresh start
-on the same inputs converges to (SPEC section 10, invariant 4) and compare
+on the same inputs converges to (docs/spec.md 10.4) and compare
 the device and the routing table with it.
 
-The expectation follows SPEC sections 3 and 4 for the configuration these
+The expectation follows spec sections 3 and 4 for the configuration these
 tests use (gateways by cryptokey: each peer holds its link-local gateway
 as a static AllowedIP; conflict static-wins or learned-wins; no filter, no
 limit). test_fresh_start_matches_the_expectation checks it against a real
@@ -170,7 +170,7 @@ class World:
                 if dst in foreign:
                     continue
                 # Gateways by cryptokey name peers, but are no gateways
-                # of theirs to install with (SPEC section 4).
+                # of theirs to install with (spec section 4).
                 ours[dst] = ""
         return allowed, ours, learned
 
