@@ -193,6 +193,6 @@ def test_kill9_during_route_storms(world):
         in_flight += "it was learning when it stopped" in log or \
             "temporary peer left from an earlier run" in log
     print("%d kills, %d of them with a round in flight" % (KILLS, in_flight))
-    # About 15 in 100 here.
-    assert in_flight >= KILLS // 20, "only %d of %d kills caught a round in flight" % (
-        in_flight, KILLS)
+    # 7 to 23 in 100 here (docs/reliability.md).
+    assert in_flight >= max(1, KILLS // 50), \
+        "only %d of %d kills caught a round in flight" % (in_flight, KILLS)
