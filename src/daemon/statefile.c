@@ -166,6 +166,19 @@ static void tb_entry(struct textbuf *t, struct key_cache *c, const struct own_en
 	tb_put(t, "\n", 1);
 }
 
+/* "end N", and the text handed over (or freed when anything failed). */
+static int tb_end(struct textbuf *t, size_t count, char **text, size_t *len)
+{
+	tb_printf(t, "end %zu\n", count);
+	if (t->failed) {
+		free(t->p);
+		return -ENOMEM;
+	}
+	*text = t->p;
+	*len = t->len;
+	return 0;
+}
+
 int statefile_format(const struct wg_key *device, const struct own_entry *v, size_t n,
 		     char **text, size_t *len)
 {
@@ -181,14 +194,7 @@ int statefile_format(const struct wg_key *device, const struct own_entry *v, siz
 		    "(learned-wins); written by wg-rtsync, do not edit\n");
 	for (size_t i = 0; i < n; i++)
 		tb_entry(&t, &cache, &v[i]);
-	tb_printf(&t, "end %zu\n", n);
-	if (t.failed) {
-		free(t.p);
-		return -ENOMEM;
-	}
-	*text = t.p;
-	*len = t.len;
-	return 0;
+	return tb_end(&t, n, text, len);
 }
 
 int statefile_format_changes(const struct own_change *v, size_t n, size_t count,
@@ -211,14 +217,7 @@ int statefile_format_changes(const struct own_change *v, size_t n, size_t count,
 			tb_put(&t, "\n", 1);
 		}
 	}
-	tb_printf(&t, "end %zu\n", count);
-	if (t.failed) {
-		free(t.p);
-		return -ENOMEM;
-	}
-	*text = t.p;
-	*len = t.len;
-	return 0;
+	return tb_end(&t, count, text, len);
 }
 
 int statefile_format_intents(const struct own_entry *v, size_t n, size_t count,
@@ -234,14 +233,7 @@ int statefile_format_intents(const struct own_entry *v, size_t n, size_t count,
 		tb_put(&t, "? ", 2);
 		tb_entry(&t, &cache, &v[i]);
 	}
-	tb_printf(&t, "end %zu\n", count);
-	if (t.failed) {
-		free(t.p);
-		return -ENOMEM;
-	}
-	*text = t.p;
-	*len = t.len;
-	return 0;
+	return tb_end(&t, count, text, len);
 }
 
 /* Splits line (modified in place) at blanks; returns the number of tokens,
@@ -870,34 +862,42 @@ int statefile_open_append(const char *state_dir, const char *ifname, int *fd, ch
 	return 0;
 }
 
-int statefile_append_to(int fd, const struct own_change *v, size_t n, size_t count,
-			size_t *bytes, char *msg, size_t msglen)
+/* Appends a formatted block (r: the formatter's result; text is freed) in
+ * one write and syncs it: a crash leaves it whole or without its end line.
+ * point: the fault point after it. */
+static int append_block(int fd, int r, char *text, size_t len, const char *what,
+			const char *point, size_t *bytes, char *msg, size_t msglen)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int r;
-
 	say(msg, msglen, "%s", "");
 	if (bytes)
 		*bytes = 0;
-	r = statefile_format_changes(v, n, count, &text, &len);
 	if (r) {
 		say(msg, msglen, "state file: out of memory");
 		return r;
 	}
-	/* One write: a crash leaves the block whole or without its end line. */
 	r = write_all(fd, text, len);
 	if (!r && fdatasync(fd) != 0)
 		r = -errno;
 	free(text);
 	if (r) {
-		say(msg, msglen, "state file: appending the changes: %s", strerror(-r));
+		say(msg, msglen, "state file: appending the %s: %s", what, strerror(-r));
 		return r;
 	}
-	FAULT_POINT("state-changes");
+	FAULT_POINT(point);
 	if (bytes)
 		*bytes = len;
 	return 0;
+}
+
+int statefile_append_to(int fd, const struct own_change *v, size_t n, size_t count,
+			size_t *bytes, char *msg, size_t msglen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r = statefile_format_changes(v, n, count, &text, &len);
+
+	return append_block(fd, r, text, len, "changes", "state-changes", bytes, msg,
+			    msglen);
 }
 
 int statefile_append_intents(int fd, const struct own_entry *v, size_t n, size_t count,
@@ -905,28 +905,10 @@ int statefile_append_intents(int fd, const struct own_entry *v, size_t n, size_t
 {
 	char *text = NULL;
 	size_t len = 0;
-	int r;
+	int r = statefile_format_intents(v, n, count, &text, &len);
 
-	say(msg, msglen, "%s", "");
-	if (bytes)
-		*bytes = 0;
-	r = statefile_format_intents(v, n, count, &text, &len);
-	if (r) {
-		say(msg, msglen, "state file: out of memory");
-		return r;
-	}
-	r = write_all(fd, text, len);
-	if (!r && fdatasync(fd) != 0)
-		r = -errno;
-	free(text);
-	if (r) {
-		say(msg, msglen, "state file: appending the intents: %s", strerror(-r));
-		return r;
-	}
-	FAULT_POINT("state-intent");
-	if (bytes)
-		*bytes = len;
-	return 0;
+	return append_block(fd, r, text, len, "intents", "state-intent", bytes, msg,
+			    msglen);
 }
 
 int statefile_append(const char *state_dir, const char *ifname,

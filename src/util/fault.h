@@ -27,7 +27,7 @@ extern const char *const fault_points[];
 			fault_die(point);                                                \
 	} while (0)
 #else
-#define FAULT_POINT(point) ((void)0)
+#define FAULT_POINT(point) ((void)(point))
 static inline int fault_check(char *msg, size_t len)
 {
 	(void)msg;

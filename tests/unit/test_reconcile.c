@@ -58,6 +58,14 @@ static void env_free(struct env *e)
 	free(e);
 }
 
+/* A fresh reconciler for the same world, as after a restart. */
+static void restart_rec(struct env *e)
+{
+	rec_free(e->f.rec);
+	e->f.rec = rec_new(&e->f.s, IFINDEX);
+	assert_non_null(e->f.rec);
+}
+
 static size_t round_(struct env *e, bool full)
 {
 	struct sync_result res;
@@ -423,9 +431,7 @@ static void test_ownership_load_and_dirty_flag(void **state)
 	size_t n;
 
 	(void)state;
-	rec_free(e->f.rec);
-	e->f.rec = rec_new(&e->f.s, IFINDEX);
-	assert_non_null(e->f.rec);
+	restart_rec(e);
 	assert_int_equal(fake_wg_allow(e->f.w, IF, &e->f.a, &own[0].dst), 0);
 	assert_int_equal(rec_own_load(e->f.rec, own, 2), 0);
 	poll_wg(e);
@@ -730,9 +736,7 @@ static void test_own_load_checks_intents_against_the_device(void **state)
 	size_t n;
 
 	(void)state;
-	rec_free(e->f.rec);
-	e->f.rec = rec_new(&e->f.s, IFINDEX);
-	assert_non_null(e->f.rec);
+	restart_rec(e);
 	for (size_t i = 0; i < sizeof(device) / sizeof(device[0]); i++) {
 		struct prefix p = P(device[i].dst);
 

@@ -160,17 +160,23 @@ static void save_ok(struct fixture *f, const struct own_entry *v, size_t n)
 	assert_string_equal(msg, "");
 }
 
-static struct own_entry *load_ok(struct fixture *f, size_t *n)
+/* The entries (and, with n_intents, the unsettled intents after them). */
+static struct own_entry *load_all_ok(struct fixture *f, size_t *n, size_t *n_intents)
 {
 	struct wg_key dev = device_key();
 	struct own_entry *got = NULL;
 	char msg[STATEFILE_MSG_LEN];
 
-	assert_int_equal(
-		statefile_load(f->state, ifname, &dev, &got, n, NULL, msg, sizeof(msg)),
-		0);
+	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, n, n_intents, msg,
+					sizeof(msg)),
+			 0);
 	assert_string_equal(msg, "");
 	return got;
+}
+
+static struct own_entry *load_ok(struct fixture *f, size_t *n)
+{
+	return load_all_ok(f, n, NULL);
 }
 
 /* Writes text as the state file and loads it: must be set aside, with the
@@ -1133,20 +1139,31 @@ static void test_append_bad_blocks_set_aside(void **state)
 	free(v);
 }
 
+/* The text of a file of v as an older version would have it (the same
+ * snapshot under another header), written as the state file. */
+static char *save_as_version(struct fixture *f, const struct own_entry *v, size_t n,
+			     char version, size_t *len)
+{
+	char *text, *digit;
+
+	save_ok(f, v, n);
+	text = slurp(f->path, len);
+	digit = strstr(text, "state 3 ");
+	assert_non_null(digit);
+	digit[6] = version;
+	spit(f->path, text, *len);
+	return text;
+}
+
 /* A version 1 file (a snapshot only) is read; changes after it are not. */
 static void test_version_1(void **state)
 {
 	struct fixture *f = *state;
 	struct own_entry *v = make_entries(3), *got;
-	char *text, *one, key[WG_KEY_B64_LEN], with[2048];
+	char *text, key[WG_KEY_B64_LEN], with[2048];
 	size_t len, n;
 
-	save_ok(f, v, 3);
-	text = slurp(f->path, &len);
-	one = strstr(text, "state 3 ");
-	assert_non_null(one);
-	one[6] = '1';
-	spit(f->path, text, len);
+	text = save_as_version(f, v, 3, '1', &len);
 	got = load_ok(f, &n);
 	assert_entries_equal(v, 3, got, n);
 	free(got);
@@ -1163,14 +1180,10 @@ static void test_version_2(void **state)
 {
 	struct fixture *f = *state;
 	struct own_entry *v = make_entries(3), *got;
-	char *text, *two, key[WG_KEY_B64_LEN], with[2048];
+	char *text, key[WG_KEY_B64_LEN], with[2048];
 	size_t len, n;
 
-	save_ok(f, v, 3);
-	text = slurp(f->path, &len);
-	two = strstr(text, "state 3 ");
-	assert_non_null(two);
-	two[6] = '2';
+	text = save_as_version(f, v, 3, '2', &len);
 	snprintf(with, sizeof(with), "%s- 198.51.0.0/32\nend 2\n", text);
 	spit(f->path, with, strlen(with));
 	got = load_ok(f, &n);
@@ -1199,19 +1212,6 @@ static void intents_ok(struct fixture *f, const struct own_entry *v, size_t n,
 	assert_string_equal(msg, "");
 	assert_true(bytes > 0);
 	assert_int_equal(close(fd), 0);
-}
-
-static struct own_entry *load_all_ok(struct fixture *f, size_t *n, size_t *n_intents)
-{
-	struct wg_key dev = device_key();
-	struct own_entry *got = NULL;
-	char msg[STATEFILE_MSG_LEN];
-
-	assert_int_equal(statefile_load(f->state, ifname, &dev, &got, n, n_intents, msg,
-					sizeof(msg)),
-			 0);
-	assert_string_equal(msg, "");
-	return got;
 }
 
 /* Intents stay open until a change block (maybe an empty one) settles
