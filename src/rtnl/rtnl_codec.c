@@ -3,6 +3,7 @@
  * explicit length checks (mnl_attr_parse would stop silently at a bad one),
  * and every attribute we use is validated before it is read. */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,18 @@ static int attr_u32(const struct nlattr *a, uint32_t *out)
 	if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
 		return BAD;
 	*out = mnl_attr_get_u32(a);
+	return 0;
+}
+
+/* An interface index (RTA_OIF, NHA_OIF): the kernel's are positive ints,
+ * and 0 names none; one above INT_MAX would read as a negative index. */
+static int attr_ifindex(const struct nlattr *a, int *out)
+{
+	uint32_t v;
+
+	if (attr_u32(a, &v) || v > INT_MAX)
+		return BAD;
+	*out = (int)v;
 	return 0;
 }
 
@@ -180,7 +193,7 @@ static int route_multipath(const struct nlattr *mp, int family, struct kroute *r
 		int err;
 
 		if (left < sizeof(*rtnh) || rtnh->rtnh_len < sizeof(*rtnh) ||
-		    rtnh->rtnh_len > left)
+		    rtnh->rtnh_len > left || rtnh->rtnh_ifindex < 0)
 			return BAD;
 		err = attrs_parse((const char *)rtnh + sizeof(*rtnh),
 				  rtnh->rtnh_len - sizeof(*rtnh), tb, RTA_MAX);
@@ -202,11 +215,11 @@ static int route_multipath(const struct nlattr *mp, int family, struct kroute *r
 
 static int route_hops(const struct nlattr **tb, int family, struct kroute *rt)
 {
-	uint32_t oif = 0;
+	int oif = 0;
 
 	if (tb[RTA_MULTIPATH])
 		return route_multipath(tb[RTA_MULTIPATH], family, rt);
-	if (tb[RTA_OIF] && attr_u32(tb[RTA_OIF], &oif))
+	if (tb[RTA_OIF] && attr_ifindex(tb[RTA_OIF], &oif))
 		return BAD;
 	if (!tb[RTA_OIF] && !tb[RTA_GATEWAY] && !tb[RTA_VIA])
 		return 0;
@@ -214,7 +227,7 @@ static int route_hops(const struct nlattr **tb, int family, struct kroute *rt)
 	if (!rt->nexthops)
 		return -ENOMEM;
 	rt->n_nexthops = 1;
-	rt->nexthops[0].oif = (int)oif;
+	rt->nexthops[0].oif = oif;
 	return hop_from_attrs(tb, family, &rt->nexthops[0]);
 }
 
@@ -322,7 +335,6 @@ static int nexthop_fields(const struct nlmsghdr *nlh, struct nl_nexthop *nh)
 {
 	const struct nhmsg *nhm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[NHA_MAX + 1];
-	uint32_t oif = 0;
 	int err = msg_attrs(nlh, sizeof(*nhm), tb, NHA_MAX);
 
 	if (err)
@@ -335,9 +347,8 @@ static int nexthop_fields(const struct nlmsghdr *nlh, struct nl_nexthop *nh)
 			return BAD;
 		nh->blackhole = true;
 	}
-	if (tb[NHA_OIF] && attr_u32(tb[NHA_OIF], &oif))
+	if (tb[NHA_OIF] && attr_ifindex(tb[NHA_OIF], &nh->oif))
 		return BAD;
-	nh->oif = (int)oif;
 	if (tb[NHA_GATEWAY] && attr_addr(tb[NHA_GATEWAY], nhm->nh_family, &nh->gw))
 		return BAD;
 	if (tb[NHA_GROUP])
@@ -427,7 +438,7 @@ int nl_decode_addr(const void *buf, size_t len, struct nl_addr *addr)
 	if (err)
 		return err;
 	if (ifa->ifa_prefixlen > prefix_family_bits(ifa->ifa_family) ||
-	    ifa->ifa_index == 0)
+	    ifa->ifa_index == 0 || ifa->ifa_index > INT_MAX)
 		return BAD;
 	/* IFA_LOCAL is our end of a point-to-point link; IFA_ADDRESS the peer. */
 	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];

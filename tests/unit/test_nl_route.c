@@ -6,6 +6,7 @@
  * that valgrind or AddressSanitizer see any read past it. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1448,6 +1449,55 @@ static const struct nlattr *find_attr(const uint8_t *m, uint16_t type)
 	return NULL;
 }
 
+/* Interface indexes are positive ints in the kernel: one above INT_MAX (or
+ * a negative one in RTA_MULTIPATH) is malformed, not a device -N. The first
+ * three are what the fuzz targets found (tests/fixtures/fuzz/README.md). */
+static void test_ifindex_above_int_max(void **state)
+{
+	struct fixture f;
+	size_t len;
+	uint8_t *m;
+	struct kroute rt;
+	struct nl_nexthop nh;
+	struct nl_addr addr;
+	uint32_t nh_id;
+
+	(void)state;
+	m = read_source_file("tests/fixtures/fuzz/rtnl_route/oif-above-int-max.bin",
+			     &len);
+	assert_int_equal(nl_decode_route(m, len, &rt, &nh_id), -EBADMSG);
+	assert_null(rt.nexthops);
+	free(m);
+	m = read_source_file("tests/fixtures/fuzz/rtnl_nexthop/oif-above-int-max.bin",
+			     &len);
+	assert_int_equal(nl_decode_nexthop(m, len, &nh), -EBADMSG);
+	free(m);
+	m = read_source_file("tests/fixtures/fuzz/rtnl_addr/ifindex-above-int-max.bin",
+			     &len);
+	assert_int_equal(nl_decode_addr(m, len, &addr), -EBADMSG);
+	free(m);
+
+	f = load("addr4-new.bin");
+	m = msg_copy(&f, 0, &len);
+	((struct ifaddrmsg *)NLMSG_DATA(m))->ifa_index = 0x80000000u;
+	assert_int_equal(nl_decode_addr(m, len, &addr), -EBADMSG);
+	((struct ifaddrmsg *)NLMSG_DATA(m))->ifa_index = INT_MAX;
+	assert_int_equal(nl_decode_addr(m, len, &addr), 0);
+	assert_int_equal(addr.ifindex, INT_MAX);
+	free(m);
+	unload(&f);
+
+	f = load("route4-multipath.bin");
+	m = msg_copy(&f, 0, &len);
+	struct rtnexthop *rtnh =
+		(struct rtnexthop *)mnl_attr_get_payload(find_attr(m, RTA_MULTIPATH));
+	rtnh->rtnh_ifindex = -3;
+	assert_int_equal(nl_decode_route(m, len, &rt, &nh_id), -EBADMSG);
+	assert_null(rt.nexthops);
+	free(m);
+	unload(&f);
+}
+
 static void assert_same_attr(const uint8_t *enc, const uint8_t *kern, uint16_t type)
 {
 	const struct nlattr *a = find_attr(enc, type), *b = find_attr(kern, type);
@@ -1706,6 +1756,7 @@ int main(void)
 		cmocka_unit_test(test_random_damage),
 		cmocka_unit_test(test_bad_attribute_payloads),
 		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_ifindex_above_int_max),
 		cmocka_unit_test(test_encode_matches_kernel),
 		cmocka_unit_test(test_encode_delete),
 		cmocka_unit_test(test_encode_refuses_bad_specs),
