@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "fault.h"
 #include "prefix_trie.h"
 #include "statedir.h"
@@ -292,10 +293,18 @@ struct parser {
 	size_t whylen;
 };
 
+/* A token of the file as a reason quotes it: its first max bytes, escaped
+ * (escape.h), so that the reason stays one line in the log. */
+static const char *quote(const char *tok, size_t max, char *out, size_t outlen)
+{
+	escape_text(out, outlen, tok, strnlen(tok, max));
+	return out;
+}
+
 static int parse_header(struct parser *ps, char **tok, int ntok, unsigned lineno)
 {
 	struct wg_key key;
-	char have[WG_KEY_B64_LEN], want[WG_KEY_B64_LEN];
+	char have[WG_KEY_B64_LEN], want[WG_KEY_B64_LEN], shown[80];
 
 	if (ntok < 1 || strcmp(tok[0], MAGIC) != 0) {
 		say(ps->why, ps->whylen, "line %u: not a wg-rtsync state file", lineno);
@@ -304,8 +313,9 @@ static int parse_header(struct parser *ps, char **tok, int ntok, unsigned lineno
 	if (ntok < 2 || strlen(tok[1]) != 1 || tok[1][0] < '1' ||
 	    tok[1][0] > '0' + STATEFILE_VERSION) {
 		say(ps->why, ps->whylen,
-		    "line %u: format version %.16s, this build reads 1 to %d", lineno,
-		    ntok < 2 ? "(none)" : tok[1], STATEFILE_VERSION);
+		    "line %u: format version %s, this build reads 1 to %d", lineno,
+		    ntok < 2 ? "(none)" : quote(tok[1], 16, shown, sizeof(shown)),
+		    STATEFILE_VERSION);
 		return -EINVAL;
 	}
 	ps->version = tok[1][0] - '0';
@@ -387,6 +397,8 @@ static int parse_end(struct parser *ps, char **tok, int ntok, unsigned lineno)
 static int parse_fields(struct parser *ps, char **tok, int ntok, unsigned lineno,
 			struct own_entry *e)
 {
+	char shown[256];
+
 	memset(e, 0, sizeof(*e));
 	if (ntok < 2 || ntok > 3) {
 		say(ps->why, ps->whylen, "line %u: expected PEER PREFIX [DISPLACED]",
@@ -398,7 +410,8 @@ static int parse_fields(struct parser *ps, char **tok, int ntok, unsigned lineno
 		return -EINVAL;
 	}
 	if (!dst_parse(tok[1], &e->dst)) {
-		say(ps->why, ps->whylen, "line %u: bad prefix \"%.60s\"", lineno, tok[1]);
+		say(ps->why, ps->whylen, "line %u: bad prefix \"%s\"", lineno,
+		    quote(tok[1], 60, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	if (ntok == 3 && (!key_parse(tok[2], &e->displaced) ||

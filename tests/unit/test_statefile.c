@@ -826,6 +826,44 @@ static void test_fuzz_truncations(void **state)
 	free(v);
 }
 
+/* A reason quotes text of the file: escaped, so that it stays one line in
+ * the log and sends nothing to a terminal. The version is what the fuzz
+ * target found (tests/fixtures/fuzz/README.md). */
+static void assert_one_line(const char *why)
+{
+	for (const unsigned char *c = (const unsigned char *)why; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			fail_msg("reason \"%s\" holds byte 0x%02x", why, *c);
+}
+
+static void test_reasons_escaped(void **state)
+{
+	struct wg_key dev = device_key();
+	struct own_entry *v;
+	size_t n, len;
+	char why[STATEFILE_MSG_LEN], key[WG_KEY_B64_LEN], text[300];
+	char *file = read_source_file(
+		"tests/fixtures/fuzz/statefile/control-char-in-version.state", &len);
+
+	(void)state;
+	assert_int_equal(statefile_parse(file, len, &dev, &v, &n, why, sizeof(why)),
+			 -EINVAL);
+	free(v);
+	free(file);
+	assert_one_line(why);
+	assert_non_null(strstr(why, "format version \\x12,"));
+
+	wg_key_to_base64(&dev, key);
+	snprintf(text, sizeof(text),
+		 "wg-rtsync-state 2 %s\n%s \x1b[2J10.0.0.0/8\nend 1\n", key, key);
+	assert_int_equal(
+		statefile_parse(text, strlen(text), &dev, &v, &n, why, sizeof(why)),
+		-EINVAL);
+	free(v);
+	assert_one_line(why);
+	assert_non_null(strstr(why, "bad prefix \"\\x1b[2J10.0.0.0/8\""));
+}
+
 static void test_fuzz_random(void **state)
 {
 	struct wg_key dev = device_key();
@@ -1348,6 +1386,7 @@ int main(void)
 		T(test_stale_tmp_removed),
 		cmocka_unit_test(test_fuzz_truncations),
 		cmocka_unit_test(test_fuzz_random),
+		cmocka_unit_test(test_reasons_escaped),
 		T(test_fuzz_files),
 		T(test_large),
 		T(test_append_changes),
