@@ -256,7 +256,8 @@ static int nth_route(const struct kroute *rt, void *ctx)
 		return 0;
 	n->copy = *rt;
 	n->copy.n_nexthops = rt->n_nexthops < 4 ? rt->n_nexthops : 4;
-	memcpy(n->hops, rt->nexthops, n->copy.n_nexthops * sizeof(*n->hops));
+	if (n->copy.n_nexthops) /* memcpy must not see the NULL of no next hops */
+		memcpy(n->hops, rt->nexthops, n->copy.n_nexthops * sizeof(*n->hops));
 	n->copy.nexthops = n->hops;
 	n->found = true;
 	return 1;
@@ -581,8 +582,8 @@ static void check_own_journal(struct sim *m)
 	}
 	free(ch);
 	assert_int_equal(rec_own_export(m->rec, &own, &n_own), 0);
-	qsort(own, n_own, sizeof(*own), cmp_own_dst);
-	qsort(m->journal, m->n_journal, sizeof(*m->journal), cmp_own_dst);
+	sort_items(own, n_own, sizeof(*own), cmp_own_dst);
+	sort_items(m->journal, m->n_journal, sizeof(*m->journal), cmp_own_dst);
 	if (n_own != m->n_journal)
 		fail_msg("seq %u: %zu owned, the changes rebuild %zu", m->seq, n_own,
 			 m->n_journal);
@@ -665,7 +666,7 @@ static void describe_world(struct fake_world *w, char *out, size_t len)
 	char k[WG_KEY_B64_LEN], p[PREFIX_STRLEN];
 
 	assert_int_equal(fake_wg_get(w, IFNAME, &dev), 0);
-	qsort(dev.peers, dev.n_peers, sizeof(*dev.peers), cmp_peer);
+	sort_items(dev.peers, dev.n_peers, sizeof(*dev.peers), cmp_peer);
 	for (size_t i = 0; i < dev.n_peers; i++) {
 		used += (size_t)snprintf(out + used, len - used, "peer %s:",
 					 wg_key_to_base64(&dev.peers[i].key, k));
@@ -677,7 +678,7 @@ static void describe_world(struct fake_world *w, char *out, size_t len)
 	}
 	wg_device_free(&dev);
 	fake_route_walk(w, 0, collect_ours, &o);
-	qsort(o.lines, o.n, sizeof(o.lines[0]), cmp_line);
+	sort_items(o.lines, o.n, sizeof(o.lines[0]), cmp_line);
 	for (size_t i = 0; i < o.n; i++)
 		used += (size_t)snprintf(out + used, len - used, "route %s\n",
 					 o.lines[i]);

@@ -992,8 +992,8 @@ static int cmp_entry(const void *a, const void *b)
 static void assert_same_set(struct own_entry *a, size_t na, struct own_entry *b,
 			    size_t nb)
 {
-	qsort(a, na, sizeof(*a), cmp_entry);
-	qsort(b, nb, sizeof(*b), cmp_entry);
+	sort_items(a, na, sizeof(*a), cmp_entry);
+	sort_items(b, nb, sizeof(*b), cmp_entry);
 	assert_entries_equal(a, na, b, nb);
 }
 

@@ -137,12 +137,10 @@ static int cmp_own_v(const void *a, const void *b)
 
 static void sort_device(struct wg_device *d)
 {
-	if (d->n_peers)
-		qsort(d->peers, d->n_peers, sizeof(*d->peers), cmp_peer_v);
+	sort_items(d->peers, d->n_peers, sizeof(*d->peers), cmp_peer_v);
 	for (size_t i = 0; i < d->n_peers; i++)
-		if (d->peers[i].n_allowed)
-			qsort(d->peers[i].allowed, d->peers[i].n_allowed,
-			      sizeof(struct prefix), cmp_prefix_v);
+		sort_items(d->peers[i].allowed, d->peers[i].n_allowed,
+			   sizeof(struct prefix), cmp_prefix_v);
 }
 
 static void print_device(const char *title, const struct wg_device *d)
@@ -499,8 +497,8 @@ static void check_state(struct run *r, size_t step, const struct vec_state *want
 		bool same;
 
 		assert_int_equal(rec_own_export(r->rec, &own, &n), 0);
-		qsort(own, n, sizeof(*own), cmp_own_v);
-		qsort(want->owned, want->n_owned, sizeof(*want->owned), cmp_own_v);
+		sort_items(own, n, sizeof(*own), cmp_own_v);
+		sort_items(want->owned, want->n_owned, sizeof(*want->owned), cmp_own_v);
 		same = n == want->n_owned;
 		for (size_t i = 0; same && i < n; i++)
 			same = !cmp_own_v(&own[i], &want->owned[i]) &&

@@ -158,3 +158,9 @@ void log_capture_clear(struct log_capture *c)
 	assert_int_equal(ftruncate(fileno(c->f), 0), 0);
 	rewind(c->f);
 }
+
+void sort_items(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}

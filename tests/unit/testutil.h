@@ -25,6 +25,11 @@ const char *src_path(const char *rel);
  * or the test fails. */
 void *read_source_file(const char *rel, size_t *len);
 
+/* qsort for a list that may be empty and then NULL: qsort's base must not
+ * be NULL even for no elements (UBSan's nonnull-attribute). */
+void sort_items(void *base, size_t n, size_t size,
+		int (*cmp)(const void *, const void *));
+
 /* Runs prog with the words of the formatted line as its arguments (no
  * shell); its output (stdout and stderr) goes to out (size bytes, NUL
  * terminated; out may be NULL). Returns the exit status, 128 if killed. */
