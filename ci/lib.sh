@@ -44,6 +44,9 @@ PACKAGE_PACKAGES=(dpkg-dev debhelper lintian systemd)
 # The VM tier (ci/vm): qemu, the initramfs tools, and depmod/modprobe for
 # the kernel package it unpacks.
 VM_PACKAGES=(qemu-system-x86 busybox-static kmod xz-utils cpio)
+# The fuzz and sanitize tiers of ci/test: clang's runtimes of
+# libFuzzer, ASan and UBSan, which clang only recommends.
+SANITIZE_PACKAGES=(clang libclang-rt-dev)
 # bench/run: gnuplot draws the plot of docs/benchmarks.md.
 BENCH_PACKAGES=(gnuplot-nox)
 
