@@ -158,8 +158,11 @@ static int parse_line(struct wg_uapi_get *g, const char *line, size_t len)
 
 int wg_uapi_get_feed(struct wg_uapi_get *g, const char *data, size_t n)
 {
-	const char *p = data, *end = data + n;
+	const char *p = data, *end;
 
+	if (n == 0) /* no pointer arithmetic on the NULL of nothing read */
+		return 0;
+	end = data + n;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t seg = (size_t)((nl ? nl : end) - p);
