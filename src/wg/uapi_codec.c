@@ -179,6 +179,10 @@ int wg_uapi_get_feed(struct wg_uapi_get *g, const char *data, size_t n)
 			line = g->line;
 			seg = g->len;
 			g->len = 0;
+		} else if (seg > sizeof(g->line)) {
+			/* The same limit as for a line split over feeds: a reply
+			 * does not depend on how the socket's reads cut it. */
+			return -EBADMSG;
 		}
 		p = nl + 1;
 		if (seg == 0) /* the blank line: the end, and nothing after it */

@@ -1421,6 +1421,51 @@ static void test_parse_fingerprint_matches_snapshot(void **state)
 	}
 }
 
+/* The reply fed in chunks of step bytes, as the backend reads the socket. */
+static int parse_in_chunks(const char *text, size_t len, size_t step,
+			   struct wg_device *dev)
+{
+	struct wg_uapi_get g;
+	int fed = 0;
+
+	wg_uapi_get_init(&g, dev, WG_UAPI_SNAPSHOT);
+	for (size_t at = 0; at < len && fed == 0; at += step)
+		fed = wg_uapi_get_feed(&g, text + at, len - at < step ? len - at : step);
+	return wg_uapi_get_end(&g, fed);
+}
+
+/* A line longer than WG_UAPI_LINE_MAX (no reply has one) is refused however
+ * the reply arrives: it was taken in one read and refused when a read split
+ * it. The fuzz target found it (tests/fixtures/fuzz/README.md). A line of
+ * exactly WG_UAPI_LINE_MAX bytes is taken either way. */
+static void test_line_limit_however_split(void **state)
+{
+	static const size_t steps[] = {1, 7, 100, 4096};
+	struct text t = {0};
+	struct wg_device dev;
+	char edge[WG_UAPI_LINE_MAX + 32];
+	int n;
+
+	(void)state;
+	t.data = read_source_file("tests/fixtures/fuzz/uapi_get/long-line.txt", &t.len);
+	assert_int_equal(wg_uapi_parse_get(t.data, t.len, &dev, NULL), -EBADMSG);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		assert_int_equal(parse_in_chunks(t.data, t.len, steps[i], &dev),
+				 -EBADMSG);
+	text_free(&t);
+
+	n = snprintf(edge, sizeof(edge), "endpoint=%0*d\nerrno=0\n\n",
+		     WG_UAPI_LINE_MAX - 9, 0);
+	assert_true(n > 0 && (size_t)n < sizeof(edge));
+	assert_ptr_equal(strchr(edge, '\n'), edge + WG_UAPI_LINE_MAX);
+	assert_int_equal(wg_uapi_parse_get(edge, (size_t)n, &dev, NULL), 0);
+	wg_device_free(&dev);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		assert_int_equal(parse_in_chunks(edge, (size_t)n, steps[i], &dev), 0);
+		wg_device_free(&dev);
+	}
+}
+
 static void test_backend_get_changed(void **state)
 {
 	struct sim s;
@@ -1740,6 +1785,7 @@ int main(void)
 		cmocka_unit_test(test_socket_connection_kept),
 		cmocka_unit_test(test_socket_get_changed),
 		cmocka_unit_test(test_parse_fingerprint_matches_snapshot),
+		cmocka_unit_test(test_line_limit_however_split),
 		cmocka_unit_test(test_backend_get_changed),
 		cmocka_unit_test(test_get_changed_memo),
 	};
