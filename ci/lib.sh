@@ -41,9 +41,10 @@ NETNS_BASE_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tool
 NETNS_PACKAGES=("${NETNS_BASE_PACKAGES[@]}" wireguard-go bird2)
 # ci/package: the Debian package and lintian; systemd for systemd-analyze.
 PACKAGE_PACKAGES=(dpkg-dev debhelper lintian systemd)
-# The VM tier (ci/vm): qemu, the initramfs tools, and depmod/modprobe for
-# the kernel package it unpacks.
-VM_PACKAGES=(qemu-system-x86 busybox-static kmod xz-utils cpio)
+# The VM tier (ci/vm): qemu, the initramfs tools, depmod/modprobe for the
+# kernel package it unpacks, and systemd, PID 1 of its systemd boot
+# (tests/vm/30-systemd-service.sh; Debian's container images lack it).
+VM_PACKAGES=(qemu-system-x86 busybox-static kmod xz-utils cpio systemd)
 # The fuzz and sanitize tiers of ci/test: clang's runtimes of
 # libFuzzer, ASan and UBSan, which clang only recommends.
 SANITIZE_PACKAGES=(clang libclang-rt-dev)
