@@ -39,8 +39,10 @@ NETNS_BASE_PACKAGES=(python3 python3-pytest iproute2 iputils-ping wireguard-tool
 	python3-prometheus-client)
 # bird2 and frr: the topology suite (tests/netns/test_topo_*.py) and ci/demo.
 NETNS_PACKAGES=("${NETNS_BASE_PACKAGES[@]}" wireguard-go bird2)
-# ci/package: the Debian package and lintian; systemd for systemd-analyze.
-PACKAGE_PACKAGES=(dpkg-dev debhelper lintian systemd)
+# ci/package: the Debian package and lintian; systemd for systemd-analyze;
+# build-essential, which dpkg-buildpackage requires of every build (a
+# pristine system lacks it: "Unmet build dependencies: build-essential").
+PACKAGE_PACKAGES=(dpkg-dev build-essential debhelper lintian systemd)
 # The VM tier (ci/vm): qemu, the initramfs tools, depmod/modprobe for the
 # kernel package it unpacks, and systemd, PID 1 of its systemd boot
 # (tests/vm/30-systemd-service.sh; Debian's container images lack it).
