@@ -35,6 +35,8 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libsystemd0 libmnl0 libsodium23 libyaml-0-2 libcap-ng0 libc6; do
 	grep -q "\b$lib\b" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
+# The daemon reads its file with libyaml; libcyaml is the tests' only.
+grep -q '\blibcyaml' <<<"$depends" && fail "Depends has libcyaml, which only the tests use: $depends"
 postinst=$(cat "$tmp/control/postinst")
 grep -q 'deb-systemd-helper update-state' <<<"$postinst" ||
 	fail "postinst does not record the units' state"
