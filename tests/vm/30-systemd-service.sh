@@ -106,9 +106,10 @@ for i in $(seq 1 $N_LEARN); do
 	printf 'route add 2001:db8:a:%x::/64 via fe80::2 dev %s proto static\n' "$i" "$IF"
 done >"$tmp/learn.batch"
 ip -batch "$tmp/learn.batch" || fail "adding the routes to learn"
-# A second route for the contested prefix, beside the one wg-rtsync installs
-# for peer 2 (metric 1024): peer 1 would win it, peer 2 holds it statically.
-ip route add "$CONFLICT" via fe80::2 dev "$IF" proto static metric 2000
+# A route via peer 1 to one of peer 2's static AllowedIPs: a conflict that
+# peer 2 keeps (spec 3.9), and a foreign route, so wg-rtsync installs none
+# for that AllowedIP (4.2).
+ip route add "$CONFLICT" via fe80::2 dev "$IF" proto static
 
 cat >/etc/wg-rtsync.yaml <<EOF
 interfaces:
