@@ -846,7 +846,7 @@ static void test_reasons_escaped(void **state)
 		"tests/fixtures/fuzz/statefile/control-char-in-version.state", &len);
 
 	(void)state;
-	assert_int_equal(statefile_parse(file, len, &dev, &v, &n, why, sizeof(why)),
+	assert_int_equal(statefile_parse(file, len, &dev, &v, &n, NULL, why, sizeof(why)),
 			 -EINVAL);
 	free(v);
 	free(file);
@@ -857,7 +857,7 @@ static void test_reasons_escaped(void **state)
 	snprintf(text, sizeof(text),
 		 "wg-rtsync-state 2 %s\n%s \x1b[2J10.0.0.0/8\nend 1\n", key, key);
 	assert_int_equal(
-		statefile_parse(text, strlen(text), &dev, &v, &n, why, sizeof(why)),
+		statefile_parse(text, strlen(text), &dev, &v, &n, NULL, why, sizeof(why)),
 		-EINVAL);
 	free(v);
 	assert_one_line(why);
