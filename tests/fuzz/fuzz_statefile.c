@@ -48,7 +48,8 @@ static void check_parses_to(const char *text, size_t len, const struct wg_key *d
 	size_t n;
 	char why[STATEFILE_MSG_LEN];
 
-	FUZZ_CHECK(statefile_parse(text, len, device, &got, &n, NULL, why, sizeof(why)) == 0);
+	FUZZ_CHECK(statefile_parse(text, len, device, &got, &n, NULL, why, sizeof(why)) ==
+		   0);
 	check_same(got, n, want, n_want);
 	free(got);
 }
@@ -97,7 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	FUZZ_CHECK(wg_key_from_base64(DEVICE_KEY, &device) == 0);
-	r = statefile_parse((const char *)data, size, &device, &v, &n, NULL, why, sizeof(why));
+	r = statefile_parse((const char *)data, size, &device, &v, &n, NULL, why,
+			    sizeof(why));
 	if (r != 0) {
 		FUZZ_CHECK(r == -EINVAL || r == -ESTALE || r == -ENOMEM);
 		FUZZ_CHECK(n == 0);
