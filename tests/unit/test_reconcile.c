@@ -799,14 +799,17 @@ static void restart_owns(struct crash_sim *c, struct own_entry **out, size_t *n)
 
 	assert_non_null(r);
 	assert_non_null(all);
-	memcpy(all, c->file, c->n_file * sizeof(*all));
-	memcpy(all + c->n_file, c->intents, c->n_intents * sizeof(*all));
+	if (c->n_file)
+		memcpy(all, c->file, c->n_file * sizeof(*all));
+	if (c->n_intents)
+		memcpy(all + c->n_file, c->intents, c->n_intents * sizeof(*all));
 	assert_int_equal(rec_own_load(r, all, c->n_file + c->n_intents), 0);
 	assert_int_equal(fake_wg_get(c->e->f.w, IF, &d), 0);
 	assert_int_equal(rec_set_wg(r, &d), 0);
 	wg_device_free(&d);
 	assert_int_equal(rec_own_export(r, out, n), 0);
-	qsort(*out, *n, sizeof(**out), cmp_own_entry);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), cmp_own_entry);
 	rec_free(r);
 	free(all);
 }
@@ -814,7 +817,8 @@ static void restart_owns(struct crash_sim *c, struct own_entry **out, size_t *n)
 static void assert_same_ownership(struct own_entry *want, size_t n_want,
 				  const struct own_entry *got, size_t n_got)
 {
-	qsort(want, n_want, sizeof(*want), cmp_own_entry);
+	if (n_want)
+		qsort(want, n_want, sizeof(*want), cmp_own_entry);
 	assert_int_equal(n_got, n_want);
 	for (size_t i = 0; i < n_got; i++)
 		assert_memory_equal(&got[i], &want[i], sizeof(*got));
@@ -827,7 +831,8 @@ static int crash_record(void *ctx, const struct own_entry *v, size_t n)
 	size_t n_now, n_restarted;
 
 	assert_true(c->n_intents + n <= 256);
-	memcpy(c->intents + c->n_intents, v, n * sizeof(*v));
+	if (n)
+		memcpy(c->intents + c->n_intents, v, n * sizeof(*v));
 	c->n_intents += n;
 	/* A crash here: nothing of this pass has happened yet. */
 	restart_owns(c, &restarted, &n_restarted);
@@ -877,7 +882,8 @@ static void crash_round(struct crash_sim *c)
 		struct own_entry *copy = calloc(n_now + 1, sizeof(*copy));
 
 		assert_non_null(copy);
-		memcpy(copy, now, n_now * sizeof(*now));
+		if (n_now)
+			memcpy(copy, now, n_now * sizeof(*now));
 		assert_same_ownership(copy, n_now, c->after, c->n_after);
 		free(copy);
 		c->apply_checks++;
