@@ -12,7 +12,9 @@ network namespace (made by netns.Harness) with
   announcing 2001:db8:N::/48 and 203.0.113.N/32 (or FRR, for nexthop objects);
 - BIRD 2 (bird/*.conf templates, own control socket and pid file), BGP
   to every peer over the link-local addresses of the WireGuard interface,
-  IPv4 with IPv6 next hops;
+  IPv4 with IPv6 next hops; or, with peering="global", over global
+  addresses 2001:db8:fffe::N/64 of the WireGuard interfaces, each in its
+  node's static AllowedIPs at the peers beside the link-local one;
 - wg-rtsync with its configuration and state in the node's directory.
 
 The WireGuard flavour is a parameter (WGRS_WG_FLAVOUR): "userspace"
@@ -52,6 +54,10 @@ TCPCHECK = os.path.join(HERE, "tcpcheck.py")
 
 FLAVOURS = ("userspace", "kernel")
 GATEWAY_SOURCES = ("explicit", "cryptokey", "derived")
+# The addresses BGP sessions run between: the link-local ones of the
+# WireGuard interfaces, or global ones on them (WG_GLOBAL6 % node index).
+PEERINGS = ("link-local", "global")
+WG_GLOBAL6 = "2001:db8:fffe::%x"
 # Deadline of every wait for a convergence: generous for a loaded 2-core CI
 # machine and for TCG in the VM; a passing run never waits this long.
 CONVERGE = float(os.environ.get("WGRS_TOPO_CONVERGE", "60"))
@@ -281,7 +287,7 @@ class Rtsync:
             lines.append("prefixes: []")
         gateways = {}
         for peer in node.peer_nodes():
-            gws = [peer.ll] if topo.gateways == "explicit" else []
+            gws = peer.addresses() if topo.gateways == "explicit" else []
             gws += self.extra_gateways.get(peer.name, [])
             if gws:
                 gateways[peer.wg.public_key] = gws
@@ -396,6 +402,8 @@ class Node:
         self.static = {}         # peer name -> static AllowedIPs we set
         self.wg = wireguard(topo.harness, self.ns, topo.wg_flavour)
         self.ll = None
+        # The global address of the WireGuard interface (peering="global").
+        self.global6 = WG_GLOBAL6 % index if topo.peering == "global" else None
         self.router = topo.routing_of(name)
         self.bird = None
         self.frr = []
@@ -406,6 +414,11 @@ class Node:
         self.ns.run(["sh", "-c", "echo 1 >/proc/sys/net/ipv4/ip_forward && "
                      "echo 1 >/proc/sys/net/ipv6/conf/all/forwarding && "
                      "echo 1 >/proc/sys/net/ipv6/conf/all/keep_addr_on_down"])
+        if topo.nexthop_compat_mode is not None:
+            # 0: routes through nexthop objects come with RTA_NH_ID alone,
+            # without the gateway the kernel adds by default.
+            self.ns.run(["sh", "-c", "echo %d >/proc/sys/net/ipv4/nexthop_compat_mode" %
+                         topo.nexthop_compat_mode])
         for addr in (self.addr6 + "/128", self.addr4 + "/32"):
             self.ns.addr_add("lo", addr)
 
@@ -420,18 +433,28 @@ class Node:
     def peer_nodes(self):
         return [self.topo.nodes[n] for n in self.peers]
 
+    def addresses(self):
+        """The node's addresses on the WireGuard interface: its link-local
+        one and its global one if it has one. Its peers hold them as static
+        AllowedIPs, and routes through the node use one as gateway."""
+        return [self.ll] + ([self.global6] if self.global6 else [])
+
+    def bgp_address(self):
+        """The address the node's BGP sessions run from."""
+        return self.global6 or self.ll
+
     # -- WireGuard --
     def wg_up(self):
         """Starts the device with its address; the peers come separately."""
         self.wg.start()
-        self.wg.up(self.ll + "/64")
+        self.wg.up(*[a + "/64" for a in self.addresses()])
 
     def add_peers(self):
         for peer in self.peer_nodes():
             self.add_peer(peer)
 
     def add_peer(self, peer, extra_allowed=()):
-        allowed = [peer.ll + "/128"] + list(extra_allowed)
+        allowed = [a + "/128" for a in peer.addresses()] + list(extra_allowed)
         self.static[peer.name] = _nets(allowed)
         self.wg.add_peer(peer.wg.public_key, allowed,
                          (self.peers[peer.name], peer.wg.listen_port))
@@ -508,6 +531,19 @@ class Node:
         """The gateway of the best foreign route for prefix through wg."""
         return self.best_routes().get(str(ipaddress.ip_network(prefix)))
 
+    def route_with_nexthop_object(self, prefix):
+        """(route, nexthop object) of the main table's route for prefix as
+        `ip -j route` and `ip -j nexthop show id N` give them; the object
+        None when the route has no RTA_NH_ID, both None without a route."""
+        prefix = str(ipaddress.ip_network(prefix))
+        family = "-6" if ":" in prefix else "-4"
+        route = next((r for r in self.routes(family) if prefix_of(r["dst"]) == prefix), None)
+        if route is None or "nhid" not in route:
+            return route, None
+        nh = json.loads(self.ns.ip("-j", "nexthop", "show", "id", str(route["nhid"]), check=False)
+                        .stdout or "[]")
+        return route, (nh[0] if nh else None)
+
     def our_routes(self):
         """{prefix: gateway or None} of the routes wg-rtsync installed."""
         return {dst: gw for dst, gw, proto, _ in self.wg_routes() if proto == "98"}
@@ -544,7 +580,7 @@ class Node:
         if self.topo.igp == "bgp":
             for peer in self.peer_nodes():
                 text += render(os.path.join(bird_dir, "bgp-peer.conf"),
-                               PEER_NAME="peer_" + peer.name, PEER_LL=peer.ll,
+                               PEER_NAME="peer_" + peer.name, PEER_ADDR=peer.bgp_address(),
                                WG=self.wg.name, PEER_ASN=peer.asn)
         else:
             for name in self.topo.igp.split("+"):
@@ -625,10 +661,19 @@ class Node:
         # FRR drops to the frr user. Sticky: others may add their files,
         # not replace what lies there, wg-rtsync's state_dir (spec 6.1).
         os.chmod(self.dir, 0o1777)
-        neighbors = "".join(render(os.path.join(FRR_DIR, "bgp-neighbor.conf"),
-                                   PEER_LL=p.ll, PEER_ASN=p.asn, WG=self.wg.name)
-                            for p in self.peer_nodes())
-        activate = "".join("  neighbor %s activate\n" % p.ll for p in self.peer_nodes())
+        neighbors = ""
+        for p in self.peer_nodes():
+            addr = p.bgp_address()
+            # A link-local neighbour needs its interface; a global one none
+            # (FRR would treat it as link-local, with that bug: docs/bird.md).
+            scope = "!" if p.global6 else " neighbor %s interface %s" % (addr, self.wg.name)
+            neighbors += render(os.path.join(FRR_DIR, "bgp-neighbor.conf"), PEER_ADDR=addr,
+                                PEER_ASN=p.asn, PEER_INTERFACE=scope)
+        # next-hop-self: as BIRD's "next hop self"; the peers of one
+        # WireGuard interface share its subnet but do not reach each other,
+        # so bgpd must not pass a neighbour's global next hop on to another.
+        activate = "".join("  neighbor %s activate\n  neighbor %s next-hop-self\n" % (
+            p.bgp_address(), p.bgp_address()) for p in self.peer_nodes())
         nets = {4: "", 6: ""}
         for p in self.announced:
             nets[ipaddress.ip_network(p).version] += "  network %s\n" % p
@@ -661,43 +706,19 @@ class Node:
             argv += ["-c", c]
         return self.ns.run(argv, check=False).stdout
 
-    def frr_sessions_up_for(self):
-        """Seconds since the last of the node's BGP sessions came up; 0
-        while one is not established."""
+    def frr_paths(self, prefix):
+        """How many paths bgpd has for prefix (from every neighbour)."""
+        family = "ipv6" if ":" in prefix else "ipv4"
         try:
-            peers = json.loads(self.vtysh("show bgp ipv6 unicast summary json") or "{}")
+            out = json.loads(self.vtysh("show bgp %s unicast %s json" % (family, prefix)) or "{}")
         except ValueError:
             return 0
-        peers = peers.get("peers", {})
-        if not peers or any(p.get("state") != "Established" for p in peers.values()):
-            return 0
-        return min(p.get("peerUptimeMsec", 0) for p in peers.values()) / 1000
-
-    def frr_stranded_next_hops(self):
-        """Next hops whose BGP paths hang on an invalid entry of bgpd's
-        nexthop cache while the same address has a valid one for its
-        session. FRR 9.1 to 10.3 (Debian 13 has 10.3) keeps the paths from
-        a neighbour configured by link-local address (`neighbor fe80::1
-        interface wg0`) on an entry of their own, keyed by the interface,
-        which zebra's answers never reach: the paths stay "inaccessible"
-        and nothing is installed. Fixed upstream by "bgpd: fix NHT for
-        explicit link-local BGP peers" (2026)."""
-        valid, stranded = set(), set()
-        for line in self.vtysh("show bgp nexthop").splitlines():
-            m = re.match(r"^ (\S+) (valid|invalid)\b.*#paths (\d+)", line)
-            if m and m.group(2) == "valid":
-                valid.add(m.group(1))
-            elif m and int(m.group(3)) > 0:
-                stranded.add(m.group(1))
-        return stranded & valid
-
-    def frr_version(self):
-        return (self.vtysh("show version").splitlines() or ["FRR ?"])[0].split(" on ")[0]
+        return len(out.get("paths", []))
 
     # -- diagnostics --
     def diagnostics(self):
-        parts = ["==== node %s (%s, %s, ll %s)" % (self.name, self.ns.name, self.wg.name,
-                                                  self.ll)]
+        parts = ["==== node %s (%s, %s, %s)" % (self.name, self.ns.name, self.wg.name,
+                                               " ".join(self.addresses()))]
         for argv in (["wg", "show", self.wg.name, "allowed-ips"], ["ip", "-4", "route"],
                      ["ip", "-6", "route"], ["ip", "nexthop"]):
             res = self.ns.run(argv, check=False)
@@ -721,6 +742,10 @@ class Topology:
                 ("ospf3", "ospf3+ospf3-ipv4", "babel"), with igp_values for
                 their placeholders
     routing:    {node name: "frr"} for nodes that run FRR instead of BIRD
+    peering:    "link-local" (default) or "global": the addresses of the
+                WireGuard interfaces the BGP sessions run between
+    nexthop_compat_mode: every node's net.ipv4.nexthop_compat_mode (0 or 1;
+                default: the kernel's, 1)
     rtsync:     "start" (default), "first" (started before the WireGuard
                 devices exist), "later" (the caller starts it) or "none"
     rtsync_config: extra YAML for every node's wg-rtsync
@@ -730,9 +755,14 @@ class Topology:
 
     def __init__(self, harness, spec, gateways="cryptokey", igp="bgp", igp_values=None,
                  routing=None, rtsync="start", rtsync_config="", wg_flavour=None,
-                 bird_dir=BIRD_DIR, bfd_ms=100):
+                 bird_dir=BIRD_DIR, bfd_ms=100, peering="link-local",
+                 nexthop_compat_mode=None):
         if gateways not in GATEWAY_SOURCES:
             raise HarnessError("gateways=%s: use one of %s" % (gateways, GATEWAY_SOURCES))
+        if peering not in PEERINGS:
+            raise HarnessError("peering=%s: use one of %s" % (peering, PEERINGS))
+        self.peering = peering
+        self.nexthop_compat_mode = nexthop_compat_mode
         self.harness = harness
         self.spec = spec
         self.gateways = gateways
@@ -855,10 +885,10 @@ class Topology:
         self.wait(step, "full reachability (still failing: %s)" % pending, timeout)
 
     def wait_routes(self, node, prefix, via_peer):
-        """Until node's kernel route for prefix goes via via_peer's
-        link-local address and that peer's AllowedIPs hold the prefix."""
-        want = self.nodes[via_peer].ll
-        self.wait(lambda: node.route_via(prefix) == want and node.holder(prefix) == via_peer,
+        """Until node's kernel route for prefix goes via one of via_peer's
+        addresses and that peer's AllowedIPs hold the prefix."""
+        want = self.nodes[via_peer].addresses()
+        self.wait(lambda: node.route_via(prefix) in want and node.holder(prefix) == via_peer,
                   "%s: %s via %s (route and AllowedIPs)" % (node.name, prefix, via_peer))
 
     def check_invariants(self, node, conflicts_ok=()):
@@ -875,13 +905,13 @@ class Topology:
                 problems.append("%s: static AllowedIPs of %s missing: %s" % (
                     node.name, peer, sorted(missing)))
         static_all = set().union(*node.static.values()) if node.static else set()
-        by_ll = {n.ll: n.name for n in self.nodes.values()}
+        by_addr = {a: n.name for n in self.nodes.values() for a in n.addresses()}
         for dst, gw, proto, _ in node.wg_routes():
             if proto == "98" and dst not in static_all:
                 problems.append("%s: route of ours for %s matches no static "
                                 "AllowedIP" % (node.name, dst))
         for dst, gw in node.best_routes().items():
-            peer = by_ll.get(gw)
+            peer = by_addr.get(gw)
             if peer in node.peers and dst not in conflicts_ok and \
                     dst not in allowed.get(peer, set()):
                 problems.append("%s: %s via %s is not in %s's AllowedIPs" % (
