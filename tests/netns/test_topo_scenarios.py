@@ -343,6 +343,7 @@ def check_nexthop_object(node, prefix, via):
         node.name, prefix, route)
     assert nh.get("dev") == node.wg.name and nh.get("gateway") in via.addresses(), \
         "%s: %s: nexthop object %s is not via %s" % (node.name, prefix, nh, via.name)
+    return nh
 
 
 @pytest.mark.parametrize("compat", ["compat-off", "compat-on"])
@@ -366,7 +367,8 @@ def test_frr_node_installs_routes_through_nexthop_objects(scenario, build, compa
         t.wait_routes(node, far.prefix4, via)
     for far in (a, c):
         for prefix in (far.prefix6, far.prefix4):
-            check_nexthop_object(b, prefix, far)
+            nh = check_nexthop_object(b, prefix, far)
+            scenario.line("b: %s: nhid %s via %s" % (prefix, nh["id"], nh["gateway"]))
     t.wait_invariants()
     t.check_data_plane(a, c)
     t.check_data_plane(c, a)
