@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "escape.h"
 #include "fault.h"
 #include "prefix_trie.h"
@@ -69,70 +70,29 @@ int statefile_path(const char *state_dir, const char *ifname, char *buf, size_t 
 
 /* ---- text format ---- */
 
+/* A buffer that remembers a failed append, so that a whole text is
+ * written first and checked once (tb_end). */
 struct textbuf {
-	char *p;
-	size_t len, cap;
+	struct buf b;
 	bool failed;
 };
 
-static bool tb_reserve(struct textbuf *t, size_t more)
+/* Room for about expect bytes at once: one allocation for most texts. */
+static void tb_start(struct textbuf *t, size_t expect)
 {
-	char *p;
-	size_t cap;
-
-	if (t->failed)
-		return false;
-	if (t->cap - t->len > more)
-		return true;
-	cap = t->cap * 2 + more + 1;
-	p = realloc(t->p, cap);
-	if (!p) {
-		t->failed = true;
-		return false;
-	}
-	t->p = p;
-	t->cap = cap;
-	return true;
+	t->b = (struct buf){0};
+	t->failed = buf_reserve(&t->b, expect) != 0;
 }
 
 static void tb_put(struct textbuf *t, const char *s, size_t len)
 {
-	if (!tb_reserve(t, len))
-		return;
-	memcpy(t->p + t->len, s, len);
-	t->len += len;
+	if (!t->failed && buf_append(&t->b, s, len))
+		t->failed = true;
 }
 
 static void tb_puts(struct textbuf *t, const char *s)
 {
 	tb_put(t, s, strlen(s));
-}
-
-static void tb_printf(struct textbuf *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void tb_printf(struct textbuf *t, const char *fmt, ...)
-{
-	va_list ap;
-	int w;
-
-	if (!tb_reserve(t, 64))
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		w = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (w < 0) {
-			t->failed = true;
-			return;
-		}
-		if ((size_t)w < t->cap - t->len) {
-			t->len += (size_t)w;
-			return;
-		}
-		if (!tb_reserve(t, (size_t)w + 1))
-			return;
-	}
 }
 
 /* Entries come grouped by peer: the base64 of the last key is reused. */
@@ -170,27 +130,30 @@ static void tb_entry(struct textbuf *t, struct key_cache *c, const struct own_en
 /* "end N", and the text handed over (or freed when anything failed). */
 static int tb_end(struct textbuf *t, size_t count, char **text, size_t *len)
 {
-	tb_printf(t, "end %zu\n", count);
+	char end[32];
+
+	snprintf(end, sizeof(end), "end %zu\n", count);
+	tb_puts(t, end);
 	if (t->failed) {
-		free(t->p);
+		buf_free(&t->b);
 		return -ENOMEM;
 	}
-	*text = t->p;
-	*len = t->len;
+	*text = t->b.data;
+	*len = t->b.len;
 	return 0;
 }
 
 int statefile_format(const struct wg_key *device, const struct own_entry *v, size_t n,
 		     char **text, size_t *len)
 {
-	struct textbuf t = {.cap = 256 + n * 80};
+	struct textbuf t;
 	struct key_cache cache = {.valid = false};
-	char key[WG_KEY_B64_LEN];
+	char key[WG_KEY_B64_LEN], head[sizeof(MAGIC) + 16 + WG_KEY_B64_LEN];
 
-	t.p = malloc(t.cap);
-	if (!t.p)
-		return -ENOMEM;
-	tb_printf(&t, MAGIC " %d %s\n", STATEFILE_VERSION, wg_key_to_base64(device, key));
+	tb_start(&t, 256 + n * 80);
+	snprintf(head, sizeof(head), MAGIC " %d %s\n", STATEFILE_VERSION,
+		 wg_key_to_base64(device, key));
+	tb_puts(&t, head);
 	tb_puts(&t, "# peer, prefix it learned from a route, peer it displaced "
 		    "(learned-wins); written by wg-rtsync, do not edit\n");
 	for (size_t i = 0; i < n; i++)
@@ -201,13 +164,11 @@ int statefile_format(const struct wg_key *device, const struct own_entry *v, siz
 int statefile_format_changes(const struct own_change *v, size_t n, size_t count,
 			     char **text, size_t *len)
 {
-	struct textbuf t = {.cap = 64 + n * 82};
+	struct textbuf t;
 	struct key_cache cache = {.valid = false};
 	char pfx[PREFIX_STRLEN];
 
-	t.p = malloc(t.cap);
-	if (!t.p)
-		return -ENOMEM;
+	tb_start(&t, 64 + n * 82);
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].owned) {
 			tb_put(&t, "+ ", 2);
@@ -224,12 +185,10 @@ int statefile_format_changes(const struct own_change *v, size_t n, size_t count,
 int statefile_format_intents(const struct own_entry *v, size_t n, size_t count,
 			     char **text, size_t *len)
 {
-	struct textbuf t = {.cap = 64 + n * 82};
+	struct textbuf t;
 	struct key_cache cache = {.valid = false};
 
-	t.p = malloc(t.cap);
-	if (!t.p)
-		return -ENOMEM;
+	tb_start(&t, 64 + n * 82);
 	for (size_t i = 0; i < n; i++) {
 		tb_put(&t, "? ", 2);
 		tb_entry(&t, &cache, &v[i]);

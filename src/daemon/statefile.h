@@ -62,7 +62,7 @@
 
 /* "STATE_DIR/IFNAME.state" into buf. -EINVAL for an interface name that is
  * not a plain file name (empty, "/", ".", "..", longer than 15), -ENAMETOOLONG
- * when buf is too small. */
+ * when buf is too small. Public for the unit test of that rule. */
 int statefile_path(const char *state_dir, const char *ifname, char *buf, size_t len);
 
 /* Writes the entries for the device with public key device (a zero key is
@@ -78,7 +78,8 @@ int statefile_save(const char *state_dir, const char *ifname, const struct wg_ke
  * intents before it), and syncs it. -ENOENT
  * when there is no file to append to; on any failure the caller writes the
  * whole file with statefile_save instead. *bytes (may be NULL) gets the
- * size of the block. */
+ * size of the block. The daemon appends in two steps (below); this one
+ * step is the tests'. */
 int statefile_append(const char *state_dir, const char *ifname,
 		     const struct own_change *v, size_t n, size_t count, size_t *bytes,
 		     char *msg, size_t msglen);
@@ -117,7 +118,8 @@ int statefile_read(const char *state_dir, const char *ifname, const struct wg_ke
 		   struct own_entry **out, size_t *n, size_t *n_intents, char *msg,
 		   size_t msglen);
 
-/* The text of a file, in a malloc'd buffer (*text, *len). 0 or -ENOMEM. */
+/* The text format alone, for the unit tests and tests/fuzz/fuzz_statefile.c.
+ * The text of a file, in a malloc'd buffer (*text, *len). 0 or -ENOMEM. */
 int statefile_format(const struct wg_key *device, const struct own_entry *v, size_t n,
 		     char **text, size_t *len);
 /* The text of one appended block of changes, or of intents. 0 or -ENOMEM. */
