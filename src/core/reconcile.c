@@ -143,7 +143,8 @@ static void mark_gw_users(struct rec *r, const struct prefix *addr)
 	mark_gw_users_within(r, addr);
 }
 
-void rec_mark_all(struct rec *r)
+/* Marks everything dirty (a full pass is then what the next pass does). */
+static void mark_all(struct rec *r)
 {
 	r->all_dirty = true;
 }
@@ -812,7 +813,7 @@ int rec_set_settings(struct rec *r, const struct settings *s)
 		return -ENOMEM;
 	routes_stale = fresh.routing_table != r->s.routing_table ||
 		       fresh.route_protocol != r->s.route_protocol;
-	rec_mark_all(r);
+	mark_all(r);
 	/* Orphans are described in the old table and protocol. */
 	if (routes_stale && drop_all_routes(r) < 0) {
 		settings_free(&fresh);
@@ -837,20 +838,6 @@ int rec_set_settings(struct rec *r, const struct settings *s)
 	return 0;
 }
 
-void rec_set_ifindex(struct rec *r, int ifindex)
-{
-	if (r->ifindex == ifindex)
-		return;
-	r->ifindex = ifindex;
-	rec_mark_all(r);
-	drop_all_routes(r);
-	/* They went with the old link. */
-	ptrie_free(r->orphans, free);
-	r->orphans = ptrie_new();
-	if (!r->orphans)
-		abort(); /* a fresh empty trie is a few bytes */
-}
-
 int rec_set_addresses(struct rec *r, const struct prefix *addrs, size_t n)
 {
 	struct prefix *v = NULL;
@@ -864,7 +851,7 @@ int rec_set_addresses(struct rec *r, const struct prefix *addrs, size_t n)
 	free(r->addrs);
 	r->addrs = v;
 	r->n_addrs = n;
-	rec_mark_all(r);
+	mark_all(r);
 	return 0;
 }
 

@@ -32,7 +32,6 @@ struct rec *rec_new(const struct settings *s, int ifindex);
 void rec_free(struct rec *r);
 /* New settings (config reload): everything is re-evaluated on the next pass. */
 int rec_set_settings(struct rec *r, const struct settings *s);
-void rec_set_ifindex(struct rec *r, int ifindex);
 /* The interface's own addresses, with their prefix lengths (host bits kept).
  * A gateway is used for an installed route only when it is link-local or
  * lies within one of them. */
@@ -85,8 +84,6 @@ int rec_pass(struct rec *r, bool full, struct change_list *out);
  * deleted, every learned AllowedIP removed (or given back to the peer it
  * displaced). Does not change the model; commit them as usual. */
 int rec_teardown(struct rec *r, struct change_list *out);
-/* Marks everything dirty (a full pass is then what the next pass does). */
-void rec_mark_all(struct rec *r);
 /* The change was applied: update the model as if the kernel had reported it. */
 int rec_commit(struct rec *r, const struct change *c);
 /* The change failed: the destination is evaluated again on the next pass.

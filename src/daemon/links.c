@@ -89,7 +89,11 @@ static bool same_netns(pid_t pid)
 	return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
 }
 
-bool uapi_socket_is_ours(const char *path)
+/* True when the unix socket at path is served by a process in this network
+ * namespace (a listening socket of the namespace is bound to it, as the
+ * kernel's unix_diag says; without unix_diag, the server's /proc/PID/ns/net),
+ * or when that cannot be told; false when it is not, or nobody answers. */
+static bool uapi_socket_is_ours(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct ucred cred;

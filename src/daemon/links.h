@@ -47,10 +47,4 @@ enum wg_link_type {
 /* What e is. uapi_dir: NULL for /var/run/wireguard. */
 enum wg_link_type links_wireguard_type(const struct link_entry *e, const char *uapi_dir);
 
-/* True when the unix socket at path is served by a process in this network
- * namespace (a listening socket of the namespace is bound to it, as the
- * kernel's unix_diag says; without unix_diag, the server's /proc/PID/ns/net),
- * or when that cannot be told; false when it is not, or nobody answers. */
-bool uapi_socket_is_ours(const char *path);
-
 #endif

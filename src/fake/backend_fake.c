@@ -43,7 +43,6 @@ struct fake_world {
 	size_t fail_n;
 	int fail_err;
 	int fail_op[CHANGE_ROUTE_DEL + 1]; /* persistent, per change op */
-	int fail_get;
 };
 
 struct fake_wg {
@@ -456,11 +455,6 @@ void fake_fail_op(struct fake_world *w, enum change_op op, int err)
 	w->fail_op[op] = err;
 }
 
-void fake_fail_get(struct fake_world *w, int err)
-{
-	w->fail_get = err;
-}
-
 static int injected(struct fake_world *w, enum change_op op)
 {
 	if (w->fail_op[op])
@@ -475,7 +469,7 @@ static int fake_get(struct wg_backend *b, const char *ifname, struct wg_device *
 {
 	struct fake_world *w = ((struct fake_wg *)b)->w;
 
-	return w->fail_get ? w->fail_get : fake_wg_get(w, ifname, dev);
+	return fake_wg_get(w, ifname, dev);
 }
 
 static int fake_wg_apply(struct wg_backend *b, const char *ifname,

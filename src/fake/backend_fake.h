@@ -36,13 +36,11 @@ size_t fake_route_count(const struct fake_world *w);
 
 /* Backends over the world (the world must outlive them). Injected failures:
  * fake_fail_next makes the next n changes applied through either backend
- * fail with err; fake_fail_op makes every change of op fail with err, and
- * fake_fail_get every read of a device through the backend, until called
- * again with 0. */
+ * fail with err; fake_fail_op makes every change of op fail with err,
+ * until called again with 0. */
 struct wg_backend *fake_wg_backend(struct fake_world *w);
 struct route_backend *fake_route_backend(struct fake_world *w);
 void fake_fail_next(struct fake_world *w, size_t n, int err);
 void fake_fail_op(struct fake_world *w, enum change_op op, int err);
-void fake_fail_get(struct fake_world *w, int err);
 
 #endif
