@@ -27,7 +27,8 @@ void config_free(struct config *c);
 int config_settings_for(const struct config *c, const char *ifname, struct settings *out);
 /* The top-level settings alone (daemon-wide ones such as state_dir). */
 int config_settings_top(const struct config *c, struct settings *out);
-/* True when the file names interfaces (so only those are managed). */
+/* True when the file names interfaces (so only those are managed): for the
+ * tests; the daemon asks config_manages per link. */
 bool config_lists_interfaces(const struct config *c);
 bool config_manages(const struct config *c, const char *ifname);
 

@@ -23,7 +23,7 @@ int convert_settings(struct reader *r, const char *path, struct settings *s,
 		     void *ctx);
 
 /* Duration text ("200ms", "1s", "5m", "1h", bare number = seconds) to ms:
- * 0, -EINVAL or -ERANGE. */
+ * 0, -EINVAL or -ERANGE. Public for its unit test of every unit. */
 int parse_duration_ms(const char *text, uint32_t *out);
 
 #endif

@@ -18,7 +18,7 @@ int wg_key_from_base64(const char *text, struct wg_key *out);
 /* Writes the 44-character base64 form into buf and returns buf. */
 char *wg_key_to_base64(const struct wg_key *k, char *buf);
 /* Lowercase hex, as the UAPI protocol uses: 64 characters (upper case is
- * read too). */
+ * read too). NUL-terminated, as the tests hold keys. */
 int wg_key_from_hex(const char *text, struct wg_key *out);
 /* The same from the len bytes at text (no NUL needed): a UAPI line's value. */
 int wg_key_from_hex_n(const char *text, size_t len, struct wg_key *out);

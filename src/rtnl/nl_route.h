@@ -33,7 +33,8 @@ typedef int (*nl_addr_fn)(const struct nl_addr *addr, void *ctx);
  * (route_backend.dump) first reloads the nexthop table. */
 int nl_route_dump_links(struct nl_route *nr, nl_link_fn fn, void *ctx);
 int nl_route_dump_addrs(struct nl_route *nr, nl_addr_fn fn, void *ctx);
-/* The nexthop object id from the table, or NULL. */
+/* The nexthop object id from the table, or NULL: for the live test that
+ * checks the table against the kernel's. */
 const struct nl_nexthop *nl_route_nexthop(const struct nl_route *nr, uint32_t id);
 
 /* Event handlers; any may be NULL. removed: the DEL message. A handler

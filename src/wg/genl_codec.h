@@ -61,8 +61,9 @@ struct wg_genl_reply {
 int wg_genl_reply_feed(struct wg_genl_reply *r, const void *buf, size_t len);
 
 /* Decoding a whole reply (a sequence of messages as received, NLMSG_DONE
- * or an ACK ending it). Each returns 0, the kernel's negative errno,
- * -EAGAIN when the dump was interrupted by a change (NLM_F_DUMP_INTR), or
+ * or an ACK ending it), for the unit and fuzz tests, which feed captured
+ * replies; the backend decodes as the reply arrives (below). Each returns 0, the kernel's
+ * negative errno, -EAGAIN when the dump was interrupted by a change (NLM_F_DUMP_INTR), or
  * -EBADMSG for malformed or truncated input. */
 int wg_genl_parse_dump(const void *buf, size_t len, struct wg_device *dev,
 		       bool *temp_found);

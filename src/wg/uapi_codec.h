@@ -11,7 +11,8 @@
 #include "model.h"
 #include "wg_plan.h"
 
-/* Parses a complete `get=1` reply (ending with "errno=N\n\n"). Unknown keys
+/* Parses a complete `get=1` reply (ending with "errno=N\n\n"); the unit and
+ * fuzz tests feed captured replies, the backend parses as it reads (below). Unknown keys
  * are skipped. The device public key is derived from private_key. The
  * temporary peer is left out; *temp_found (may be NULL) tells whether it
  * was there. Returns 0, the reply's errno as a negative errno, or
@@ -28,7 +29,7 @@ int wg_uapi_parse_errno(const char *text, size_t len);
 bool wg_uapi_reply_complete(const char *text, size_t len);
 
 /* Parses "ADDR/LEN" (len bytes, no NUL needed) as WireGuard prints it.
- * Host bits are cleared. 0 or -EINVAL. */
+ * Host bits are cleared. 0 or -EINVAL. Public for its unit tests. */
 int wg_uapi_parse_prefix(const char *s, size_t len, struct prefix *out);
 
 /* A get=1 reply parsed as it arrives, in chunks of any size. */

@@ -14,7 +14,8 @@
 struct wg_backend *wg_backend_auto_new(const char *uapi_sockdir);
 /* The same choice between two given backends (it owns them; genl may be
  * NULL). A device is the kernel's when genl reads it, else the UAPI
- * backend's when that one reads it; it is re-chosen after -ENODEV. */
+ * backend's when that one reads it; it is re-chosen after -ENODEV. The
+ * tests' way in, with backends they control. */
 struct wg_backend *wg_backend_auto_new_with(struct wg_backend *genl,
 					    struct wg_backend *uapi);
 

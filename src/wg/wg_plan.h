@@ -87,7 +87,8 @@ int wg_rounds_plan(struct wg_rounds *r, const struct change *ch, size_t n);
 /* Writes the change indices of round k, in list order, to out; returns how many. */
 size_t wg_rounds_members(const struct wg_rounds *r, unsigned k, size_t *out);
 void wg_rounds_free(struct wg_rounds *r);
-/* Sorts change indices by (peer key, position): the order of the peers. */
+/* Sorts change indices by (peer key, position): the order of the peers.
+ * Public for its unit test. */
 void wg_sort_by_peer(size_t *idx, size_t n, const struct change *ch);
 
 /* Makes s the request for the changes ch[idx[0..n-1]] (one round: no prefix
