@@ -62,20 +62,14 @@ static const char *file_kind(mode_t mode)
 /* Reads to the end: the size fstat gave may have changed since. */
 static int read_fd(struct reader *r, int fd, size_t size, struct buf *text)
 {
-	ssize_t n;
+	int ret = buf_read_fd(text, fd, size, MAX_FILE_SIZE);
 
-	do {
-		if (buf_reserve(text, text->len < size ? size - text->len : 1 << 16))
-			return reader_fail(r, NULL, NULL, "out of memory");
-		n = read(fd, text->data + text->len, text->cap - text->len - 1);
-		if (n > 0)
-			text->len += (size_t)n;
-		if (text->len > MAX_FILE_SIZE)
-			return reader_fail(r, NULL, NULL, "larger than 16 MiB");
-	} while (n > 0 || (n < 0 && errno == EINTR));
-	if (n < 0)
-		return reader_fail(r, NULL, NULL, "cannot read: %s", strerror(errno));
-	text->data[text->len] = '\0';
+	if (ret == -ENOMEM)
+		return reader_fail(r, NULL, NULL, "out of memory");
+	if (ret == -EFBIG)
+		return reader_fail(r, NULL, NULL, "larger than 16 MiB");
+	if (ret)
+		return reader_fail(r, NULL, NULL, "cannot read: %s", strerror(-ret));
 	return 0;
 }
 

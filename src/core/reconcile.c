@@ -48,7 +48,7 @@ struct rec {
 	bool route_parity; /* RN_SEEN value of the last route dump */
 	bool have_wg;
 	struct own_entry *pending_own;
-	size_t n_pending_own;
+	size_t n_pending_own, cap_pending_own;
 	bool own_dirty;
 	/* Destinations whose ownership changed since rec_own_take_changes,
 	 * so that the state file is updated in O(changes); own_lost: one
@@ -880,7 +880,7 @@ static void apply_pending_own(struct rec *r)
 		apply_own(r, &r->pending_own[i]);
 	free(r->pending_own);
 	r->pending_own = NULL;
-	r->n_pending_own = 0;
+	r->n_pending_own = r->cap_pending_own = 0;
 }
 
 static int sweep_unseen(const struct prefix *key, void *value, void *ctx)
@@ -1017,8 +1017,6 @@ bool rec_wg_fingerprint(const struct rec *r, uint64_t *fp)
 
 int rec_own_load(struct rec *r, const struct own_entry *e, size_t n)
 {
-	struct own_entry *v;
-
 	if (!n)
 		return 0;
 	for (size_t i = 0; i < n; i++)
@@ -1029,11 +1027,9 @@ int rec_own_load(struct rec *r, const struct own_entry *e, size_t n)
 			apply_own(r, &e[i]);
 		return 0;
 	}
-	v = realloc(r->pending_own, (r->n_pending_own + n + 1) * sizeof(*v));
-	if (!v)
+	if (vec_reserve(r->pending_own, r->cap_pending_own, r->n_pending_own + n))
 		return -ENOMEM;
-	memcpy(v + r->n_pending_own, e, n * sizeof(*v));
-	r->pending_own = v;
+	memcpy(r->pending_own + r->n_pending_own, e, n * sizeof(*e));
 	r->n_pending_own += n;
 	return 0;
 }
@@ -1855,7 +1851,6 @@ static void own_if_made(struct rec *r, const struct change *c)
 	struct own_entry e = {.peer = c->peer, .dst = c->dst};
 	struct dest *d = dest_get(r, &c->dst, false);
 	const struct wg_key *disp = d ? displaced_get(r, d) : NULL;
-	struct own_entry *v;
 
 	if (d && static_holder(d))
 		e.displaced = peers_get(&r->peers, static_holder(d))->key;
@@ -1864,11 +1859,8 @@ static void own_if_made(struct rec *r, const struct change *c)
 	if (!wg_key_cmp(&e.displaced, &e.peer))
 		memset(&e.displaced, 0, sizeof(e.displaced));
 	drop_pending_own(r, &c->dst);
-	v = realloc(r->pending_own, (r->n_pending_own + 1) * sizeof(*v));
-	if (!v)
-		return; /* taken for static, as before */
-	v[r->n_pending_own++] = e;
-	r->pending_own = v;
+	/* Out of memory: taken for static, as before. */
+	(void)vec_push(r->pending_own, r->n_pending_own, r->cap_pending_own, e);
 }
 
 int rec_commit(struct rec *r, const struct change *c)

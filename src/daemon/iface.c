@@ -11,6 +11,7 @@
 #include "log.h"
 #include "statefile.h"
 #include "sync.h"
+#include "vec.h"
 
 #define CHANGE_LINE 256
 /* The state file is rewritten in full once the changes appended to it
@@ -350,17 +351,7 @@ static int addr_add(struct iface *ifc, const struct prefix *a)
 {
 	if (addr_index(ifc, a) >= 0)
 		return 0;
-	if (ifc->n_addrs == ifc->cap_addrs) {
-		size_t cap = ifc->cap_addrs ? ifc->cap_addrs * 2 : 4;
-		struct prefix *v = realloc(ifc->addrs, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ifc->addrs = v;
-		ifc->cap_addrs = cap;
-	}
-	ifc->addrs[ifc->n_addrs++] = *a;
-	return 0;
+	return vec_push(ifc->addrs, ifc->n_addrs, ifc->cap_addrs, *a);
 }
 
 int iface_addr_event(struct iface *ifc, bool removed, const struct nl_addr *a)

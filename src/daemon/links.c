@@ -11,6 +11,7 @@
 
 #include "links.h"
 #include "sockdiag.h"
+#include "vec.h"
 #include "wg_uapi.h"
 
 struct link_entry *links_find(struct link_table *t, int ifindex)
@@ -34,15 +35,8 @@ int links_update(struct link_table *t, const struct nl_link *l)
 	struct link_entry *e = links_find(t, l->ifindex);
 
 	if (!e) {
-		if (t->n == t->cap) {
-			size_t cap = t->cap ? t->cap * 2 : 16;
-			struct link_entry *v = realloc(t->v, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			t->v = v;
-			t->cap = cap;
-		}
+		if (vec_reserve(t->v, t->cap, t->n + 1))
+			return -ENOMEM;
 		e = &t->v[t->n++];
 		memset(e, 0, sizeof(*e));
 		e->ifindex = l->ifindex;

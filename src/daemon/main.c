@@ -16,6 +16,7 @@
 #include "fault.h"
 #include "log.h"
 #include "prefix.h"
+#include "vec.h"
 #include "wgkey.h"
 
 #define EXIT_USAGE     2
@@ -24,7 +25,7 @@
 struct options {
 	const char *config_path; /* NULL: built-in defaults */
 	const char **ifaces;	 /* -i, in order */
-	size_t n_ifaces;
+	size_t n_ifaces, cap_ifaces;
 	bool oneshot;
 	bool dry_run;
 	bool check_config;
@@ -98,7 +99,6 @@ static int parse_options(int argc, char **argv, struct options *o, int *next)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char **grown;
 	int c;
 
 	/* '+': stop at the first non-option, the subcommand. */
@@ -108,14 +108,10 @@ static int parse_options(int argc, char **argv, struct options *o, int *next)
 			o->config_path = optarg;
 			break;
 		case 'i':
-			grown = realloc(o->ifaces,
-					(o->n_ifaces + 1) * sizeof(*o->ifaces));
-			if (!grown) {
+			if (vec_push(o->ifaces, o->n_ifaces, o->cap_ifaces, optarg)) {
 				fprintf(stderr, "wg-rtsync: out of memory\n");
 				return EXIT_FAILURE;
 			}
-			o->ifaces = grown;
-			o->ifaces[o->n_ifaces++] = optarg;
 			break;
 		case OPT_ONESHOT:
 			o->oneshot = true;

@@ -954,54 +954,13 @@ static int set_aside(int dirfd, const char *name, char *aside, size_t len)
 	return -EEXIST;
 }
 
-/* Reads the whole file; -EFBIG for one no writer of ours made. */
-static int read_file(int fd, char **text, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *p = malloc(cap);
-
-	if (!p)
-		return -ENOMEM;
-	for (;;) {
-		if (n == cap) {
-			char *q;
-			if (cap >= MAX_FILE_SIZE) {
-				free(p);
-				return -EFBIG;
-			}
-			cap *= 2;
-			q = realloc(p, cap);
-			if (!q) {
-				free(p);
-				return -ENOMEM;
-			}
-			p = q;
-		}
-		ssize_t r = read(fd, p + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = -errno;
-			free(p);
-			return e;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	*text = p;
-	*len = n;
-	return 0;
-}
-
 /* Opens and parses; on -EINVAL/-ESTALE (or an unreadable file) why says what
  * is wrong and the caller sets the file aside. */
 static int load_file(int dirfd, const char *name, const struct wg_key *device,
 		     struct own_entry **out, size_t *n, size_t *n_intents, char *why,
 		     size_t whylen)
 {
-	char *text = NULL;
-	size_t len = 0;
+	struct buf text = {0};
 	int fd, r;
 
 	fd = open_regular(dirfd, name, O_RDONLY);
@@ -1015,16 +974,17 @@ static int load_file(int dirfd, const char *name, const struct wg_key *device,
 		say(why, whylen, "cannot open it: %s", strerror(-fd));
 		return -EIO;
 	}
-	r = read_file(fd, &text, &len);
+	/* -EFBIG: a file no writer of ours made. */
+	r = buf_read_fd(&text, fd, 0, MAX_FILE_SIZE);
 	close(fd);
-	if (r == -ENOMEM)
-		return r;
-	if (r) {
+	if (!r) {
+		r = statefile_parse(text.data, text.len, device, out, n, n_intents, why,
+				    whylen);
+	} else if (r != -ENOMEM) {
 		say(why, whylen, "cannot read it: %s", strerror(-r));
-		return -EIO;
+		r = -EIO;
 	}
-	r = statefile_parse(text, len, device, out, n, n_intents, why, whylen);
-	free(text);
+	buf_free(&text);
 	return r;
 }
 
