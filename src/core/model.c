@@ -66,6 +66,11 @@ uint64_t wg_device_fingerprint(const struct wg_device *dev)
 	return sum;
 }
 
+bool change_is_allowed(const struct change *c)
+{
+	return c->op == CHANGE_ALLOWED_ADD || c->op == CHANGE_ALLOWED_DEL;
+}
+
 int change_list_push(struct change_list *l, const struct change *c)
 {
 	return vec_push(l->v, l->n, l->cap, *c);

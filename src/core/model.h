@@ -86,6 +86,8 @@ struct change {
 	bool learned;		 /* ALLOWED_ADD: owned by us from now on */
 	struct route_spec route; /* ROUTE_* */
 };
+/* An AllowedIP change (else a route change). */
+bool change_is_allowed(const struct change *c);
 
 struct change_list {
 	size_t n, cap;

@@ -12,11 +12,6 @@
  * rest waits for the next round instead of spinning. */
 #define MAX_PASSES 8
 
-static bool is_allowed(const struct change *c)
-{
-	return c->op == CHANGE_ALLOWED_ADD || c->op == CHANGE_ALLOWED_DEL;
-}
-
 /* Route changes of a destination whose AllowedIP change failed would act on
  * a state that did not happen: they wait for the next pass. */
 static void cancel_dependents(const struct change *ch, size_t n, int *err)
@@ -24,7 +19,7 @@ static void cancel_dependents(const struct change *ch, size_t n, int *err)
 	const struct prefix *failed = NULL;
 
 	for (size_t i = 0; i < n; i++) {
-		if (is_allowed(&ch[i])) {
+		if (change_is_allowed(&ch[i])) {
 			if (err[i])
 				failed = &ch[i].dst;
 		} else if (failed && prefix_equal(failed, &ch[i].dst)) {
@@ -65,7 +60,7 @@ static int apply_kind(apply_fn fn, void *ctx, bool allowed, const struct change 
 	int *sel_err, ret = 0;
 
 	for (size_t i = 0; i < n; i++)
-		k += is_allowed(&ch[i]) == allowed && !err[i];
+		k += change_is_allowed(&ch[i]) == allowed && !err[i];
 	if (!k)
 		return 0; /* a learn storm's rounds have no route changes */
 	if (k == n)
@@ -76,13 +71,13 @@ static int apply_kind(apply_fn fn, void *ctx, bool allowed, const struct change 
 	if (!sel || !idx || !sel_err) {
 		ret = -ENOMEM;
 		for (size_t i = 0; i < n; i++)
-			if (is_allowed(&ch[i]) == allowed && !err[i])
+			if (change_is_allowed(&ch[i]) == allowed && !err[i])
 				err[i] = ret;
 		goto out;
 	}
 	k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (is_allowed(&ch[i]) != allowed || err[i])
+		if (change_is_allowed(&ch[i]) != allowed || err[i])
 			continue;
 		sel[k] = ch[i];
 		idx[k++] = i;

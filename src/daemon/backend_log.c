@@ -49,11 +49,6 @@ static void log_result(struct backend_log *bl, const struct change *c, int err)
 	failures_change(&bl->failures, c->op, err, line);
 }
 
-static bool is_allowed(const struct change *c)
-{
-	return c->op == CHANGE_ALLOWED_ADD || c->op == CHANGE_ALLOWED_DEL;
-}
-
 static int wg_get(struct wg_backend *b, const char *ifname, struct wg_device *dev)
 {
 	struct backend_log *bl = (struct backend_log *)b;
@@ -76,7 +71,7 @@ static int wg_apply(struct wg_backend *b, const char *ifname, const struct chang
 	int r = bl->inner_wg->apply(bl->inner_wg, ifname, ch, n, err);
 
 	for (size_t i = 0; i < n; i++)
-		if (is_allowed(&ch[i]))
+		if (change_is_allowed(&ch[i]))
 			log_result(bl, &ch[i], err[i]);
 	return r;
 }
@@ -96,7 +91,7 @@ static int rt_apply(struct route_backend *b, const struct change *ch, size_t n, 
 	int r = bl->inner_rt->apply(bl->inner_rt, ch, n, err);
 
 	for (size_t i = 0; i < n; i++)
-		if (!is_allowed(&ch[i]))
+		if (!change_is_allowed(&ch[i]))
 			log_result(bl, &ch[i], err[i]);
 	return r;
 }

@@ -489,11 +489,6 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	return r;
 }
 
-static bool is_allowed_change(const struct change *c)
-{
-	return c->op == CHANGE_ALLOWED_ADD || c->op == CHANGE_ALLOWED_DEL;
-}
-
 int iface_teardown(const struct iface_env *env, struct iface *ifc)
 {
 	struct change_list cl = {0};
@@ -518,7 +513,7 @@ int iface_teardown(const struct iface_env *env, struct iface *ifc)
 	ifc->bl.rt.apply(&ifc->bl.rt, cl.v, cl.n, rt_err);
 	backend_log_round_end(&ifc->bl);
 	for (size_t i = 0; i < cl.n; i++) {
-		int err = is_allowed_change(&cl.v[i]) ? wg_err[i] : rt_err[i];
+		int err = change_is_allowed(&cl.v[i]) ? wg_err[i] : rt_err[i];
 
 		if (cl.v[i].op == CHANGE_ROUTE_DEL && err == -ESRCH)
 			err = 0; /* gone already */

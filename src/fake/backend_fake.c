@@ -472,28 +472,61 @@ static int fake_get(struct wg_backend *b, const char *ifname, struct wg_device *
 	return fake_wg_get(w, ifname, dev);
 }
 
-static int fake_wg_apply(struct wg_backend *b, const char *ifname,
-			 const struct change *ch, size_t n, int *err)
+/* One change: an AllowedIP of ifname, or a route. */
+static int apply_one(struct fake_world *w, const char *ifname, const struct change *c)
 {
-	struct fake_world *w = ((struct fake_wg *)b)->w;
+	const struct route_spec *s = &c->route;
+	struct knexthop hop = {s->gw, s->oif};
+	struct kroute rt = {
+		.dst = s->dst,
+		.table = s->table,
+		.protocol = s->protocol,
+		.type = ROUTE_TYPE_UNICAST,
+		.tos = s->tos,
+		.metric = s->metric,
+		.n_nexthops = 1,
+		.nexthops = &hop,
+	};
+
+	switch (c->op) {
+	case CHANGE_ALLOWED_ADD:
+		return fake_wg_allow(w, ifname, &c->peer, &c->dst);
+	case CHANGE_ALLOWED_DEL:
+		return fake_wg_disallow(w, ifname, &c->peer, &c->dst);
+	case CHANGE_ROUTE_ADD:
+		return fake_route_add(w, &rt);
+	case CHANGE_ROUTE_DEL:
+		return fake_route_del(w, &rt);
+	}
+	return -EINVAL;
+}
+
+/* The changes of ch of one backend (allowed: the WireGuard one), each after
+ * the injected failures; err[i] per change, the first error returned. */
+static int apply_all(struct fake_world *w, const char *ifname, const struct change *ch,
+		     size_t n, int *err, bool allowed)
+{
 	int first = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		int ret;
 
-		if (ch[i].op != CHANGE_ALLOWED_ADD && ch[i].op != CHANGE_ALLOWED_DEL)
+		if (change_is_allowed(&ch[i]) != allowed)
 			continue;
 		ret = injected(w, ch[i].op);
 		if (!ret)
-			ret = ch[i].op == CHANGE_ALLOWED_ADD
-				      ? fake_wg_allow(w, ifname, &ch[i].peer, &ch[i].dst)
-				      : fake_wg_disallow(w, ifname, &ch[i].peer,
-							 &ch[i].dst);
+			ret = apply_one(w, ifname, &ch[i]);
 		err[i] = ret;
 		if (ret && !first)
 			first = ret;
 	}
 	return first;
+}
+
+static int fake_wg_apply(struct wg_backend *b, const char *ifname,
+			 const struct change *ch, size_t n, int *err)
+{
+	return apply_all(((struct fake_wg *)b)->w, ifname, ch, n, err, true);
 }
 
 static void fake_wg_destroy(struct wg_backend *b)
@@ -520,44 +553,10 @@ static int fake_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void
 	return fake_route_walk(((struct fake_rt *)b)->w, table, fn, ctx);
 }
 
-static int apply_route(struct fake_world *w, const struct change *c)
-{
-	const struct route_spec *s = &c->route;
-	struct knexthop hop = {s->gw, s->oif};
-	struct kroute rt = {
-		.dst = s->dst,
-		.table = s->table,
-		.protocol = s->protocol,
-		.type = ROUTE_TYPE_UNICAST,
-		.tos = s->tos,
-		.metric = s->metric,
-		.n_nexthops = 1,
-		.nexthops = &hop,
-	};
-
-	return c->op == CHANGE_ROUTE_ADD ? fake_route_add(w, &rt)
-					 : fake_route_del(w, &rt);
-}
-
 static int fake_rt_apply(struct route_backend *b, const struct change *ch, size_t n,
 			 int *err)
 {
-	struct fake_world *w = ((struct fake_rt *)b)->w;
-	int first = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int ret;
-
-		if (ch[i].op != CHANGE_ROUTE_ADD && ch[i].op != CHANGE_ROUTE_DEL)
-			continue;
-		ret = injected(w, ch[i].op);
-		if (!ret)
-			ret = apply_route(w, &ch[i]);
-		err[i] = ret;
-		if (ret && !first)
-			first = ret;
-	}
-	return first;
+	return apply_all(((struct fake_rt *)b)->w, NULL, ch, n, err, false);
 }
 
 static void fake_rt_destroy(struct route_backend *b)

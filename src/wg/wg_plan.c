@@ -130,11 +130,6 @@ static int cmp_by_prefix(const void *a, const void *b, void *arg)
 	return c ? c : (i > j) - (i < j);
 }
 
-static bool is_allowed(const struct change *c)
-{
-	return c->op == CHANGE_ALLOWED_ADD || c->op == CHANGE_ALLOWED_DEL;
-}
-
 int wg_rounds_plan(struct wg_rounds *r, const struct change *ch, size_t n)
 {
 	size_t *order;
@@ -150,7 +145,7 @@ int wg_rounds_plan(struct wg_rounds *r, const struct change *ch, size_t n)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (is_allowed(&ch[i]))
+		if (change_is_allowed(&ch[i]))
 			r->sel[r->n_sel++] = i;
 	for (size_t i = 0; i < r->n_sel; i++)
 		order[i] = i;
