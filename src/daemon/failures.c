@@ -9,49 +9,31 @@
 #include "log.h"
 #include "vec.h"
 
-static const char *const kind_names[FAILURE_KINDS] = {
-	[FAILURE_ALLOWED_ADD] = "allowed-ip add",
-	[FAILURE_ALLOWED_DEL] = "allowed-ip del",
-	[FAILURE_ROUTE_ADD] = "route add",
-	[FAILURE_ROUTE_DEL] = "route del",
-	[FAILURE_DEVICE_READ] = "reading the device",
-	[FAILURE_ROUTE_DUMP] = "reading the routes",
-	[FAILURE_ADDRESS_DUMP] = "reading the addresses",
-	[FAILURE_STATE_WRITE] = "writing the state file",
-};
-
-/* The same as Prometheus label values. */
-static const char *const kind_ids[FAILURE_KINDS] = {
-	[FAILURE_ALLOWED_ADD] = "allowed_ip_add",
-	[FAILURE_ALLOWED_DEL] = "allowed_ip_del",
-	[FAILURE_ROUTE_ADD] = "route_add",
-	[FAILURE_ROUTE_DEL] = "route_del",
-	[FAILURE_DEVICE_READ] = "device_read",
-	[FAILURE_ROUTE_DUMP] = "route_dump",
-	[FAILURE_ADDRESS_DUMP] = "address_dump",
-	[FAILURE_STATE_WRITE] = "state_write",
-};
-
-/* When the next try comes, as the daemon schedules it. */
-static const char *const retry_when[FAILURE_KINDS] = {
-	[FAILURE_ALLOWED_ADD] = "on every pass",
-	[FAILURE_ALLOWED_DEL] = "on every pass",
-	[FAILURE_ROUTE_ADD] = "on every pass",
-	[FAILURE_ROUTE_DEL] = "on every pass",
-	[FAILURE_DEVICE_READ] = "at every poll",
-	[FAILURE_ROUTE_DUMP] = "every second",
-	[FAILURE_ADDRESS_DUMP] = "every second",
-	[FAILURE_STATE_WRITE] = "after every round",
+/* Per kind: its name in the log, its id as a Prometheus label value, and
+ * when the next try comes, as the daemon schedules it. */
+static const struct {
+	const char *name, *id, *retry;
+} kinds[FAILURE_KINDS] = {
+	[FAILURE_ALLOWED_ADD] = {"allowed-ip add", "allowed_ip_add", "on every pass"},
+	[FAILURE_ALLOWED_DEL] = {"allowed-ip del", "allowed_ip_del", "on every pass"},
+	[FAILURE_ROUTE_ADD] = {"route add", "route_add", "on every pass"},
+	[FAILURE_ROUTE_DEL] = {"route del", "route_del", "on every pass"},
+	[FAILURE_DEVICE_READ] = {"reading the device", "device_read", "at every poll"},
+	[FAILURE_ROUTE_DUMP] = {"reading the routes", "route_dump", "every second"},
+	[FAILURE_ADDRESS_DUMP] = {"reading the addresses", "address_dump",
+				  "every second"},
+	[FAILURE_STATE_WRITE] = {"writing the state file", "state_write",
+				 "after every round"},
 };
 
 const char *failure_kind_name(enum failure_kind kind)
 {
-	return kind < FAILURE_KINDS ? kind_names[kind] : "?";
+	return kind < FAILURE_KINDS ? kinds[kind].name : "?";
 }
 
 const char *failure_kind_id(enum failure_kind kind)
 {
-	return kind < FAILURE_KINDS ? kind_ids[kind] : "unknown";
+	return kind < FAILURE_KINDS ? kinds[kind].id : "unknown";
 }
 
 const char *failure_errno_name(int err, char *buf, size_t len)
@@ -109,7 +91,7 @@ static void say_arisen(struct failures *f, const struct failure_cause *c,
 	}
 	log_err("%s: %s (%s%s); retrying %s, repeats at debug level", f->ifname, what,
 		failure_errno_name(c->err, name, sizeof(name)), more,
-		retry_when[c->kind]);
+		kinds[c->kind].retry);
 }
 
 static void say_ended(struct failures *f, struct failure_cause *c)
@@ -118,7 +100,7 @@ static void say_ended(struct failures *f, struct failure_cause *c)
 
 	c->failing = false;
 	log_info("%s: %s works again (it failed with %s %llu time%s so far)", f->ifname,
-		 kind_names[c->kind], failure_errno_name(c->err, name, sizeof(name)),
+		 kinds[c->kind].name, failure_errno_name(c->err, name, sizeof(name)),
 		 (unsigned long long)c->count, c->count == 1 ? "" : "s");
 }
 
@@ -195,12 +177,12 @@ void failures_op(struct failures *f, enum failure_kind kind, int err, const char
 	}
 	c = cause_of(f, kind, err);
 	if (!c) {
-		log_err("%s: %s: %s", f->ifname, kind_names[kind], what);
+		log_err("%s: %s: %s", f->ifname, kinds[kind].name, what);
 		return;
 	}
 	note(c);
 	if (c->failing) {
-		log_debug("%s: %s: %s (again)", f->ifname, kind_names[kind], what);
+		log_debug("%s: %s: %s (again)", f->ifname, kinds[kind].name, what);
 		return;
 	}
 	/* One cause of a kind at a time: another errno replaces it. */
@@ -208,6 +190,6 @@ void failures_op(struct failures *f, enum failure_kind kind, int err, const char
 		if (f->v[i].kind == kind && f->v[i].failing)
 			f->v[i].failing = false;
 	c->failing = true;
-	snprintf(line, sizeof(line), "%s: %s", kind_names[kind], what);
+	snprintf(line, sizeof(line), "%s: %s", kinds[kind].name, what);
 	say_arisen(f, c, line, 1);
 }
