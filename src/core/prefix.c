@@ -181,6 +181,11 @@ int prefix_cmp(const struct prefix *a, const struct prefix *b)
 	return 0;
 }
 
+int prefix_cmp_void(const void *a, const void *b)
+{
+	return prefix_cmp(a, b);
+}
+
 bool addr_is_link_local(const struct prefix *a)
 {
 	static const struct prefix ll4 = {AF_INET, 16, {169, 254}};

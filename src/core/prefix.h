@@ -53,6 +53,8 @@ bool prefix_contains(const struct prefix *outer, const struct prefix *inner);
 /* Total order: IPv4 before IPv6, then address bytes, then length. This is the
  * order of a pre-order trie walk, and the order of the reconciler's output. */
 int prefix_cmp(const struct prefix *a, const struct prefix *b);
+/* The same over void pointers, for qsort and bsearch of struct prefix arrays. */
+int prefix_cmp_void(const void *a, const void *b);
 /* Bit i (0 = most significant) of the address. */
 static inline unsigned prefix_bit(const struct prefix *p, unsigned i)
 {

@@ -1133,11 +1133,6 @@ bool rec_own_take_dirty(struct rec *r)
 	return d;
 }
 
-static int cmp_prefix_qsort(const void *a, const void *b)
-{
-	return prefix_cmp(a, b);
-}
-
 int rec_own_take_changes(struct rec *r, struct own_change **out, size_t *n)
 {
 	struct own_change *v;
@@ -1154,8 +1149,7 @@ int rec_own_take_changes(struct rec *r, struct own_change **out, size_t *n)
 	v = malloc(r->n_own_changed * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	qsort(r->own_changed, r->n_own_changed, sizeof(*r->own_changed),
-	      cmp_prefix_qsort);
+	qsort(r->own_changed, r->n_own_changed, sizeof(*r->own_changed), prefix_cmp_void);
 	for (size_t i = 0; i < r->n_own_changed; i++) {
 		const struct prefix *p = &r->own_changed[i];
 		struct dest *d;

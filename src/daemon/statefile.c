@@ -310,11 +310,6 @@ static int parse_count(struct parser *ps, char **tok, int ntok, unsigned lineno)
 	return 0;
 }
 
-static int dst_cmp(const void *a, const void *b)
-{
-	return prefix_cmp(a, b);
-}
-
 /* A prefix belongs to one peer at a time: two lines for one prefix mean the
  * file is not ours. */
 static int check_duplicates(struct parser *ps)
@@ -330,7 +325,7 @@ static int check_duplicates(struct parser *ps)
 		return -ENOMEM;
 	for (size_t i = 0; i < ps->n; i++)
 		d[i] = ps->v[i].dst;
-	qsort(d, ps->n, sizeof(*d), dst_cmp);
+	qsort(d, ps->n, sizeof(*d), prefix_cmp_void);
 	for (size_t i = 1; i < ps->n && !r; i++) {
 		if (prefix_equal(&d[i - 1], &d[i])) {
 			say(ps->why, ps->whylen, "prefix %s is listed twice",

@@ -627,7 +627,7 @@ static bool put_ip(struct nlmsghdr *nlh, size_t max, const struct wg_set_ip *ip)
 {
 	struct nlattr *nest = mnl_attr_nest_start_check(nlh, max, 0);
 	uint16_t family = ip->dst.family;
-	size_t alen = family == AF_INET ? 4 : 16;
+	size_t alen = prefix_family_bits(family) / 8;
 
 	if (!nest)
 		return false;

@@ -200,11 +200,6 @@ static const struct wg_peer *find_peer(const struct wg_device *d, const struct w
 	return NULL;
 }
 
-static int cmp_prefix(const void *a, const void *b)
-{
-	return prefix_cmp(a, b);
-}
-
 /* ch[idx[0..n-1]]: the changes of one peer. */
 static int plan_peer(struct wg_set *s, const struct change *ch, const size_t *idx,
 		     size_t n, enum wg_remove_mode mode, const struct wg_device *cur)
@@ -234,10 +229,10 @@ static int plan_peer(struct wg_set *s, const struct change *ch, const size_t *id
 		for (size_t i = 0; i < n; i++)
 			if (ch[idx[i]].op == CHANGE_ALLOWED_DEL)
 				dels[nd++] = ch[idx[i]].dst;
-		qsort(dels, nd, sizeof(*dels), cmp_prefix);
+		qsort(dels, nd, sizeof(*dels), prefix_cmp_void);
 		for (size_t i = 0; !r && i < now->n_allowed; i++)
 			if (!bsearch(&now->allowed[i], dels, nd, sizeof(*dels),
-				     cmp_prefix))
+				     prefix_cmp_void))
 				r = add_ip(p, &now->allowed[i], false, SIZE_MAX);
 		free(dels);
 	}
