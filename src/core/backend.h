@@ -45,9 +45,15 @@ typedef int (*kroute_fn)(const struct kroute *rt, void *ctx);
 
 struct route_backend {
 	const char *name;
-	/* Calls fn for every route of both families in table (0: all tables). */
-	int (*dump)(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx);
-	/* Applies the CHANGE_ROUTE_* entries of ch as one batch; err as above. */
+	/* Calls fn for every route of both families in table (0: all tables).
+	 * *torn (torn may be NULL) is set when the dump may have missed routes
+	 * that stood all along or listed some twice: routes changed while it
+	 * ran (docs/design.md, "Torn dumps"). */
+	int (*dump)(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx,
+		    bool *torn);
+	/* Applies the CHANGE_ROUTE_* entries of ch as one batch; err as above.
+	 * An add with route.replace false is exclusive: -EEXIST where a route of
+	 * its identity stands. */
 	int (*apply)(struct route_backend *b, const struct change *ch, size_t n,
 		     int *err);
 	void (*destroy)(struct route_backend *b);

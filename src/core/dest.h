@@ -22,10 +22,23 @@
 #define DF_OVER	     0x20 /* counted as over max_learned_prefixes */
 #define DF_DISPLACED 0x40 /* has an entry in the displaced map */
 
+/* dest.flags2 */
+/* An exclusive add of our route was refused (EEXIST): a route the model has
+ * not seen stands there. No route of ours is wanted for the destination
+ * until a route event for it or a complete dump shows what it is. */
+#define D2_UNSEEN_ROUTE 0x01
+
 /* rroute.nh */
 #define RN_COUNT 0x3f /* next hops through the interface (at most 63 kept) */
-#define RN_SEEN	 0x40 /* seen in the current route dump (epoch parity) */
-#define RN_OURS	 0x80 /* protocol P, every next hop through the interface */
+/* Seen in a dump since the last complete one ended (epoch parity; a dump
+ * after a tentative one keeps the parity, so that what either saw stays). */
+#define RN_SEEN 0x40
+#define RN_OURS 0x80 /* protocol P, every next hop through the interface */
+
+/* rroute.type: the route's type (RTN_*; one above 127 is kept as 127, which
+ * is as much not unicast to the core) and RT_DUMPED. */
+#define RT_TYPE	  0x7f
+#define RT_DUMPED 0x80 /* listed by the dump under way (cleared at its end) */
 
 /* One route of table T. Only next hops through the interface are kept (a
  * gateway NULL: no gateway); one inline, more in an array. */
@@ -41,7 +54,7 @@ struct rroute {
 struct dest {
 	struct prefix dst;
 	uint8_t flags;
-	uint8_t spare;
+	uint8_t flags2;
 	uint32_t holder; /* peer id holding dst in its AllowedIPs, 0: none */
 	uint32_t cand;	 /* peer the routes name (last evaluation), 0: none */
 	uint16_t n_routes;

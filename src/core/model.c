@@ -107,8 +107,11 @@ static char *format_route(const struct change *c, char *buf, size_t len)
 	if (r->gw.family)
 		snprintf(via, sizeof(via), " via %s", addr_format(&r->gw, gw));
 	snprintf(buf, len, "route %s %s%s dev %d table %u proto %u metric %u",
-		 c->op == CHANGE_ROUTE_ADD ? "add" : "del", prefix_format(&r->dst, dst),
-		 via, r->oif, r->table, r->protocol, r->metric);
+		 c->op == CHANGE_ROUTE_DEL ? "del"
+		 : r->replace		   ? "replace"
+					   : "add",
+		 prefix_format(&r->dst, dst), via, r->oif, r->table, r->protocol,
+		 r->metric);
 	return buf;
 }
 

@@ -70,12 +70,18 @@ struct route_spec {
 	uint32_t metric;
 	int oif;
 	struct prefix gw;
+	/* CHANGE_ROUTE_ADD: the model holds a route of ours with this identity
+	 * (dst, tos, metric), and the add replaces it in place (a wrong gateway
+	 * fixed with no moment without a route). false: the add is exclusive,
+	 * and the kernel refuses it (EEXIST) where any route of this identity
+	 * stands, so that a route the model missed is never replaced. */
+	bool replace;
 };
 
 enum change_op {
 	CHANGE_ALLOWED_ADD, /* add dst to peer's AllowedIPs (moves it) */
 	CHANGE_ALLOWED_DEL, /* remove dst from peer's AllowedIPs */
-	CHANGE_ROUTE_ADD,   /* add or replace our route */
+	CHANGE_ROUTE_ADD,   /* add our route (or replace it: route_spec.replace) */
 	CHANGE_ROUTE_DEL,   /* delete our route */
 };
 
@@ -97,7 +103,8 @@ int change_list_push(struct change_list *l, const struct change *c);
 void change_list_clear(struct change_list *l);
 void change_list_free(struct change_list *l);
 /* One line, as --dry-run prints it: "allowed-ip add PEER PREFIX (learned)",
- * "route add PREFIX via GW dev IFINDEX table T proto P metric M". */
+ * "route add PREFIX via GW dev IFINDEX table T proto P metric M" ("route
+ * replace ..." for an add that replaces our route). */
 char *change_format(const struct change *c, char *buf, size_t len);
 
 /* One owned (learned) AllowedIP, as the state file records it. displaced is

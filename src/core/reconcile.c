@@ -45,7 +45,12 @@ struct rec {
 	/* wg_device_fingerprint() of the device as the model holds it. */
 	uint64_t wg_fp;
 	bool wg_parity;	   /* DF_SEEN value of the last WireGuard snapshot */
-	bool route_parity; /* RN_SEEN value of the last route dump */
+	bool route_parity; /* RN_SEEN value of the dumps since the last complete one */
+	/* Route dumps (docs/design.md, "Torn dumps"). */
+	bool dumping;	       /* between rec_routes_begin and its end */
+	bool dump_doubled;     /* the dump under way listed a route twice */
+	bool routes_tentative; /* the last dump ended tentative */
+	bool routes_confirmed; /* a complete dump since the routes were lost */
 	bool have_wg;
 	struct own_entry *pending_own;
 	size_t n_pending_own, cap_pending_own;
@@ -285,6 +290,15 @@ static void set_holding(struct rec *r, struct dest *d, uint32_t holder, bool lea
 		mark_gw_users_within(r, &d->dst);
 }
 
+/* Ends D2_UNSEEN_ROUTE; true when it was set. */
+static bool unhold(struct dest *d)
+{
+	bool held = d->flags2 & D2_UNSEEN_ROUTE;
+
+	d->flags2 &= (uint8_t)~D2_UNSEEN_ROUTE;
+	return held;
+}
+
 static void set_seen(struct dest *d, bool parity)
 {
 	d->flags = (uint8_t)((d->flags & ~DF_SEEN) | (parity ? DF_SEEN : 0));
@@ -368,7 +382,8 @@ static int rroute_build(struct rec *r, struct dest *d, uint32_t metric, uint8_t 
 	out->metric = metric;
 	out->tos = tos;
 	out->protocol = protocol;
-	out->type = type;
+	out->type = (uint8_t)((type > RT_TYPE ? RT_TYPE : type) |
+			      (r->dumping ? RT_DUMPED : 0));
 	v = n > 1 ? calloc(n, sizeof(*v)) : &out->gw.one;
 	if (!v)
 		return -ENOMEM;
@@ -396,7 +411,7 @@ static int rroute_build(struct rec *r, struct dest *d, uint32_t metric, uint8_t 
 
 static bool rroute_same(const struct rroute *a, const struct rroute *b)
 {
-	if (a->protocol != b->protocol || a->type != b->type ||
+	if (a->protocol != b->protocol || (a->type & RT_TYPE) != (b->type & RT_TYPE) ||
 	    (a->nh & (RN_COUNT | RN_OURS)) != (b->nh & (RN_COUNT | RN_OURS)))
 		return false;
 	return !memcmp(rroute_gws(a), rroute_gws(b),
@@ -481,7 +496,12 @@ static int route_store(struct rec *r, struct dest *d, struct rroute *nr)
 		struct rroute gone = *old;
 
 		if (rroute_same(old, nr)) {
+			/* The same route twice in one dump: the kernel walked
+			 * part of the table again, and may have skipped some. */
+			if (old->type & nr->type & RT_DUMPED)
+				r->dump_doubled = true;
 			old->nh = (uint8_t)((old->nh & ~RN_SEEN) | (nr->nh & RN_SEEN));
+			old->type |= nr->type & RT_DUMPED;
 			rroute_free_hops(nr);
 			return 0;
 		}
@@ -788,9 +808,13 @@ static int drop_all_routes(struct rec *r)
 		if (keep_orphans(r, l.v[i]) < 0)
 			ret = -ENOMEM;
 		dest_drop_routes(r, l.v[i]);
+		unhold(l.v[i]);
 		maybe_free(r, l.v[i]);
 	}
 	free(l.v);
+	/* Until a complete dump of the new table, absence means nothing. */
+	r->routes_confirmed = false;
+	r->routes_tentative = false;
 	return ret;
 }
 
@@ -1193,6 +1217,8 @@ int rec_route_upsert(struct rec *r, const struct kroute *rt)
 			   rt->nexthops, rt->n_nexthops, &nr);
 	if (ret == 0)
 		ret = route_store(r, d, &nr);
+	if (ret >= 0 && unhold(d))
+		ret = 1;
 	if (ret > 0)
 		mark(r, d);
 	else
@@ -1210,6 +1236,8 @@ int rec_route_remove(struct rec *r, const struct kroute *rt)
 	d = dest_get(r, &rt->dst, false);
 	if (!d)
 		return 0;
+	if (unhold(d))
+		mark(r, d);
 	i = route_find(d, rt->tos, rt->metric);
 	if (i < 0)
 		return 0;
@@ -1220,32 +1248,81 @@ int rec_route_remove(struct rec *r, const struct kroute *rt)
 
 void rec_routes_begin(struct rec *r)
 {
-	r->route_parity = !r->route_parity;
+	/* After a tentative dump, this one adds to what that one saw. */
+	if (!r->routes_tentative)
+		r->route_parity = !r->route_parity;
+	r->dumping = true;
+	r->dump_doubled = false;
 }
+
+bool rec_routes_doubled(const struct rec *r)
+{
+	return r->dump_doubled;
+}
+
+struct sweep {
+	struct rec *r;
+	bool remove; /* what no dump since the last complete one saw */
+};
 
 static int sweep_routes(const struct prefix *key, void *value, void *ctx)
 {
-	struct rec *r = ctx;
+	struct sweep *w = ctx;
+	struct rec *r = w->r;
 	struct dest *d = value;
 	bool changed = false;
 
 	(void)key;
 	for (unsigned i = d->n_routes; i-- > 0;) {
-		if (!!(dest_routes(d)[i].nh & RN_SEEN) != r->route_parity) {
+		struct rroute *rt = &dest_routes(d)[i];
+
+		rt->type &= (uint8_t)~RT_DUMPED;
+		if (w->remove && !!(rt->nh & RN_SEEN) != r->route_parity) {
 			route_remove_at(r, d, i);
 			changed = true;
 		}
 	}
+	/* The dump showed whatever refused our add. */
+	if (w->remove && unhold(d))
+		changed = true;
 	if (changed)
 		mark(r, d);
 	return 0;
 }
 
+static void routes_end(struct rec *r, bool complete)
+{
+	struct sweep w = {r, complete};
+
+	/* Sweeping cannot free records, so the trie may be walked. */
+	ptrie_walk(r->dests, sweep_routes, &w);
+	r->dumping = false;
+	r->routes_tentative = !complete;
+	if (complete)
+		r->routes_confirmed = true;
+}
+
 int rec_routes_end(struct rec *r)
 {
-	/* Sweeping cannot free records, so the trie may be walked. */
-	ptrie_walk(r->dests, sweep_routes, r);
+	routes_end(r, true);
 	return 0;
+}
+
+void rec_routes_end_tentative(struct rec *r)
+{
+	routes_end(r, false);
+}
+
+bool rec_routes_confirmed(const struct rec *r)
+{
+	return r->routes_confirmed;
+}
+
+void rec_routes_doubt(struct rec *r)
+{
+	r->routes_confirmed = false;
+	/* What earlier dumps saw may have gone without an event we heard. */
+	r->routes_tentative = false;
 }
 
 /* ---- evaluation ---- */
@@ -1300,7 +1377,7 @@ static uint32_t route_winner(const struct rec *r, struct dest *d)
 		struct gw *const *gws = rroute_gws(rt);
 		uint32_t peer = 0;
 
-		if ((rt->nh & RN_OURS) || rt->type != ROUTE_TYPE_UNICAST ||
+		if ((rt->nh & RN_OURS) || (rt->type & RT_TYPE) != ROUTE_TYPE_UNICAST ||
 		    !settings_learns_protocol(&r->s, rt->protocol))
 			continue;
 		if (best && (rt->metric > best->metric ||
@@ -1518,7 +1595,7 @@ static int plan_routes(const struct rec *r, struct dest *d, uint32_t holder, boo
 	const struct rroute *v = dest_routes(d);
 	struct route_spec want, s;
 	bool wanted = holder && !learned && r->s.install_routes &&
-		      !has_foreign_route(d) &&
+		      !has_foreign_route(d) && !(d->flags2 & D2_UNSEEN_ROUTE) &&
 		      (d->dst.len > 0 || r->s.install_default_routes);
 	const struct orphans *o = orphans_of(r, d);
 	bool have = false;
@@ -1545,9 +1622,12 @@ static int plan_routes(const struct rec *r, struct dest *d, uint32_t holder, boo
 			have = true;
 			continue;
 		}
-		/* Same identity: the add below replaces it. */
-		if (wanted && v[i].tos == want.tos && v[i].metric == want.metric)
+		/* Same identity: the add below replaces it, and only because
+		 * this route is ours may it (a foreign one is never replaced). */
+		if (wanted && v[i].tos == want.tos && v[i].metric == want.metric) {
+			want.replace = true;
 			continue;
+		}
 		spec_of(r, d, &v[i], &s);
 		ret = push(out, CHANGE_ROUTE_DEL, &d->dst, NULL, false, &s);
 		if (ret < 0)
@@ -1875,7 +1955,7 @@ int rec_commit(struct rec *r, const struct change *c)
 	return -EINVAL;
 }
 
-void rec_fail(struct rec *r, const struct change *c)
+void rec_fail(struct rec *r, const struct change *c, int err)
 {
 	struct dest *d;
 
@@ -1884,10 +1964,17 @@ void rec_fail(struct rec *r, const struct change *c)
 		own_if_made(r, c);
 	d = dest_get(r, &c->dst, false);
 
-	if (d)
-		mark(r, d);
-	else
+	if (!d) {
 		r->all_dirty = true;
+		return;
+	}
+	/* Only a route the model missed makes an exclusive add fail so: try
+	 * again once it is known (a route event, or a complete dump), not at
+	 * every pass. */
+	if (c->op == CHANGE_ROUTE_ADD && err == -EEXIST &&
+	    c->route.table == r->s.routing_table)
+		d->flags2 |= D2_UNSEEN_ROUTE;
+	mark(r, d);
 }
 
 /* ---- introspection ---- */

@@ -51,9 +51,24 @@ bool rec_wg_fingerprint(const struct rec *r, uint64_t *fp);
 int rec_route_upsert(struct rec *r, const struct kroute *rt);
 int rec_route_remove(struct rec *r, const struct kroute *rt);
 /* A full route dump: begin, upsert every route, end. end removes the routes
- * the dump did not contain. */
+ * the dump did not contain (after tentative dumps: that none of them did).
+ * The kernel's dump is no snapshot: changes while it runs can make it skip
+ * routes that stand, or list some twice (docs/design.md, "Torn dumps"). A
+ * dump that may be torn so ends with end_tentative instead: it adds what it
+ * saw and removes nothing, and the next dump adds to it. */
 void rec_routes_begin(struct rec *r);
 int rec_routes_end(struct rec *r);
+void rec_routes_end_tentative(struct rec *r);
+/* The dump under way (or the last one) listed a route twice: torn. */
+bool rec_routes_doubled(const struct rec *r);
+/* True once a complete dump has ended since the model was made, since its
+ * routes were dropped (a change of table, protocol or interface) and since
+ * rec_routes_doubt. Until then a missing route may only be one the dumps
+ * missed: a round would withdraw and install on no evidence. */
+bool rec_routes_confirmed(const struct rec *r);
+/* Route events were lost: what the model holds may be wrong either way, and
+ * what earlier tentative dumps saw may have gone without a word. */
+void rec_routes_doubt(struct rec *r);
 
 /* Ownership from the state file, before the first pass, applied in order
  * at the next rec_set_wg: each entry only where the device agrees (its peer
@@ -86,10 +101,14 @@ int rec_pass(struct rec *r, bool full, struct change_list *out);
 int rec_teardown(struct rec *r, struct change_list *out);
 /* The change was applied: update the model as if the kernel had reported it. */
 int rec_commit(struct rec *r, const struct change *c);
-/* The change failed: the destination is evaluated again on the next pass.
- * A learned AllowedIP addition may have been made all the same (its reply
- * lost): if the next WireGuard snapshot shows it, it is owned. */
-void rec_fail(struct rec *r, const struct change *c);
+/* The change failed with err (a negative errno): the destination is
+ * evaluated again on the next pass. A learned AllowedIP addition may have
+ * been made all the same (its reply lost): if the next WireGuard snapshot
+ * shows it, it is owned. An exclusive route add refused with -EEXIST met a
+ * route the model lacks: no route of ours is planned for the destination
+ * until a route event for it or a complete dump says what stands there (a
+ * route of another is never replaced). */
+void rec_fail(struct rec *r, const struct change *c, int err);
 
 void rec_get_stats(const struct rec *r, struct rec_stats *st);
 

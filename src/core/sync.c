@@ -141,8 +141,10 @@ static int apply_and_commit(struct rec *r, struct wg_backend *wg,
 		ret = err[i] ? err[i] : rec_commit(r, &l->v[i]);
 
 		if (ret) {
-			rec_fail(r, &l->v[i]);
+			rec_fail(r, &l->v[i], ret);
 			res->failed++;
+			if (l->v[i].op == CHANGE_ROUTE_ADD && ret == -EEXIST)
+				res->unseen_routes++;
 			if (!first)
 				first = ret;
 		} else {

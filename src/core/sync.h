@@ -11,6 +11,9 @@
 
 struct sync_result {
 	size_t planned, applied, failed;
+	/* Of the failed: route adds refused (EEXIST) by a route the model
+	 * lacks. The table is to be read again (rec_fail holds them till then). */
+	size_t unseen_routes;
 };
 
 /* Write-ahead of ownership (docs/design.md, "Commit"): before the AllowedIP

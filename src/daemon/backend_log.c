@@ -76,12 +76,13 @@ static int wg_apply(struct wg_backend *b, const char *ifname, const struct chang
 	return r;
 }
 
-static int rt_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx)
+static int rt_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx,
+		   bool *torn)
 {
 	struct backend_log *bl =
 		(struct backend_log *)((char *)b - offsetof(struct backend_log, rt));
 
-	return bl->inner_rt->dump(bl->inner_rt, table, fn, ctx);
+	return bl->inner_rt->dump(bl->inner_rt, table, fn, ctx, torn);
 }
 
 static int rt_apply(struct route_backend *b, const struct change *ch, size_t n, int *err)

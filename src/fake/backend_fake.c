@@ -472,6 +472,14 @@ static int fake_get(struct wg_backend *b, const char *ifname, struct wg_device *
 	return fake_wg_get(w, ifname, dev);
 }
 
+static bool route_stands(struct fake_world *w, const struct kroute *rt)
+{
+	struct fake_table *t = table_get(w, rt->table, false);
+	struct fake_dst *fd = t ? ptrie_get(t->dsts, &rt->dst) : NULL;
+
+	return fd && route_find(fd, rt) >= 0;
+}
+
 /* One change: an AllowedIP of ifname, or a route. */
 static int apply_one(struct fake_world *w, const char *ifname, const struct change *c)
 {
@@ -494,6 +502,10 @@ static int apply_one(struct fake_world *w, const char *ifname, const struct chan
 	case CHANGE_ALLOWED_DEL:
 		return fake_wg_disallow(w, ifname, &c->peer, &c->dst);
 	case CHANGE_ROUTE_ADD:
+		/* As the kernel answers NLM_F_CREATE|NLM_F_EXCL. */
+		prefix_normalise(&rt.dst);
+		if (!s->replace && route_stands(w, &rt))
+			return -EEXIST;
 		return fake_route_add(w, &rt);
 	case CHANGE_ROUTE_DEL:
 		return fake_route_del(w, &rt);
@@ -548,8 +560,11 @@ struct wg_backend *fake_wg_backend(struct fake_world *w)
 	return &f->b;
 }
 
-static int fake_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx)
+static int fake_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx,
+		     bool *torn)
 {
+	if (torn)
+		*torn = false; /* nothing changes while a walk runs */
 	return fake_route_walk(((struct fake_rt *)b)->w, table, fn, ctx);
 }
 

@@ -26,8 +26,9 @@ int fake_wg_disallow(struct fake_world *w, const char *ifname, const struct wg_k
 		     const struct prefix *dst);
 int fake_wg_get(struct fake_world *w, const char *ifname, struct wg_device *dev);
 
-/* Routes. add replaces a route with the same identity. The nexthops are
- * copied. */
+/* Routes. add replaces a route with the same identity (as the kernel's
+ * replace does; the route backend's exclusive adds answer -EEXIST there
+ * instead). The nexthops are copied. */
 int fake_route_add(struct fake_world *w, const struct kroute *rt);
 int fake_route_del(struct fake_world *w, const struct kroute *rt);
 /* Calls fn for every route of table (0: all) in a stable order. */

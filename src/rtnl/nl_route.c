@@ -35,6 +35,8 @@
 #define EVENT_RCVBUF   (256 * 1024 * 1024)
 #define ACK_TIMEOUT_MS 5000
 #define DUMP_RETRIES   3
+/* The watch of a route dump only needs to hear that something came. */
+#define WATCH_RCVBUF 4096
 
 /* ---------------------------------------------------------------------- */
 /* Nexthop table and the index of routes that need tracking                */
@@ -76,6 +78,8 @@ struct hash {
 struct nl_route {
 	struct route_backend be; /* first: the backend pointer is nr */
 	struct mnl_socket *req, *ev;
+	int watch;     /* hears route changes during a route dump; -1: not yet */
+	size_t forged; /* messages dropped for not coming from the kernel */
 	unsigned req_portid;
 	uint32_t seq;
 	char *reqbuf, *evbuf, *batchbuf;
@@ -602,12 +606,48 @@ static struct mnl_socket *open_socket(int rcvbuf)
 	return nl;
 }
 
+/* One datagram from the kernel. Another process with CAP_NET_ADMIN can
+ * send to our ports (and so forge events, dump parts or acks): what does
+ * not come from port 0 is dropped. MSG_TRUNC: -1 with ENOSPC. */
+static ssize_t recv_kernel(struct nl_route *nr, int fd, void *buf, size_t len, int flags)
+{
+	for (;;) {
+		struct sockaddr_nl sa;
+		struct iovec iov = {buf, len};
+		struct msghdr msg = {.msg_name = &sa,
+				     .msg_namelen = sizeof(sa),
+				     .msg_iov = &iov,
+				     .msg_iovlen = 1};
+		ssize_t n = recvmsg(fd, &msg, flags);
+
+		if (n < 0)
+			return -1;
+		if (msg.msg_namelen == sizeof(sa) && sa.nl_family == AF_NETLINK &&
+		    sa.nl_pid == 0) {
+			if (msg.msg_flags & MSG_TRUNC) {
+				errno = ENOSPC;
+				return -1;
+			}
+			return n;
+		}
+		/* Said once: a sender that repeats itself fills no log. */
+		if (nr->forged++ == 0)
+			log_warn("rtnetlink: dropping a message from port %u, which is "
+				 "not the kernel",
+				 msg.msg_namelen == sizeof(sa) ? sa.nl_pid : 0);
+		else
+			log_debug("rtnetlink: dropping a message that is not the "
+				  "kernel's (%zu so far)",
+				  nr->forged);
+	}
+}
+
 /* One dump: type with family; each message goes to msg_fn. */
 struct dump_ctx {
 	struct nl_route *nr;
 	int (*msg_fn)(struct dump_ctx *d, const struct nlmsghdr *nlh);
-	int result; /* first non-zero callback result */
-	bool interrupted;
+	int result;	  /* first non-zero callback result */
+	bool interrupted; /* NLM_F_DUMP_INTR */
 	/* per dump kind */
 	uint32_t table;
 	kroute_fn route_fn;
@@ -616,17 +656,14 @@ struct dump_ctx {
 	void *ctx;
 };
 
-static int dump_cb(const struct nlmsghdr *nlh, void *data)
+static void dump_msg(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump_ctx *d = data;
 
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		d->interrupted = true;
 	/* Read the whole dump even after a callback stopped it, so that no
 	 * stale part is left on the socket. */
 	if (d->result == 0)
 		d->result = d->msg_fn(d, nlh);
-	return MNL_CB_OK;
 }
 
 /* Drops anything a failed request left on the request socket (the rest of
@@ -639,25 +676,17 @@ static void flush_req(struct nl_route *nr)
 		;
 }
 
-/* libmnl's mnl_cb_run walks with mnl_nlmsg_ok, which lets a length of 2^31
- * or more through (see nl_msgs_next): it only gets reads whose every
- * message is whole. */
-static bool msgs_whole(const void *buf, size_t len)
-{
-	struct nl_msgs m = {buf, len};
-
-	while (nl_msgs_next(&m))
-		;
-	return m.left == 0;
-}
-
+/* Sends the dump request and reads its replies to the end. Our own walk
+ * (nl_dump_read), not libmnl's mnl_cb_run: that one fails a message that
+ * carries NLM_F_DUMP_INTR with EINTR before the callback sees it, and
+ * leaves the rest of the dump on the socket. */
 static int dump_once(struct dump_ctx *d, uint16_t type, int family, size_t hdr_len)
 {
 	struct nl_route *nr = d->nr;
 	char req[MNL_NLMSG_HDRLEN + 32];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	uint32_t seq = ++nr->seq;
-	ssize_t n;
+	int fd = mnl_socket_get_fd(nr->req);
 	int ret;
 
 	nlh->nlmsg_type = type;
@@ -665,30 +694,31 @@ static int dump_once(struct dump_ctx *d, uint16_t type, int family, size_t hdr_l
 	nlh->nlmsg_seq = seq;
 	/* Every family header starts with its family byte. */
 	*(uint8_t *)mnl_nlmsg_put_extra_header(nlh, hdr_len) = (uint8_t)family;
+	d->interrupted = false;
 	flush_req(nr);
 	if (mnl_socket_sendto(nr->req, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
-		n = mnl_socket_recvfrom(nr->req, nr->reqbuf, RECV_BUF_SIZE);
-		if (n < 0)
+		ssize_t n = recv_kernel(nr, fd, nr->reqbuf, RECV_BUF_SIZE, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
 			return -errno;
-		if (!msgs_whole(nr->reqbuf, (size_t)n))
-			return -EBADMSG;
-		ret = mnl_cb_run(nr->reqbuf, (size_t)n, seq, nr->req_portid, dump_cb, d);
-	} while (ret > MNL_CB_STOP);
-	if (ret < 0)
-		return -errno;
-	return 0;
+		}
+		ret = nl_dump_read(nr->reqbuf, (size_t)n, seq, nr->req_portid, dump_msg,
+				   d, &d->interrupted);
+	} while (ret == NL_DUMP_MORE);
+	return ret < 0 ? ret : 0;
 }
 
-/* Runs a dump again when the kernel says it was interrupted by a change. */
+/* Runs a dump again when the kernel says it was interrupted by a change
+ * (links and addresses: small, and read at once by their users). */
 static int dump(struct dump_ctx *d, uint16_t type, int family, size_t hdr_len)
 {
 	for (int attempt = 0;; attempt++) {
-		int err;
+		int err = dump_once(d, type, family, hdr_len);
 
-		d->interrupted = false;
-		err = dump_once(d, type, family, hdr_len);
 		if (err)
 			return err;
 		if (d->result)
@@ -698,6 +728,117 @@ static int dump(struct dump_ctx *d, uint16_t type, int family, size_t hdr_len)
 		if (attempt == DUMP_RETRIES)
 			return -EAGAIN;
 	}
+}
+
+/* ---- watching a route dump ---- */
+
+/* The kernel's route dump is no snapshot: when routes change while it runs,
+ * an IPv6 dump resumes by counting entries and can skip routes that stood
+ * all along, or list some twice, and it does not say so (NLM_F_DUMP_INTR
+ * is never set for routes). So a socket of its own listens to the route
+ * and nexthop groups while a route dump runs: whatever it hears makes the
+ * dump torn. It needs only to know THAT something came: a small buffer,
+ * and an overflow (ENOBUFS) counts as hearing. */
+static const int watched_groups[] = {RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
+				     RTNLGRP_NEXTHOP};
+
+/* Empties the watch socket; true when the kernel had sent something. */
+static bool watch_drain(struct nl_route *nr)
+{
+	char buf[4096];
+	bool heard = false;
+
+	for (;;) {
+		if (recv_kernel(nr, nr->watch, buf, sizeof(buf), MSG_DONTWAIT) >= 0) {
+			heard = true;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == ENOBUFS || errno == ENOSPC) {
+			heard = true;
+			continue;
+		}
+		return heard;
+	}
+}
+
+static void watch_groups(struct nl_route *nr, int opt)
+{
+	for (size_t i = 0; i < sizeof(watched_groups) / sizeof(watched_groups[0]); i++)
+		/* A kernel without nexthop objects has no such group. */
+		setsockopt(nr->watch, SOL_NETLINK, opt, &watched_groups[i],
+			   sizeof(watched_groups[i]));
+}
+
+static int watch_begin(struct nl_route *nr)
+{
+	if (nr->watch < 0) {
+		struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+		int size = WATCH_RCVBUF;
+
+		nr->watch = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+		if (nr->watch < 0)
+			return -errno;
+		setsockopt(nr->watch, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		if (bind(nr->watch, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			int err = -errno;
+
+			close(nr->watch);
+			nr->watch = -1;
+			return err;
+		}
+	}
+	watch_drain(nr); /* nothing is queued; a forged message would be */
+	watch_groups(nr, NETLINK_ADD_MEMBERSHIP);
+	return 0;
+}
+
+/* Whether route events came since watch_begin; stops listening. */
+static bool watch_end(struct nl_route *nr)
+{
+	bool heard = watch_drain(nr);
+
+	watch_groups(nr, NETLINK_DROP_MEMBERSHIP);
+	watch_drain(nr); /* what came after the dump's end */
+	return heard;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int nl_route_wait_quiet(struct nl_route *nr, int quiet_ms, int max_ms)
+{
+	uint64_t now = mono_ms(), end = now + (uint64_t)(max_ms > 0 ? max_ms : 0);
+	uint64_t quiet_from = now;
+	int err = watch_begin(nr);
+
+	if (err)
+		return err;
+	for (;;) {
+		struct pollfd p = {.fd = nr->watch, .events = POLLIN};
+		uint64_t due = quiet_from + (uint64_t)quiet_ms;
+
+		now = mono_ms();
+		if (now >= due) {
+			err = 0;
+			break;
+		}
+		if (now >= end) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		if (poll(&p, 1, (int)((due < end ? due : end) - now)) > 0 &&
+		    watch_drain(nr))
+			quiet_from = mono_ms();
+	}
+	watch_end(nr);
+	return err;
 }
 
 static int link_msg(struct dump_ctx *d, const struct nlmsghdr *nlh)
@@ -773,8 +914,8 @@ int nl_route_dump_addrs(struct nl_route *nr, nl_addr_fn fn, void *ctx)
 	return dump(&d, RTM_GETADDR, AF_UNSPEC, sizeof(struct ifaddrmsg));
 }
 
-/* Reloads the nexthop table. */
-static int reload_nexthops(struct nl_route *nr)
+/* Reloads the nexthop table; *intr as the route dump's. */
+static int reload_nexthops(struct nl_route *nr, bool *intr)
 {
 	struct dump_ctx d = {.nr = nr, .msg_fn = nexthop_msg};
 	int err;
@@ -785,7 +926,8 @@ static int reload_nexthops(struct nl_route *nr)
 			e->known = false;
 			nl_nexthop_release(&e->nh);
 		}
-	err = dump(&d, RTM_GETNEXTHOP, AF_UNSPEC, sizeof(struct nhmsg));
+	err = dump_once(&d, RTM_GETNEXTHOP, AF_UNSPEC, sizeof(struct nhmsg));
+	*intr |= d.interrupted;
 	for (size_t i = 0; i < nr->nhs.nb; i++) {
 		struct nh_entry *e = nr->nhs.b[i];
 
@@ -796,10 +938,14 @@ static int reload_nexthops(struct nl_route *nr)
 			e = next;
 		}
 	}
-	return err;
+	return err ? err : d.result;
 }
 
-static int nlr_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx)
+/* The route dump is not run again when torn (the caller is told, and reads
+ * again once the changes are over): at once, it would most likely be torn
+ * again. */
+static int nlr_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void *ctx,
+		    bool *torn)
 {
 	struct nl_route *nr = (struct nl_route *)b;
 	struct dump_ctx d = {.nr = nr,
@@ -807,19 +953,27 @@ static int nlr_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void 
 			     .table = table,
 			     .route_fn = fn,
 			     .ctx = ctx};
-	int err;
+	bool intr = false, heard;
+	int err = watch_begin(nr);
 
-	/* The dump rebuilds the index from scratch, nexthops first. */
-	nhs_clear(nr);
-	err = reload_nexthops(nr);
-	/* A kernel without nexthop objects answers EOPNOTSUPP or EINVAL. */
-	if (err && err != -EOPNOTSUPP && err != -EINVAL)
-		return err;
-	err = dump(&d, RTM_GETROUTE, AF_INET, sizeof(struct rtmsg));
 	if (err)
 		return err;
-	d.result = 0;
-	return dump(&d, RTM_GETROUTE, AF_INET6, sizeof(struct rtmsg));
+	/* The dump rebuilds the index from scratch, nexthops first. */
+	nhs_clear(nr);
+	err = reload_nexthops(nr, &intr);
+	/* A kernel without nexthop objects answers EOPNOTSUPP or EINVAL. */
+	if (err == -EOPNOTSUPP || err == -EINVAL)
+		err = 0;
+	if (!err)
+		err = dump_once(&d, RTM_GETROUTE, AF_INET, sizeof(struct rtmsg));
+	intr |= d.interrupted;
+	if (!err && !d.result)
+		err = dump_once(&d, RTM_GETROUTE, AF_INET6, sizeof(struct rtmsg));
+	intr |= d.interrupted;
+	heard = watch_end(nr);
+	if (torn)
+		*torn = intr || heard;
+	return err ? err : d.result;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -881,7 +1035,7 @@ static void send_batch(struct nl_route *nr, const void *buf, size_t size,
 		fail = wait_readable(fd, ACK_TIMEOUT_MS);
 		if (fail)
 			break;
-		n = recv(fd, nr->reqbuf, RECV_BUF_SIZE, MSG_DONTWAIT);
+		n = recv_kernel(nr, fd, nr->reqbuf, RECV_BUF_SIZE, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno != EINTR && errno != EAGAIN)
 				fail = -errno;
@@ -1097,7 +1251,8 @@ int nl_route_events_drain(struct nl_route *nr, const struct nl_route_handlers *h
 	if (!nr->ev)
 		return -ENOTCONN;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nr->ev, nr->evbuf, RECV_BUF_SIZE);
+		ssize_t n = recv_kernel(nr, mnl_socket_get_fd(nr->ev), nr->evbuf,
+					RECV_BUF_SIZE, 0);
 		int err;
 
 		if (n < 0) {
@@ -1136,6 +1291,8 @@ static void nlr_destroy(struct route_backend *b)
 		mnl_socket_close(nr->req);
 	if (nr->ev)
 		mnl_socket_close(nr->ev);
+	if (nr->watch >= 0)
+		close(nr->watch);
 	free(nr->reqbuf);
 	free(nr->evbuf);
 	free(nr->batchbuf);
@@ -1152,6 +1309,7 @@ struct nl_route *nl_route_new(void)
 	nr->be.dump = nlr_dump;
 	nr->be.apply = nlr_apply;
 	nr->be.destroy = nlr_destroy;
+	nr->watch = -1;
 	nr->seq = (uint32_t)time(NULL);
 	nr->reqbuf = malloc(RECV_BUF_SIZE);
 	nr->evbuf = malloc(RECV_BUF_SIZE);

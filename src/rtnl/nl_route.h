@@ -3,13 +3,17 @@
  *  - struct nl_route: a struct route_backend (dump of both families, apply
  *    as netlink batches with one ack per route, errors per route), which
  *    keeps the kernel's nexthop objects so that a route through a nexthop id
- *    or group arrives with its next hops resolved, in kernel order;
+ *    or group arrives with its next hops resolved, in kernel order; a dump
+ *    is torn when route events came while it ran (a socket of its own hears
+ *    them) or the kernel flagged it NLM_F_DUMP_INTR;
  *  - an event socket (links, routes, nexthops, addresses) drained into
  *    callbacks; lost events are reported as -ENOBUFS (then do a full resync).
  * Nexthop changes re-deliver the routes using them from an index nh id ->
  * routes (the kernel sends no IPv4 route event when a nexthop object changes
  * or goes). IPv6 deletes that remove one hop of a multipath route are turned
- * into an upsert with the hops that remain. */
+ * into an upsert with the hops that remain. Every socket takes only the
+ * kernel's messages (source port 0): another process with CAP_NET_ADMIN
+ * can send to ours, and could forge events, dump parts or acks. */
 #ifndef WGRS_NL_ROUTE_H
 #define WGRS_NL_ROUTE_H
 
@@ -33,6 +37,10 @@ typedef int (*nl_addr_fn)(const struct nl_addr *addr, void *ctx);
  * (route_backend.dump) first reloads the nexthop table. */
 int nl_route_dump_links(struct nl_route *nr, nl_link_fn fn, void *ctx);
 int nl_route_dump_addrs(struct nl_route *nr, nl_addr_fn fn, void *ctx);
+/* Waits until no route or nexthop change has come for quiet_ms: 0; or
+ * -ETIMEDOUT after max_ms. For a reader without the event socket
+ * (--oneshot) whose dump was torn (route_backend.dump's torn). */
+int nl_route_wait_quiet(struct nl_route *nr, int quiet_ms, int max_ms);
 /* The nexthop object id from the table, or NULL: for the live test that
  * checks the table against the kernel's. */
 const struct nl_nexthop *nl_route_nexthop(const struct nl_route *nr, uint32_t id);

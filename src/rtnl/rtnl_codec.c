@@ -145,6 +145,47 @@ const struct nlmsghdr *nl_msgs_next(struct nl_msgs *m)
 	return nlh;
 }
 
+int nl_dump_read(const void *buf, size_t len, uint32_t seq, uint32_t portid,
+		 nl_dump_fn fn, void *ctx, bool *intr)
+{
+	struct nl_msgs m = {buf, len};
+	const struct nlmsghdr *nlh;
+
+	while ((nlh = nl_msgs_next(&m))) {
+		const void *payload = (const char *)nlh + MNL_NLMSG_HDRLEN;
+		size_t plen = nlh->nlmsg_len - sizeof(*nlh);
+		int32_t code = 0;
+
+		/* A late part of an earlier request (flushed before each one,
+		 * so only what raced the flush). */
+		if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid)
+			continue;
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+			*intr = true;
+		switch (nlh->nlmsg_type) {
+		case NLMSG_DONE:
+			/* Its payload, where there is one, is the dump's
+			 * outcome: 0, or the negative errno it stopped with. */
+			if (plen >= sizeof(code))
+				memcpy(&code, payload, sizeof(code));
+			return code < 0 ? code : NL_DUMP_DONE;
+		case NLMSG_ERROR:
+			if (plen < sizeof(struct nlmsgerr))
+				return BAD;
+			memcpy(&code, payload, sizeof(code));
+			if (code < 0)
+				return code;
+			continue; /* an ack: no part of a dump */
+		case NLMSG_NOOP:
+		case NLMSG_OVERRUN:
+			continue;
+		default:
+			fn(nlh, ctx);
+		}
+	}
+	return m.left ? BAD : NL_DUMP_MORE;
+}
+
 /* The message must be whole within len and hold the family header. */
 static int msg_check(const void *buf, size_t len, size_t hdr)
 {
@@ -500,8 +541,11 @@ int nl_encode_route(void *buf, size_t size, bool add, const struct route_spec *r
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	/* Without EXCL and REPLACE the kernel would append: an IPv6 route
+	 * with a gateway becomes another next hop of one standing there. */
 	if (add)
-		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_REPLACE;
+		nlh->nlmsg_flags |=
+			NLM_F_CREATE | (rs->replace ? NLM_F_REPLACE : NLM_F_EXCL);
 	nlh->nlmsg_seq = seq;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = rs->dst.family;

@@ -4,9 +4,11 @@
  *  - decoders: one message (route, nexthop object, link, address) into a
  *    plain struct; every attribute is validated, and a truncated or
  *    malformed message gives -EBADMSG, never an out-of-bounds read;
- *  - an encoder for one route change (add = NEWROUTE CREATE|REPLACE, del =
- *    DELROUTE with the route's identity);
- *  - a walk over the messages of one read that never steps past it. */
+ *  - an encoder for one route change (add = NEWROUTE CREATE|EXCL, or
+ *    CREATE|REPLACE for an add that replaces our route; del = DELROUTE with
+ *    the route's identity);
+ *  - a walk over the messages of one read that never steps past it, and
+ *    one over the replies of a dump. */
 #ifndef WGRS_RTNL_CODEC_H
 #define WGRS_RTNL_CODEC_H
 
@@ -72,6 +74,22 @@ struct nl_msgs {
  * 2^31 or more through; walk with this instead. */
 const struct nlmsghdr *nl_msgs_next(struct nl_msgs *m);
 
+/* nl_dump_read's results: read on, or the dump ended (NLMSG_DONE). */
+#define NL_DUMP_MORE 0
+#define NL_DUMP_DONE 1
+
+typedef void (*nl_dump_fn)(const struct nlmsghdr *nlh, void *ctx);
+
+/* One read of the replies to dump request seq from port portid: fn gets
+ * each message of the dump, in order; messages of another request (seq or
+ * port) are skipped; *intr is set when one carries NLM_F_DUMP_INTR (the
+ * kernel saw its data change while it dumped). Returns NL_DUMP_MORE,
+ * NL_DUMP_DONE, or a negative errno: the one an NLMSG_ERROR or the
+ * NLMSG_DONE carries, -EBADMSG for bytes that are no whole message (the
+ * messages before them were handed to fn). */
+int nl_dump_read(const void *buf, size_t len, uint32_t seq, uint32_t portid,
+		 nl_dump_fn fn, void *ctx, bool *intr);
+
 /* RTM_NEWROUTE / RTM_DELROUTE. rt->nexthops is allocated (free it with
  * nl_kroute_release); *nh_id receives RTA_NH_ID (0: none). The nexthops are
  * the ones in the message (RTA_MULTIPATH, or RTA_GATEWAY/RTA_VIA/RTA_OIF). */
@@ -87,8 +105,9 @@ int nl_decode_addr(const void *buf, size_t len, struct nl_addr *addr);
 
 /* Writes one request for a route change into buf (size bytes, at least
  * NL_ROUTE_MSG_MAX) with NLM_F_REQUEST|NLM_F_ACK and seq. add: RTM_NEWROUTE
- * CREATE|REPLACE; else RTM_DELROUTE. Returns the message length, -ENOSPC
- * when it does not fit, -EINVAL for a bad spec. */
+ * CREATE|EXCL, or CREATE|REPLACE when rs->replace; else RTM_DELROUTE.
+ * Returns the message length, -ENOSPC when it does not fit, -EINVAL for a
+ * bad spec. */
 int nl_encode_route(void *buf, size_t size, bool add, const struct route_spec *rs,
 		    uint32_t seq);
 

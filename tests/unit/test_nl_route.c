@@ -1553,8 +1553,10 @@ static void encode_like_kernel(const char *fixture, const struct route_spec *rs,
 	assert_int_equal(nl_encode_route(dirty, sizeof(dirty), true, rs, 4711), len);
 	assert_memory_equal(dirty, buf, (size_t)len);
 	assert_int_equal(nlh->nlmsg_type, RTM_NEWROUTE);
+	/* Exclusive: a route of the same identity that is not ours is never
+	 * replaced (nor, for IPv6, joined as another next hop). */
 	assert_int_equal(nlh->nlmsg_flags,
-			 NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+			 NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
 	assert_int_equal(nlh->nlmsg_seq, 4711);
 	assert_int_equal(rtm->rtm_family, rs->dst.family);
 	assert_int_equal(rtm->rtm_type, RTN_UNICAST);
@@ -1644,6 +1646,153 @@ static void test_encode_matches_kernel(void **state)
 	uint8_t buf[512];
 	assert_true(nl_encode_route(buf, sizeof(buf), true, &rs, 1) > 0);
 	assert_null(find_attr(buf, RTA_DST));
+}
+
+/* Only an add the core says replaces our route replaces. */
+static void test_encode_replace(void **state)
+{
+	struct route_spec rs = {.dst = P("198.51.100.0/24"),
+				.table = 254,
+				.protocol = 98,
+				.oif = IF_VA,
+				.gw = A("192.0.2.2"),
+				.replace = true};
+	uint8_t buf[512], excl[512];
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int len;
+
+	(void)state;
+	len = nl_encode_route(buf, sizeof(buf), true, &rs, 3);
+	assert_true(len > 0);
+	assert_int_equal(nlh->nlmsg_flags,
+			 NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+	/* Nothing else differs from the exclusive add. */
+	rs.replace = false;
+	assert_int_equal(nl_encode_route(excl, sizeof(excl), true, &rs, 3), len);
+	((struct nlmsghdr *)excl)->nlmsg_flags = nlh->nlmsg_flags;
+	assert_memory_equal(buf, excl, (size_t)len);
+	/* A delete is a delete. */
+	rs.replace = true;
+	assert_true(nl_encode_route(buf, sizeof(buf), false, &rs, 4) > 0);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The replies of a dump (nl_dump_read)                                   */
+
+struct dump_seen {
+	size_t n;
+	uint16_t types[64];
+};
+
+static void dump_seen_fn(const struct nlmsghdr *nlh, void *ctx)
+{
+	struct dump_seen *d = ctx;
+
+	if (d->n < 64)
+		d->types[d->n] = nlh->nlmsg_type;
+	d->n++;
+}
+
+/* A dump fixture (seq 1, port 7809), and room after it for more. */
+static uint8_t *dump_reply(const char *name, size_t *len, size_t room)
+{
+	struct fixture f = load(name);
+	uint8_t *buf = calloc(1, f.len + room);
+
+	assert_non_null(buf);
+	memcpy(buf, f.data, f.len);
+	*len = f.len;
+	unload(&f);
+	return buf;
+}
+
+/* Appends a message of type with a 4-byte payload (an errno, or the first
+ * word of an nlmsgerr). */
+static size_t put_msg(uint8_t *at, uint16_t type, uint16_t flags, uint32_t seq,
+		      uint32_t pid, int32_t code, size_t payload)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)at;
+
+	memset(at, 0, NLMSG_HDRLEN + payload);
+	nlh->nlmsg_len = (uint32_t)(NLMSG_HDRLEN + payload);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_pid = pid;
+	if (payload >= sizeof(code))
+		memcpy(at + NLMSG_HDRLEN, &code, sizeof(code));
+	return NLMSG_ALIGN(NLMSG_HDRLEN + payload);
+}
+
+static void test_dump_read(void **state)
+{
+	size_t len, n;
+	uint8_t *buf = dump_reply("dump-route6.bin", &len, 256);
+	struct dump_seen seen = {0};
+	bool intr = false;
+
+	(void)state;
+	/* A part of the dump: every message to fn, in order; read on. */
+	assert_int_equal(nl_dump_read(buf, len, 1, 7809, dump_seen_fn, &seen, &intr),
+			 NL_DUMP_MORE);
+	n = seen.n;
+	assert_int_equal(n, 12);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(seen.types[i], RTM_NEWROUTE);
+	assert_false(intr);
+
+	/* Another request's parts are skipped, its seq or its port. */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(nl_dump_read(buf, len, 2, 7809, dump_seen_fn, &seen, &intr),
+			 NL_DUMP_MORE);
+	assert_int_equal(nl_dump_read(buf, len, 1, 7810, dump_seen_fn, &seen, &intr),
+			 NL_DUMP_MORE);
+	assert_int_equal(seen.n, 0);
+
+	/* NLMSG_DONE ends it; a message flagged NLM_F_DUMP_INTR says the data
+	 * changed under it, and is still handed on. */
+	((struct nlmsghdr *)buf)->nlmsg_flags |= NLM_F_DUMP_INTR;
+	put_msg(buf + len, NLMSG_DONE, NLM_F_MULTI, 1, 7809, 0, 4);
+	assert_int_equal(nl_dump_read(buf, len + 20, 1, 7809, dump_seen_fn, &seen, &intr),
+			 NL_DUMP_DONE);
+	assert_int_equal(seen.n, n);
+	assert_true(intr);
+	/* Without a payload too (old kernels). */
+	intr = false;
+	put_msg(buf, NLMSG_DONE, NLM_F_MULTI, 1, 7809, 0, 0);
+	assert_int_equal(nl_dump_read(buf, 16, 1, 7809, dump_seen_fn, &seen, &intr),
+			 NL_DUMP_DONE);
+	assert_false(intr);
+
+	/* A dump that failed: the errno its NLMSG_DONE or NLMSG_ERROR
+	 * carries. An ack (error 0) is no part of a dump. */
+	put_msg(buf, NLMSG_DONE, NLM_F_MULTI, 1, 7809, -EMSGSIZE, 4);
+	assert_int_equal(nl_dump_read(buf, 20, 1, 7809, dump_seen_fn, &seen, &intr),
+			 -EMSGSIZE);
+	put_msg(buf, NLMSG_ERROR, 0, 1, 7809, -EPERM, sizeof(struct nlmsgerr));
+	assert_int_equal(nl_dump_read(buf, NLMSG_HDRLEN + sizeof(struct nlmsgerr), 1,
+				      7809, dump_seen_fn, &seen, &intr),
+			 -EPERM);
+	put_msg(buf, NLMSG_ERROR, 0, 1, 7809, 0, sizeof(struct nlmsgerr));
+	assert_int_equal(nl_dump_read(buf, NLMSG_HDRLEN + sizeof(struct nlmsgerr), 1,
+				      7809, dump_seen_fn, &seen, &intr),
+			 NL_DUMP_MORE);
+	/* An error too short to hold its nlmsgerr is malformed. */
+	put_msg(buf, NLMSG_ERROR, 0, 1, 7809, -EPERM, 4);
+	assert_int_equal(nl_dump_read(buf, 20, 1, 7809, dump_seen_fn, &seen, &intr),
+			 -EBADMSG);
+	free(buf);
+
+	/* Bytes that are no whole message: what came before them is handed
+	 * on, then the read is refused. */
+	buf = dump_reply("dump-route6.bin", &len, 256);
+	memset(&seen, 0, sizeof(seen));
+	((struct nlmsghdr *)(buf + len))->nlmsg_len = 0x80000000u;
+	assert_int_equal(nl_dump_read(buf, len + 16, 1, 7809, dump_seen_fn, &seen, &intr),
+			 -EBADMSG);
+	assert_int_equal(seen.n, n);
+	free(buf);
 }
 
 static void test_encode_delete(void **state)
@@ -1758,6 +1907,8 @@ int main(void)
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_ifindex_above_int_max),
 		cmocka_unit_test(test_encode_matches_kernel),
+		cmocka_unit_test(test_encode_replace),
+		cmocka_unit_test(test_dump_read),
 		cmocka_unit_test(test_encode_delete),
 		cmocka_unit_test(test_encode_refuses_bad_specs),
 	};

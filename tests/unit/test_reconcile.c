@@ -929,6 +929,336 @@ static void test_crash_anywhere_keeps_ownership(void **state)
 	}
 }
 
+/* ---- route adds: exclusive unless they replace our own route ---- */
+
+/* One round's plan (applied), and its result. */
+static int round_plan(struct env *e, struct change_list *plan, struct sync_result *res)
+{
+	change_list_clear(plan);
+	return sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, plan, NULL, res);
+}
+
+static void put_route(struct env *e, const char *dst, const char *gw, int oif,
+		      uint8_t proto, uint32_t metric, bool tell)
+{
+	struct knexthop h = {gw ? A(gw) : (struct prefix){0}, oif};
+	struct kroute r = {.dst = P(dst),
+			   .table = 254,
+			   .protocol = proto,
+			   .type = ROUTE_TYPE_UNICAST,
+			   .metric = metric,
+			   .n_nexthops = 1,
+			   .nexthops = &h};
+
+	assert_int_equal(fake_route_add(e->f.w, &r), 0);
+	if (tell)
+		assert_int_equal(rec_route_upsert(e->f.rec, &r), 0);
+}
+
+struct find_route {
+	struct prefix dst;
+	int protocol; /* -1: none */
+};
+
+static int find_route_cb(const struct kroute *rt, void *ctx)
+{
+	struct find_route *f = ctx;
+
+	if (prefix_equal(&rt->dst, &f->dst))
+		f->protocol = rt->protocol;
+	return 0;
+}
+
+/* The protocol of the route of table 254 with destination dst in the world
+ * (one at most in these tests), or -1. */
+static int proto_of(struct env *e, const char *dst)
+{
+	struct find_route f = {P(dst), -1};
+
+	fake_route_walk(e->f.w, 254, find_route_cb, &f);
+	return f.protocol;
+}
+
+static void test_route_add_replaces_only_our_route(void **state)
+{
+	struct env *e = env_new();
+	struct change_list plan = {0};
+	struct sync_result res;
+
+	(void)state;
+	allow(e, &e->f.a, "2001:db8:a::/48");
+	assert_int_equal(round_plan(e, &plan, &res), 0);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.v[0].op, CHANGE_ROUTE_ADD);
+	assert_false(plan.v[0].route.replace);
+	/* Our route of the same identity with another gateway: replaced in
+	 * place, and the add says so. */
+	put_route(e, "2001:db8:a::/48", "fe80::99", IFINDEX, 98, 1024, true);
+	assert_int_equal(round_plan(e, &plan, &res), 0);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.v[0].op, CHANGE_ROUTE_ADD);
+	assert_true(plan.v[0].route.replace);
+	assert_int_equal(plan.v[0].route.gw.family, AF_INET6);
+	/* Of another metric (route_metric changed): deleted, and the new one
+	 * is exclusive. */
+	e->f.s.route_metric = 7;
+	assert_int_equal(rec_set_settings(e->f.rec, &e->f.s), 0);
+	assert_int_equal(round_plan(e, &plan, &res), 0);
+	assert_int_equal(plan.n, 2);
+	assert_int_equal(plan.v[0].op, CHANGE_ROUTE_DEL);
+	assert_int_equal(plan.v[1].op, CHANGE_ROUTE_ADD);
+	assert_false(plan.v[1].route.replace);
+	assert_int_equal(plan.v[1].route.metric, 7);
+	change_list_free(&plan);
+	env_free(e);
+}
+
+/* A foreign route the model missed (a torn dump) stands where our route is
+ * to go, with its identity: the exclusive add is refused, and the model
+ * holds that destination's add until it knows what stands there, instead
+ * of trying it every pass (or replacing it). */
+static void test_unseen_route_holds_the_add(void **state)
+{
+	struct env *e = env_new();
+	struct change_list plan = {0};
+	struct sync_result res;
+
+	(void)state;
+	put_route(e, "2001:db8:a::/48", NULL, 3, 4, 1024, false);
+	allow(e, &e->f.a, "2001:db8:a::/48");
+	assert_int_equal(round_plan(e, &plan, &res), -EEXIST);
+	assert_int_equal(plan.n, 1);
+	assert_false(plan.v[0].route.replace);
+	assert_int_equal(res.failed, 1);
+	assert_int_equal(res.unseen_routes, 1);
+	assert_int_equal(proto_of(e, "2001:db8:a::/48"), 4);
+	/* Held: no pass tries it again, incremental or full. */
+	assert_int_equal(round_plan(e, &plan, &res), 0);
+	assert_int_equal(plan.n, 0);
+	rec_mark_all(e->f.rec);
+	assert_int_equal(round_plan(e, &plan, &res), 0);
+	assert_int_equal(plan.n, 0);
+	/* A dump that may have missed it again keeps the hold. */
+	rec_routes_begin(e->f.rec);
+	rec_routes_end_tentative(e->f.rec);
+	assert_int_equal(round_plan(e, &plan, &res), 0);
+	assert_int_equal(plan.n, 0);
+	/* A complete dump shows it: a foreign route, no route of ours. */
+	dump_routes(e);
+	assert_int_equal(round_plan(e, &plan, &res), 0);
+	assert_int_equal(plan.n, 0);
+	assert_int_equal(proto_of(e, "2001:db8:a::/48"), 4);
+	/* It goes: ours comes. */
+	{
+		struct kroute r = {
+			.dst = P("2001:db8:a::/48"), .table = 254, .metric = 1024};
+
+		assert_int_equal(fake_route_del(e->f.w, &r), 0);
+		assert_int_equal(rec_route_remove(e->f.rec, &r), 0);
+	}
+	assert_int_equal(round_plan(e, &plan, &res), 0);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(proto_of(e, "2001:db8:a::/48"), 98);
+
+	/* An event for the destination ends a hold too, even one for a
+	 * route the model never had (it went before a dump showed it). */
+	put_route(e, "2001:db8:b::/48", NULL, 3, 4, 1024, false);
+	allow(e, &e->f.a, "2001:db8:b::/48");
+	assert_int_equal(round_plan(e, &plan, &res), -EEXIST);
+	{
+		struct kroute r = {
+			.dst = P("2001:db8:b::/48"), .table = 254, .metric = 1024};
+
+		assert_int_equal(fake_route_del(e->f.w, &r), 0);
+		assert_int_equal(rec_route_remove(e->f.rec, &r), 0);
+	}
+	assert_int_equal(round_plan(e, &plan, &res), 0);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(proto_of(e, "2001:db8:b::/48"), 98);
+	change_list_free(&plan);
+	env_free(e);
+}
+
+/* ---- torn dumps ---- */
+
+struct dump_but {
+	struct rec *rec;
+	struct prefix skip[2];
+	size_t n_skip;
+	bool twice; /* every route twice, as a dump that walked back */
+};
+
+static int dump_but_cb(const struct kroute *rt, void *ctx)
+{
+	const struct dump_but *b = ctx;
+
+	for (size_t i = 0; i < b->n_skip; i++)
+		if (prefix_equal(&rt->dst, &b->skip[i]))
+			return 0;
+	if (b->twice)
+		assert_int_equal(rec_route_upsert(b->rec, rt), 0);
+	return rec_route_upsert(b->rec, rt);
+}
+
+/* A dump of the world that misses skip (NULL: none). */
+static void dump_missing(struct env *e, const char *skip, bool tentative)
+{
+	struct dump_but b = {.rec = e->f.rec};
+
+	if (skip)
+		b.skip[b.n_skip++] = P(skip);
+	rec_routes_begin(e->f.rec);
+	assert_int_equal(fake_route_walk(e->f.w, 0, dump_but_cb, &b), 0);
+	if (tentative)
+		rec_routes_end_tentative(e->f.rec);
+	else
+		assert_int_equal(rec_routes_end(e->f.rec), 0);
+}
+
+/* A learned prefix whose route a torn dump lacked stays: the tentative end
+ * removes nothing. A complete dump that lacks it withdraws it. */
+static void test_tentative_dump_removes_nothing(void **state)
+{
+	struct env *e = env_new();
+
+	(void)state;
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
+	round_(e, false);
+	assert_int_equal(allowed_of(e, &e->f.a), 1);
+	dump_missing(e, "2001:db8:1::/48", true);
+	assert_true(rec_routes_confirmed(e->f.rec));
+	assert_int_equal(round_(e, true), 0);
+	assert_int_equal(allowed_of(e, &e->f.a), 1);
+	/* The route went without an event (a link went down): only a
+	 * complete dump can tell. */
+	{
+		struct kroute r = {
+			.dst = P("2001:db8:1::/48"), .table = 254, .metric = 32};
+
+		assert_int_equal(fake_route_del(e->f.w, &r), 0);
+	}
+	dump_missing(e, NULL, true);
+	assert_int_equal(round_(e, true), 0);
+	assert_int_equal(allowed_of(e, &e->f.a), 1);
+	dump_missing(e, NULL, false);
+	assert_int_equal(round_(e, false), 1);
+	assert_int_equal(allowed_of(e, &e->f.a), 0);
+	env_free(e);
+}
+
+/* After a torn dump, the next complete one removes only what neither saw
+ * (a route one of them saw, and no event took away, stands). A lost event
+ * (rec_routes_doubt) ends that: what the torn one saw may have gone. */
+static void test_dumps_after_a_torn_one_add_up(void **state)
+{
+	struct env *e = env_new();
+
+	(void)state;
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
+	add_route(e, "2001:db8:2::/48", "fe80::a", 12);
+	round_(e, false);
+	assert_int_equal(allowed_of(e, &e->f.a), 2);
+	dump_missing(e, "2001:db8:2::/48", true);
+	dump_missing(e, "2001:db8:1::/48", false);
+	assert_int_equal(round_(e, true), 0);
+	assert_int_equal(allowed_of(e, &e->f.a), 2);
+	/* A complete dump after a complete one stands alone. */
+	dump_missing(e, "2001:db8:1::/48", false);
+	assert_int_equal(round_(e, false), 1);
+	assert_int_equal(allowed_of(e, &e->f.a), 1);
+
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
+	round_(e, false);
+	assert_int_equal(allowed_of(e, &e->f.a), 2);
+	dump_missing(e, "2001:db8:2::/48", true);
+	rec_routes_doubt(e->f.rec);
+	dump_missing(e, "2001:db8:1::/48", false);
+	assert_int_equal(round_(e, false), 1);
+	assert_int_equal(allowed_of(e, &e->f.a), 1);
+	env_free(e);
+}
+
+/* A route listed twice in one dump makes it torn (the kernel walked a part
+ * of the table again); one upsert per dump, or events, do not. */
+static void test_route_listed_twice_tears_the_dump(void **state)
+{
+	struct env *e = env_new();
+	struct dump_but twice = {.rec = e->f.rec, .twice = true};
+	struct kroute r;
+	struct knexthop h = {A("fe80::a"), IFINDEX};
+
+	(void)state;
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
+	add_route(e, "2001:db8:2::/48", "fe80::b", 12);
+	dump_missing(e, NULL, false);
+	assert_false(rec_routes_doubled(e->f.rec));
+	rec_routes_begin(e->f.rec);
+	assert_int_equal(fake_route_walk(e->f.w, 0, dump_but_cb, &twice), 0);
+	assert_true(rec_routes_doubled(e->f.rec));
+	rec_routes_end_tentative(e->f.rec);
+	/* The next dump starts clean, though the last one saw everything. */
+	dump_missing(e, NULL, false);
+	assert_false(rec_routes_doubled(e->f.rec));
+	/* Events between dumps repeat routes all the time. */
+	r = (struct kroute){.dst = P("2001:db8:1::/48"),
+			    .table = 254,
+			    .protocol = 12,
+			    .type = ROUTE_TYPE_UNICAST,
+			    .metric = 32,
+			    .n_nexthops = 1,
+			    .nexthops = &h};
+	assert_int_equal(rec_route_upsert(e->f.rec, &r), 0);
+	assert_int_equal(rec_route_upsert(e->f.rec, &r), 0);
+	rec_routes_begin(e->f.rec);
+	assert_false(rec_routes_doubled(e->f.rec));
+	/* Two routes of one identity with different next hops (IPv6 keeps
+	 * such a pair apart): no walk back. */
+	assert_int_equal(rec_route_upsert(e->f.rec, &r), 0);
+	h.gw = A("fe80::b");
+	assert_int_equal(rec_route_upsert(e->f.rec, &r), 0);
+	assert_false(rec_routes_doubled(e->f.rec));
+	assert_int_equal(rec_routes_end(e->f.rec), 0);
+	env_free(e);
+}
+
+/* No complete dump since the model lost its routes: not confirmed, and the
+ * daemon holds its rounds (docs/design.md, "Torn dumps"). */
+static void test_routes_confirmed_by_a_complete_dump(void **state)
+{
+	struct env *e = env_new();
+	struct rec *fresh = rec_new(&e->f.s, IFINDEX);
+
+	(void)state;
+	assert_non_null(fresh);
+	assert_false(rec_routes_confirmed(fresh));
+	rec_routes_begin(fresh);
+	rec_routes_end_tentative(fresh);
+	assert_false(rec_routes_confirmed(fresh));
+	rec_routes_begin(fresh);
+	assert_int_equal(rec_routes_end(fresh), 0);
+	assert_true(rec_routes_confirmed(fresh));
+	rec_free(fresh);
+
+	assert_true(rec_routes_confirmed(e->f.rec));
+	rec_routes_doubt(e->f.rec);
+	assert_false(rec_routes_confirmed(e->f.rec));
+	dump_missing(e, NULL, false);
+	assert_true(rec_routes_confirmed(e->f.rec));
+	/* Another table: its routes are unknown until dumped. */
+	e->f.s.routing_table = 100;
+	assert_int_equal(rec_set_settings(e->f.rec, &e->f.s), 0);
+	assert_false(rec_routes_confirmed(e->f.rec));
+	dump_missing(e, NULL, false);
+	assert_true(rec_routes_confirmed(e->f.rec));
+	/* Settings that keep the table keep the picture. */
+	e->f.s.route_metric = 5;
+	assert_int_equal(rec_set_settings(e->f.rec, &e->f.s), 0);
+	assert_true(rec_routes_confirmed(e->f.rec));
+	rec_set_ifindex(e->f.rec, IFINDEX + 1);
+	assert_false(rec_routes_confirmed(e->f.rec));
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -948,6 +1278,12 @@ int main(void)
 		cmocka_unit_test(test_intents_recorded_before_the_change),
 		cmocka_unit_test(test_own_load_checks_intents_against_the_device),
 		cmocka_unit_test(test_crash_anywhere_keeps_ownership),
+		cmocka_unit_test(test_route_add_replaces_only_our_route),
+		cmocka_unit_test(test_unseen_route_holds_the_add),
+		cmocka_unit_test(test_tentative_dump_removes_nothing),
+		cmocka_unit_test(test_dumps_after_a_torn_one_add_up),
+		cmocka_unit_test(test_route_listed_twice_tears_the_dump),
+		cmocka_unit_test(test_routes_confirmed_by_a_complete_dump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

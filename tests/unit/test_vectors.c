@@ -52,11 +52,13 @@ static void fmt_change(const struct change *c, char *buf, size_t len)
 	case CHANGE_ROUTE_DEL:
 		snprintf(buf, len,
 			 "{op: %s, dst: %s, gw: %s, table: %u, protocol: %u, tos: %u, "
-			 "metric: %u, oif: %d}",
+			 "metric: %u, oif: %d%s}",
 			 c->op == CHANGE_ROUTE_ADD ? "route-add" : "route-del",
 			 prefix_format(&r->dst, d),
 			 r->gw.family ? addr_format(&r->gw, g) : "~", r->table,
-			 r->protocol, r->tos, r->metric, r->oif);
+			 r->protocol, r->tos, r->metric, r->oif,
+			 c->op == CHANGE_ROUTE_ADD && r->replace ? ", replace: true"
+								 : "");
 		return;
 	}
 	snprintf(buf, len, "{op: ?%d}", (int)c->op);
@@ -95,6 +97,9 @@ static bool change_equal(const struct change *a, const struct change *b)
 	case CHANGE_ALLOWED_DEL:
 		return prefix_equal(&a->dst, &b->dst) && !wg_key_cmp(&a->peer, &b->peer);
 	case CHANGE_ROUTE_ADD:
+		if (a->route.replace != b->route.replace)
+			return false;
+		/* fall through */
 	case CHANGE_ROUTE_DEL:
 		return spec_equal(&a->route, &b->route);
 	}
@@ -227,6 +232,18 @@ static const struct kroute *find_route(const struct route_set *s, uint32_t table
 			return rt;
 	}
 	return NULL;
+}
+
+/* docs/spec.md 2.4: protocol P, unicast, every next hop through wg0. */
+static bool route_is_ours(const struct run *r, const struct kroute *rt)
+{
+	if (rt->protocol != r->cur.route_protocol || rt->type != ROUTE_TYPE_UNICAST ||
+	    !rt->n_nexthops)
+		return false;
+	for (size_t i = 0; i < rt->n_nexthops; i++)
+		if (rt->nexthops[i].oif != r->v->ifindex)
+			return false;
+	return true;
 }
 
 /* ---- building the world and a reconciler over it ---- */
@@ -406,6 +423,16 @@ static void check_plan(struct run *r, const struct change_list *plan,
 			old = find_route(routes, s->table, &s->dst, s->tos, s->metric);
 			if (old && old->protocol != r->cur.route_protocol)
 				fail_msg("%s: touches a foreign route: %s", r->v->name,
+					 buf);
+			/* An add replaces only a route the core knows is ours;
+			 * any other would be refused (EEXIST): a route the
+			 * model missed. */
+			if (c->op == CHANGE_ROUTE_ADD && s->replace &&
+			    (!old || !route_is_ours(r, old)))
+				fail_msg("%s: replaces a route not ours: %s", r->v->name,
+					 buf);
+			if (c->op == CHANGE_ROUTE_ADD && !s->replace && old)
+				fail_msg("%s: adds where a route stands: %s", r->v->name,
 					 buf);
 			if (c->op == CHANGE_ROUTE_DEL && !old)
 				fail_msg("%s: deletes a route that does not exist: %s",

@@ -49,7 +49,7 @@ struct raw_nexthop {
  * schemas, each allowing only its own keys. */
 struct raw_item {
 	char *op, *dst, *prefix, *peer, *learned, *gw, *table, *protocol, *type;
-	char *tos, *metric, *oif, *nhid, *displaced;
+	char *tos, *metric, *oif, *nhid, *displaced, *replace;
 	struct raw_nexthop *nexthops;
 	unsigned nexthops_count;
 	char **addresses;
@@ -207,6 +207,7 @@ static const cyaml_schema_field_t change_fields[] = {
 	STR("peer", struct raw_item, peer),
 	STR("prefix", struct raw_item, prefix),
 	STR("learned", struct raw_item, learned),
+	STR("replace", struct raw_item, replace),
 	STR("dst", struct raw_item, dst),
 	SPEC_FIELDS,
 	CYAML_FIELD_END,
@@ -787,7 +788,7 @@ static int parse_change(struct ctx *c, const struct raw_item *r, struct change *
 	if (!strcmp(op, "allowed-add") || !strcmp(op, "allowed-del")) {
 		ch->op = op[8] == 'a' ? CHANGE_ALLOWED_ADD : CHANGE_ALLOWED_DEL;
 		if (r->dst || r->gw || r->table || r->protocol || r->metric || r->oif ||
-		    r->tos)
+		    r->tos || r->replace)
 			return fail(c, "%s takes peer, prefix and learned only", op);
 		if (r->learned && ch->op == CHANGE_ALLOWED_DEL)
 			return fail(c, "allowed-del takes no learned");
@@ -802,7 +803,12 @@ static int parse_change(struct ctx *c, const struct raw_item *r, struct change *
 			return fail(c,
 				    "%s takes dst, gw, table, protocol, tos, metric, oif",
 				    op);
+		if (r->replace && ch->op == CHANGE_ROUTE_DEL)
+			return fail(c, "route-del takes no replace");
 		if (parse_spec(c, r, &ch->route))
+			return -EINVAL;
+		if (r->replace &&
+		    parse_bool(c, "replace", r->replace, &ch->route.replace))
 			return -EINVAL;
 		ch->dst = ch->route.dst;
 		return 0;
