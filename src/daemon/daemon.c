@@ -62,9 +62,13 @@ struct daemon {
 	uint64_t trim_due;     /* heap trim after that burst (0: none) */
 	double started;
 	uint64_t resyncs, lost_events;
+	/* Route events so far, and when the last of them was read (monotonic
+	 * ms): a torn dump is read again once they stop (redump.h). */
+	uint64_t route_events, route_event_at;
 
 	/* systemd (notify.h) */
-	bool reloading;		 /* RELOADING=1 sent: READY=1 once the rounds ran */
+	/* Started, or RELOADING=1 sent: READY=1 once the rounds due ran. */
+	bool unready;
 	char status_line[256];	 /* the STATUS= last sent */
 	uint64_t status_sent;	 /* when (monotonic ms) */
 	uint64_t status_due;	 /* a changed line waits until then (0: none) */
@@ -270,6 +274,7 @@ static int on_route(void *ctx, bool removed, const struct kroute *rt)
 {
 	struct daemon *d = ctx;
 
+	d->route_events++;
 	for (struct iface *i = d->ifaces; i; i = i->next) {
 		int r;
 
@@ -279,6 +284,8 @@ static int on_route(void *ctx, bool removed, const struct kroute *rt)
 		if (r) {
 			log_err("%s: route event: %s; re-reading the routes", i->name,
 				strerror(-r));
+			/* The model lacks what the event said. */
+			rec_routes_doubt(i->rec);
 			i->need_dump = true;
 		}
 		/* Our own routes' events never make a storm. */
@@ -347,15 +354,23 @@ static void nl_event(struct ev_handler *h, uint32_t events)
 	struct daemon *d = (struct daemon *)((char *)h - offsetof(struct daemon, nl_h));
 	const struct nl_route_handlers handlers = {
 		.route = on_route, .link = on_link, .addr = on_addr, .ctx = d};
+	uint64_t before = d->route_events;
 	int r;
 
 	(void)events;
 	r = nl_route_events_drain(d->env.nr, &handlers);
+	if (d->route_events != before)
+		d->route_event_at = clock_mono_ms();
 	if (r == -ENOBUFS) {
 		d->lost_events++;
 		log_warn(
 			"rtnetlink: events were lost (receive buffer full); full resync");
 		d->lost = true;
+		/* Until the resync, what the reconcilers hold of the routes may
+		 * be wrong either way: no round acts on it. */
+		for (struct iface *i = d->ifaces; i; i = i->next)
+			rec_routes_doubt(i->rec);
+		d->route_event_at = clock_mono_ms();
 	} else if (r < 0) {
 		log_err("rtnetlink: reading events: %s", strerror(-r));
 	}
@@ -431,6 +446,16 @@ static int dump_routes(struct daemon *d, struct iface **v, size_t n)
 	return r;
 }
 
+/* After a torn dump, the next one is due once route events have stopped
+ * (redump.h); 0: none. */
+static uint64_t redump_at(const struct daemon *d, const struct iface *ifc)
+{
+	if (ifc->need_dump)
+		return 0; /* asked for already */
+	return redump_due(&ifc->redump, d->route_event_at,
+			  rec_routes_confirmed(ifc->rec));
+}
+
 /* One sync round per interface that is due, after one route dump for all
  * of those that need one. */
 static void sync_due(struct daemon *d, uint64_t now)
@@ -439,6 +464,12 @@ static void sync_due(struct daemon *d, uint64_t now)
 	size_t n_dump = 0;
 
 	for (struct iface *i = d->ifaces; i; i = i->next) {
+		uint64_t again = redump_at(d, i);
+
+		if (again && again <= now) {
+			i->need_dump = true;
+			i->touched = true;
+		}
 		if (!i->touched)
 			continue;
 		if (!i->sync_due)
@@ -451,8 +482,12 @@ static void sync_due(struct daemon *d, uint64_t now)
 		for (size_t k = 0; k < n_dump; k++)
 			dump[k]->sync_due = now + 1000;
 	free(dump);
+	/* The events that came while the routes were read, applied after
+	 * them, before the rounds (they may forget an interface). */
+	if (n_dump)
+		nl_event(&d->nl_h, 0);
 	for (struct iface *i = d->ifaces; i; i = i->next) {
-		if (!i->touched || i->sync_due > now || i->need_dump)
+		if (!i->touched || i->sync_due > now || i->need_dump || iface_held(i))
 			continue;
 		i->sync_due = 0;
 		pacing_round_begin(&i->pacing, now);
@@ -519,12 +554,18 @@ static void arm_timer(struct daemon *d)
 	struct itimerspec its = {0};
 
 	for (struct iface *i = d->ifaces; i; i = i->next) {
+		uint64_t again = redump_at(d, i);
+
 		if (i->poll_due < due)
 			due = i->poll_due;
 		if (i->resync_due < due)
 			due = i->resync_due;
-		if (i->touched && i->sync_due && i->sync_due < due)
+		/* A held round waits for its dump (again), not its time. */
+		if (i->touched && i->sync_due && i->sync_due < due &&
+		    (i->need_dump || !iface_held(i)))
 			due = i->sync_due;
+		if (again && again < due)
+			due = again;
 	}
 	if (d->trim_due && d->trim_due < due)
 		due = d->trim_due;
@@ -839,7 +880,7 @@ static void signal_event(struct ev_handler *h, uint32_t events)
 			log_info("SIGHUP: reloading the configuration");
 			notify_reloading();
 			reload(d);
-			d->reloading = true; /* READY=1 after the rounds it made due */
+			d->unready = true; /* READY=1 after the rounds it made due */
 		} else {
 			log_info("%s: exiting", strsignal((int)si.ssi_signo));
 			notify_stopping();
@@ -930,16 +971,18 @@ static void cleanup_on_exit(struct daemon *d)
 			iface_teardown(&d->env, i);
 }
 
-/* After a reload, systemd hears READY=1 once every interface has had the
- * round its new settings called for. */
-static void end_reload_when_done(struct daemon *d)
+/* At start and after a reload, systemd hears READY=1 once every interface
+ * has had the round that was due: its first full pass, or the one its new
+ * settings called for. One whose first dump was torn waits for the next
+ * (docs/spec.md 5.18), at most a few seconds. */
+static void ready_when_done(struct daemon *d)
 {
-	if (!d->reloading)
+	if (!d->unready)
 		return;
 	for (struct iface *i = d->ifaces; i; i = i->next)
-		if (i->touched)
+		if (i->touched || iface_held(i))
 			return;
-	d->reloading = false;
+	d->unready = false;
 	notify_ready();
 }
 
@@ -954,7 +997,7 @@ static int loop(struct daemon *d)
 		if (d->quit)
 			break;
 		update_status(d, clock_mono_ms());
-		end_reload_when_done(d);
+		ready_when_done(d);
 		arm_timer(d);
 		n = epoll_wait(d->epfd, evs, MAX_EVENTS, -1);
 		if (n < 0 && errno != EINTR) {
@@ -969,6 +1012,32 @@ static int loop(struct daemon *d)
 	}
 	cleanup_on_exit(d);
 	return EXIT_SUCCESS;
+}
+
+/* --oneshot reads no events: an interface whose first dump was torn waits
+ * here until the routes stop changing and reads them again, each dump on
+ * its own (no event says what changed in between), until one is clean or
+ * the hold is over (redump.h); then its first round. */
+static int oneshot_confirm(struct daemon *d, struct iface *ifc)
+{
+	while (iface_held(ifc)) {
+		uint64_t now = clock_mono_ms();
+		uint64_t until = ifc->redump.torn_since + REDUMP_HOLD_MS;
+		int r;
+
+		if (until > now)
+			nl_route_wait_quiet(d->env.nr, REDUMP_QUIET_MS,
+					    (int)(until - now));
+		rec_routes_doubt(ifc->rec);
+		r = ifaces_dump_routes(&d->env, &ifc, 1);
+		if (r) {
+			log_err("%s: reading the routes: %s", ifc->name, strerror(-r));
+			return r;
+		}
+	}
+	iface_sync(&d->env, ifc, true);
+	settle(d, ifc);
+	return 0;
 }
 
 /* --oneshot: every interface there is now, one sync each (repeated while a
@@ -997,6 +1066,9 @@ static int oneshot(struct daemon *d)
 			failed = true;
 	}
 	/* try_start() ran each interface's rounds (settle()). */
+	for (struct iface *i = d->ifaces; i; i = i->next)
+		if (iface_held(i) && oneshot_confirm(d, i))
+			failed = true;
 	for (struct iface *i = d->ifaces; i; i = i->next)
 		if (i->status.last_failed)
 			failed = true;
@@ -1084,11 +1156,12 @@ int daemon_run(const struct daemon_options *o)
 	}
 	/* Every interface there is now has had its first full pass (and more
 	 * rounds while they changed something: settle()) when discover()
-	 * returns: only then is the service ready. */
+	 * returns, but one whose first dump was torn: the service is ready
+	 * once that one has had it too (ready_when_done). */
 	discover(&d);
 	d.watchdog_every = notify_watchdog_interval_ms();
 	update_status(&d, clock_mono_ms());
-	notify_ready();
+	d.unready = true;
 	status = loop(&d);
 out:
 	daemon_free(&d);

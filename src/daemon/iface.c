@@ -417,10 +417,37 @@ static int fan_route(const struct kroute *rt, void *ctx)
 	return 0;
 }
 
+/* The dump of ifc ended: complete, or tentative while torn (docs/design.md,
+ * "Torn dumps"). */
+static void dump_done(struct iface *ifc, bool torn, uint64_t now)
+{
+	bool was_torn = ifc->redump.torn_since != 0;
+
+	ifc->status.route_dumps++;
+	ifc->status.torn_route_dumps += torn;
+	if (redump_done(&ifc->redump, now, torn, rec_routes_confirmed(ifc->rec))) {
+		if (torn)
+			log_info("%s: the routes kept changing while the table was read; "
+				 "going by what %u reads saw, and reading it again later",
+				 ifc->name, ifc->redump.torn);
+		rec_routes_end(ifc->rec);
+	} else {
+		if (!was_torn)
+			log_info("%s: routes changed while the table was read; reading "
+				 "it again once they stop",
+				 ifc->name);
+		rec_routes_end_tentative(ifc->rec);
+	}
+	ifc->need_dump = false;
+	ifc->need_full = true;
+}
+
 int ifaces_dump_routes(const struct iface_env *env, struct iface **v, size_t n)
 {
 	struct route_fan fan = {v, n};
 	uint32_t table = n ? v[0]->s.routing_table : 0;
+	bool torn = false;
+	uint64_t now;
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
@@ -428,19 +455,24 @@ int ifaces_dump_routes(const struct iface_env *env, struct iface **v, size_t n)
 		if (v[i]->s.routing_table != table)
 			table = 0; /* all tables: each keeps its own */
 	}
-	r = env->rt->dump(env->rt, table, fan_route, &fan);
+	r = env->rt->dump(env->rt, table, fan_route, &fan, &torn);
+	now = clock_mono_ms();
 	for (size_t i = 0; i < n; i++) {
 		if (r) {
-			/* Ended, a failed dump would remove the routes it did
-			 * not get to: try again instead. */
+			/* What it read stands; what it did not get to is not
+			 * gone: another dump is to tell. */
+			rec_routes_end_tentative(v[i]->rec);
 			v[i]->need_dump = true;
 			continue;
 		}
-		rec_routes_end(v[i]->rec);
-		v[i]->need_dump = false;
-		v[i]->need_full = true;
+		dump_done(v[i], torn || rec_routes_doubled(v[i]->rec), now);
 	}
 	return r;
+}
+
+bool iface_held(const struct iface *ifc)
+{
+	return !rec_routes_confirmed(ifc->rec);
 }
 
 static void print_plan(const struct iface *ifc, const struct change_list *plan)
@@ -460,6 +492,9 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	struct sync_intents intents = {record_intents, ifc};
 	int r;
 
+	if (iface_held(ifc))
+		return 0; /* the dump that is due first says what to do */
+
 	double begin = clock_mono();
 
 	r = sync_round(ifc->rec, &ifc->bl.wg, &ifc->bl.rt, ifc->name,
@@ -477,6 +512,16 @@ int iface_sync(const struct iface_env *env, struct iface *ifc, bool full)
 	ifc->status.failed += res.failed;
 	ifc->status.last_failed = res.failed;
 	ifc->status.last_sync = clock_unix();
+	/* A route the model lacks stands where ours was to go: find out what
+	 * it is before trying again (rec_fail holds those adds till then). */
+	if (res.unseen_routes) {
+		ifc->status.unseen_routes += res.unseen_routes;
+		ifc->need_dump = true;
+		ifc->touched = true;
+		log_debug("%s: %zu route adds found a route the daemon had not seen; "
+			  "reading the table again",
+			  ifc->name, res.unseen_routes);
+	}
 	/* Each cause was said by the failures (failures.h). */
 	if (r)
 		log_debug("%s: %zu of %zu changes failed (first: %s)", ifc->name,

@@ -16,6 +16,7 @@
 #include "nl_route.h"
 #include "pacing.h"
 #include "reconcile.h"
+#include "redump.h"
 #include "status.h"
 
 /* What every interface shares. */
@@ -51,6 +52,7 @@ struct iface {
 	bool lost_resync; /* the resync due is for lost events, not periodic */
 	uint64_t sync_due, poll_due, resync_due; /* monotonic ms; 0: none */
 	struct pacing pacing; /* of route events and rounds (the daemon's) */
+	struct redump redump; /* after a torn route dump: the next one */
 
 	struct iface_status status;
 	struct iface *next;
@@ -78,11 +80,19 @@ int iface_load_addrs(const struct iface_env *env, struct iface *ifc);
 /* A route event (ignored when of another table). */
 int iface_route_event(struct iface *ifc, bool removed, const struct kroute *rt);
 /* One route dump of both families fed to the reconcilers of v[0..n-1]
- * (each keeps the routes of its own table). */
+ * (each keeps the routes of its own table). A torn dump (routes changed
+ * while it ran) removes nothing, and ifc->redump says when to read again
+ * (docs/design.md, "Torn dumps"). */
 int ifaces_dump_routes(const struct iface_env *env, struct iface **v, size_t n);
+/* The rounds of ifc wait for a dump: no complete one has shown the table
+ * since the reconciler lost its picture of it (the start, lost events, a
+ * new table), so a route it lacks may be one a torn dump missed. */
+bool iface_held(const struct iface *ifc);
 
 /* One sync round (full: every destination), the state file written when
- * ownership changed, the status updated. 0 when every change applied. */
+ * ownership changed, the status updated. 0 when every change applied.
+ * Nothing while iface_held. A route add refused by a route the reconciler
+ * lacks (EEXIST) makes the table to be read again (need_dump). */
 int iface_sync(const struct iface_env *env, struct iface *ifc, bool full);
 /* cleanup_on_exit: removes our routes and the learned AllowedIPs. */
 int iface_teardown(const struct iface_env *env, struct iface *ifc);

@@ -60,6 +60,12 @@ void status_write_text(FILE *out, const struct daemon_status *ds)
 		fprintf(out, "  routes in table %zu, ours %zu\n", s->st.routes,
 			s->st.installed);
 		fprintf(out,
+			"  table read %llu times, %llu torn; route adds refused by a "
+			"route not seen %llu\n",
+			(unsigned long long)s->route_dumps,
+			(unsigned long long)s->torn_route_dumps,
+			(unsigned long long)s->unseen_routes);
+		fprintf(out,
 			"  conflicts %zu, ambiguous gateways %zu, filtered %zu, over "
 			"limit %zu\n",
 			s->st.conflicts, s->st.ambiguous_gateways, s->st.filtered,
@@ -137,12 +143,15 @@ static void json_iface(FILE *out, const struct iface_status *s)
 		"\"routes\":%zu,\"our_routes\":%zu,\"conflicts\":%zu,"
 		"\"ambiguous_gateways\":%zu,\"filtered\":%zu,\"over_limit\":%zu,"
 		"\"rounds\":%llu,\"applied\":%llu,\"failed\":%llu,\"last_failed\":%llu,"
+		"\"route_dumps\":%llu,\"torn_route_dumps\":%llu,\"unseen_routes\":%llu,"
 		"\"last_sync\":",
 		s->table, s->st.peers, s->st.allowed_ips, s->st.learned, s->st.routes,
 		s->st.installed, s->st.conflicts, s->st.ambiguous_gateways,
 		s->st.filtered, s->st.over_limit, (unsigned long long)s->rounds,
 		(unsigned long long)s->applied, (unsigned long long)s->failed,
-		(unsigned long long)s->last_failed);
+		(unsigned long long)s->last_failed, (unsigned long long)s->route_dumps,
+		(unsigned long long)s->torn_route_dumps,
+		(unsigned long long)s->unseen_routes);
 	json_time(out, s->last_sync);
 	fputs(",\"last_error\":", out);
 	if (s->last_error_time > 0)
@@ -346,6 +355,19 @@ static void prom_resyncs(FILE *out, const struct daemon_status *ds)
 	}
 }
 
+/* A counter of every interface, at offset in struct iface_status. */
+static void prom_iface_counter(FILE *out, const struct daemon_status *ds,
+			       const char *name, const char *help, size_t offset)
+{
+	prom_head(out, name, "counter", help);
+	for (size_t i = 0; i < ds->n; i++) {
+		prom_sample(out, name, ds->v[i].name, NULL);
+		fprintf(out, "%llu\n",
+			(unsigned long long)*(const uint64_t *)((const char *)&ds->v[i] +
+								offset));
+	}
+}
+
 void status_write_prometheus(FILE *out, const struct daemon_status *ds)
 {
 	prom_head(out, "info", "gauge", "The running wg-rtsync; always 1.");
@@ -398,6 +420,16 @@ void status_write_prometheus(FILE *out, const struct daemon_status *ds)
 	prom_failures(out, ds, false);
 	prom_failures(out, ds, true);
 	prom_resyncs(out, ds);
+	prom_iface_counter(out, ds, "route_dumps_total", "Reads of the routing table.",
+			   offsetof(struct iface_status, route_dumps));
+	prom_iface_counter(out, ds, "torn_route_dumps_total",
+			   "Reads of the routing table during which routes changed: "
+			   "read again before their gaps are acted on.",
+			   offsetof(struct iface_status, torn_route_dumps));
+	prom_iface_counter(out, ds, "unseen_routes_total",
+			   "Route additions the kernel refused (EEXIST) because a route "
+			   "wg-rtsync had not seen stands there; never replaced.",
+			   offsetof(struct iface_status, unseen_routes));
 	prom_head(out, "last_pass_duration_seconds", "gauge",
 		  "How long the last pass took (planning and applying its changes).");
 	for (size_t i = 0; i < ds->n; i++) {

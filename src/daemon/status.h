@@ -32,6 +32,9 @@ struct iface_status {
 	/* Full resyncs by cause: resync_interval, lost events (ENOBUFS), the
 	 * link going down or up. */
 	uint64_t resyncs_periodic, resyncs_lost_events, resyncs_link;
+	/* Route dumps read, of them torn (routes changed while they ran), and
+	 * route adds refused (EEXIST) by a route the daemon had not seen. */
+	uint64_t route_dumps, torn_route_dumps, unseen_routes;
 	/* Per peer: filled only for status_write_prometheus (owned, sorted by
 	 * key). */
 	size_t n_peers;
