@@ -432,10 +432,13 @@ static void dump_done(struct iface *ifc, bool torn, uint64_t now)
 				 ifc->name, ifc->redump.torn);
 		rec_routes_end(ifc->rec);
 	} else {
+		/* Said where it holds the rounds back, which one may notice. */
 		if (!was_torn)
-			log_info("%s: routes changed while the table was read; reading "
-				 "it again once they stop",
-				 ifc->name);
+			log_msg(rec_routes_confirmed(ifc->rec) ? LOG_LEVEL_DEBUG
+							       : LOG_LEVEL_INFO,
+				"%s: routes changed while the table was read; reading "
+				"it again once they stop",
+				ifc->name);
 		rec_routes_end_tentative(ifc->rec);
 	}
 	ifc->need_dump = false;
