@@ -18,7 +18,7 @@ from conftest import CONVERGE, GW1
 from netns import wait_until
 from stormlib import Storm, changes_in_log, foreign, learned_set_up, replaced, standing
 
-RESTARTS = int(os.environ.get("WGRS_DUMP_RESTARTS", "12"))
+RESTARTS = int(os.environ.get("WGRS_DUMP_RESTARTS", "40"))
 
 
 def our_adds_over_foreign(log):
