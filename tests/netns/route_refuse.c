@@ -1,7 +1,7 @@
 /* route_refuse.c: an LD_PRELOAD shim for tests/netns/test_faults.py, for
  * the refusals of route changes that the kernel has no real way to make on
- * demand: EEXIST (wg-rtsync's adds replace, NLM_F_REPLACE, so the kernel
- * never says it to them) and ENOBUFS (the kernel's answer to a route add
+ * demand: EEXIST (real only where a route wg-rtsync has not seen stands,
+ * docs/spec.md 4.6) and ENOBUFS (the kernel's answer to a route add
  * when it cannot allocate the route, fib_create_info). The other refusals
  * are real in the tests: ENETUNREACH, ENETDOWN, EPERM. Never for production.
  *
@@ -44,6 +44,7 @@ static size_t n_pending;
 static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *,
 			      socklen_t);
 static ssize_t (*real_recv)(int, void *, size_t, int);
+static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
 
 static int errno_of(const char *name)
 {
@@ -67,6 +68,7 @@ __attribute__((constructor)) static void init(void)
 
 	real_sendto = dlsym(RTLD_NEXT, "sendto");
 	real_recv = dlsym(RTLD_NEXT, "recv");
+	real_recvmsg = dlsym(RTLD_NEXT, "recvmsg");
 	if (!spec)
 		return;
 	snprintf(copy, sizeof(copy), "%s", spec);
@@ -172,14 +174,14 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 	return n;
 }
 
-ssize_t recv(int fd, void *buf, size_t len, int flags)
+/* The acks of the changes sendto turned into NOOPs get their errno. */
+static void refuse_acks(void *buf, ssize_t n)
 {
-	ssize_t n = real_recv(fd, buf, len, flags);
 	struct nlmsghdr *nlh;
 	size_t off = 0;
 
 	if (n <= 0 || !n_pending)
-		return n;
+		return;
 	while ((nlh = next_msg(buf, (size_t)n, &off))) {
 		struct nlmsgerr *e = NLMSG_DATA(nlh);
 
@@ -193,5 +195,23 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 			break;
 		}
 	}
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	ssize_t n = real_recv(fd, buf, len, flags);
+
+	refuse_acks(buf, n);
+	return n;
+}
+
+/* wg-rtsync reads with recvmsg, to see the sender (only the kernel's
+ * messages count): one buffer. */
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t n = real_recvmsg(fd, msg, flags);
+
+	if (msg->msg_iovlen == 1)
+		refuse_acks(msg->msg_iov[0].iov_base, n);
 	return n;
 }
