@@ -15,7 +15,9 @@ VM_KERNEL_META=${WG_RTSYNC_VM_KERNEL_META:-linux-image-$VM_KERNEL_SERIES-amd64 l
 VM_KERNEL_SUITE=${WG_RTSYNC_VM_KERNEL_SUITE:-}
 # Loaded by /init in this order (plus what modprobe --show-depends adds):
 # the 9p chain first, since the host root comes through it.
-VM_MODULES="netfs 9pnet 9pnet_virtio 9p overlay virtio_rng wireguard veth
+# tun: the namespace tests' stand-in UAPI servers (fake_uapi.py) sit on a
+# tun device, kernel flavour or not.
+VM_MODULES="netfs 9pnet 9pnet_virtio 9p overlay virtio_rng wireguard veth tun
 ${WG_RTSYNC_VM_MODULES:-}"
 # need_packages and VM_PACKAGES (the host tools this tier installs).
 . "$VM_DIR/../lib.sh"

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import CONVERGE, GW1, GW2, Device, converge, prefix_of
 from netns import wait_until
+import topo
 
 P98 = "98"
 
@@ -300,7 +301,8 @@ def test_status_prometheus_parses_and_matches_the_state(dev, make_daemon, ns):
 
     assert families["wg_rtsync_interfaces"].samples[0].value == 1
     info = families["wg_rtsync_interface_info"].samples[0].labels
-    assert info == {"interface": dev.name, "backend": "uapi", "removal": info["removal"],
+    backend = "kernel" if topo.flavour() == "kernel" else "uapi"
+    assert info == {"interface": dev.name, "backend": backend, "removal": info["removal"],
                     "table": "254"}
     assert info["removal"] in ("unknown", "temporary peer", "native")
     assert value("wg_rtsync_interface_up") == 1
