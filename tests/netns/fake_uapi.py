@@ -87,6 +87,8 @@ class FakeUapi:
         self.ns.ip("link", "set", self.name, "addrgenmode", "none")
         self.ns.link_up(self.name)
         self.ns.addr_add(self.name, "fe80::1/64")
+        # wireguard-go makes the directory; with kernel WireGuard nobody has.
+        os.makedirs(UAPI_DIR, mode=0o755, exist_ok=True)
         self.harness.sockets.append(self.path)
 
         def listen():
