@@ -9,8 +9,10 @@
 # timeout: 3600
 set -u
 cd "${WGRS_SRCDIR:-$(dirname "$0")/../..}" || exit 1
-# Process start is slow under TCG: a longer deadline for every wait.
-export WGRS_CONVERGE=${WGRS_CONVERGE:-120} WGRS_TOPO_CONVERGE=${WGRS_TOPO_CONVERGE:-180}
+# Process start is slow under TCG: a longer deadline for every wait. The
+# 16-node mesh of test_topo_scale (16 BIRDs, 120 peerings, every node
+# pinging 30 addresses) needed more than 180 s to reach everything there.
+export WGRS_CONVERGE=${WGRS_CONVERGE:-120} WGRS_TOPO_CONVERGE=${WGRS_TOPO_CONVERGE:-600}
 export WGRS_WG_FLAVOUR=kernel WGRS_BIRD=${WGRS_VM_BIRD:-bird2}
 export WGRS_NETNS_SUBSET=${WGRS_NETNS_SUBSET-tests/vm/netns-subset.txt}
 # ./ci/test's own logs stay in the VM; the scenario's output is the record.
