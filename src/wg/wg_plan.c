@@ -192,50 +192,115 @@ static bool any_op(const struct change *ch, const size_t *idx, size_t n,
 	return false;
 }
 
-static const struct wg_peer *find_peer(const struct wg_device *d, const struct wg_key *k)
+/* What REPLACE needs to know: the device's peers as read just before, by
+ * key, and each prefix of the round with the change naming it, by prefix
+ * (a round names a prefix once). */
+struct replace_view {
+	const struct wg_peer **peers;
+	size_t n_peers;
+	struct claim {
+		struct prefix dst;
+		size_t change;
+	} * claims;
+	size_t n_claims;
+};
+
+static int cmp_peer_ptrs(const void *a, const void *b)
 {
-	for (size_t i = 0; d && i < d->n_peers; i++)
-		if (!wg_key_cmp(&d->peers[i].key, k))
-			return &d->peers[i];
-	return NULL;
+	return wg_key_cmp(&(*(const struct wg_peer *const *)a)->key,
+			  &(*(const struct wg_peer *const *)b)->key);
 }
 
-/* ch[idx[0..n-1]]: the changes of one peer. */
-static int plan_peer(struct wg_set *s, const struct change *ch, const size_t *idx,
-		     size_t n, enum wg_remove_mode mode, const struct wg_device *cur)
+static int cmp_key_peer_ptr(const void *key, const void *elem)
 {
+	return wg_key_cmp(key, &(*(const struct wg_peer *const *)elem)->key);
+}
+
+static int cmp_claims(const void *a, const void *b)
+{
+	return prefix_cmp(&((const struct claim *)a)->dst,
+			  &((const struct claim *)b)->dst);
+}
+
+static int cmp_prefix_claim(const void *key, const void *elem)
+{
+	return prefix_cmp(key, &((const struct claim *)elem)->dst);
+}
+
+static void replace_view_free(struct replace_view *v)
+{
+	free(v->peers);
+	free(v->claims);
+}
+
+static int replace_view_make(struct replace_view *v, const struct change *ch,
+			     const size_t *idx, size_t n, const struct wg_device *cur)
+{
+	size_t n_cur = cur ? cur->n_peers : 0;
+
+	v->n_peers = n_cur;
+	v->n_claims = n;
+	v->peers = malloc((n_cur ? n_cur : 1) * sizeof(*v->peers));
+	v->claims = malloc((n ? n : 1) * sizeof(*v->claims));
+	if (!v->peers || !v->claims) {
+		replace_view_free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n_cur; i++)
+		v->peers[i] = &cur->peers[i];
+	qsort(v->peers, n_cur, sizeof(*v->peers), cmp_peer_ptrs);
+	for (size_t i = 0; i < n; i++)
+		v->claims[i] = (struct claim){ch[idx[i]].dst, idx[i]};
+	qsort(v->claims, n, sizeof(*v->claims), cmp_claims);
+	return 0;
+}
+
+static const struct wg_peer *find_peer(const struct replace_view *v,
+				       const struct wg_key *k)
+{
+	const struct wg_peer *const *p =
+		bsearch(k, v->peers, v->n_peers, sizeof(*v->peers), cmp_key_peer_ptr);
+
+	return p ? *p : NULL;
+}
+
+/* Whether a prefix peer holds stays in its replaced list: not when the
+ * round removes it from peer, nor when it adds it to any peer. A prefix
+ * added elsewhere moves by that add alone, with no removal here; kept
+ * here, the replacement would take it back when the other peer's entry
+ * came first. An add to peer itself has its own entry. */
+static bool replace_keeps(const struct replace_view *v, const struct change *ch,
+			  const struct wg_key *peer, const struct prefix *dst)
+{
+	const struct claim *c = bsearch(dst, v->claims, v->n_claims, sizeof(*v->claims),
+					cmp_prefix_claim);
+
+	return !c || (ch[c->change].op == CHANGE_ALLOWED_DEL &&
+		      wg_key_cmp(&ch[c->change].peer, peer));
+}
+
+/* ch[idx[0..n-1]]: the changes of one peer. rv: under REPLACE only. */
+static int plan_peer(struct wg_set *s, const struct change *ch, const size_t *idx,
+		     size_t n, enum wg_remove_mode mode, const struct replace_view *rv)
+{
+	const struct wg_key *key = &ch[idx[0]].peer;
 	bool has_del = any_op(ch, idx, n, CHANGE_ALLOWED_DEL);
 	/* A peer the device did not have when read has nothing to remove;
 	 * replacing its list would wipe one it got since. */
-	const struct wg_peer *now = has_del && mode == WG_REMOVE_REPLACE
-					    ? find_peer(cur, &ch[idx[0]].peer)
-					    : NULL;
+	const struct wg_peer *now = has_del && rv ? find_peer(rv, key) : NULL;
 	struct wg_set_peer *p;
 	int r = 0;
 
 	if (!any_op(ch, idx, n, CHANGE_ALLOWED_ADD) &&
 	    (!has_del || mode == WG_REMOVE_TEMP_PEER))
 		return 0;
-	p = add_peer(s, &ch[idx[0]].peer,
+	p = add_peer(s, key,
 		     WG_PEER_UPDATE_ONLY | (now ? WG_PEER_REPLACE_ALLOWEDIPS : 0));
 	if (!p)
 		return -ENOMEM;
-	if (now) {
-		struct prefix *dels = malloc(n * sizeof(*dels));
-		size_t nd = 0;
-
-		if (!dels)
-			return -ENOMEM;
-		for (size_t i = 0; i < n; i++)
-			if (ch[idx[i]].op == CHANGE_ALLOWED_DEL)
-				dels[nd++] = ch[idx[i]].dst;
-		qsort(dels, nd, sizeof(*dels), prefix_cmp_void);
-		for (size_t i = 0; !r && i < now->n_allowed; i++)
-			if (!bsearch(&now->allowed[i], dels, nd, sizeof(*dels),
-				     prefix_cmp_void))
-				r = add_ip(p, &now->allowed[i], false, SIZE_MAX);
-		free(dels);
-	}
+	for (size_t i = 0; now && !r && i < now->n_allowed; i++)
+		if (replace_keeps(rv, ch, key, &now->allowed[i]))
+			r = add_ip(p, &now->allowed[i], false, SIZE_MAX);
 	for (size_t i = 0; !r && i < n; i++) {
 		const struct change *c = &ch[idx[i]];
 
@@ -248,6 +313,7 @@ static int plan_peer(struct wg_set *s, const struct change *ch, const size_t *id
 int wg_plan_build(struct wg_set *s, const struct change *ch, const size_t *idx, size_t n,
 		  enum wg_remove_mode mode, const struct wg_device *cur)
 {
+	struct replace_view rv = {0};
 	struct wg_set_peer *t;
 	size_t *sorted;
 	int r = 0;
@@ -258,15 +324,21 @@ int wg_plan_build(struct wg_set *s, const struct change *ch, const size_t *idx, 
 	sorted = malloc((n ? n : 1) * sizeof(*sorted));
 	if (!sorted)
 		return -ENOMEM;
+	if (mode == WG_REMOVE_REPLACE && replace_view_make(&rv, ch, idx, n, cur)) {
+		free(sorted);
+		return -ENOMEM;
+	}
 	memcpy(sorted, idx, n * sizeof(*sorted));
 	wg_sort_by_peer(sorted, n, ch);
 	for (size_t i = 0, j; !r && i < n; i = j) {
 		for (j = i + 1;
 		     j < n && !wg_key_cmp(&ch[sorted[j]].peer, &ch[sorted[i]].peer); j++)
 			;
-		r = plan_peer(s, ch, sorted + i, j - i, mode, cur);
+		r = plan_peer(s, ch, sorted + i, j - i, mode,
+			      mode == WG_REMOVE_REPLACE ? &rv : NULL);
 	}
 	free(sorted);
+	replace_view_free(&rv);
 	if (r || mode != WG_REMOVE_TEMP_PEER || !any_op(ch, idx, n, CHANGE_ALLOWED_DEL))
 		return r;
 	/* The temporary peer takes them (made if missing), then goes. */

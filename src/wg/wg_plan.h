@@ -97,7 +97,9 @@ void wg_sort_by_peer(size_t *idx, size_t n, const struct change *ch);
  * TEMP_PEER: the removals go last, in list order, onto the temporary peer,
  * which the next entry removes. REPLACE needs cur, the device as read just
  * before: a peer of it with removals gets replace-allowedips and its
- * current list less the removals first. 0, -EINVAL (UNKNOWN) or -ENOMEM. */
+ * current list first, less its removals and less every prefix the round
+ * adds to any peer (a move is one add, which a replaced list holding the
+ * prefix would undo). 0, -EINVAL (UNKNOWN) or -ENOMEM. */
 int wg_plan_build(struct wg_set *s, const struct change *ch, const size_t *idx, size_t n,
 		  enum wg_remove_mode mode, const struct wg_device *cur);
 

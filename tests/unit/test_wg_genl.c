@@ -1803,6 +1803,42 @@ static void test_backend_remove_replace(void **state)
 	fk_free(k);
 }
 
+/* Replacing whole lists while a prefix moves: B loses one prefix and
+ * another of its goes to A (an add there, no removal from B). A's key
+ * comes first, so were B's new list to keep the moved prefix, the
+ * replacement would move it back to B. In either order of the two peers
+ * it ends on its new holder only. */
+static void test_backend_replace_move(void **state)
+{
+	for (int a_takes = 0; a_takes < 2; a_takes++) {
+		const struct wg_key *from = a_takes ? &key_b : &key_a,
+				    *to = a_takes ? &key_a : &key_b;
+		struct fake_kernel *k = fk_standard(0);
+		struct wg_backend *b = wg_genl_backend_new_exchange(fake_exchange, k, 0);
+		struct prefix gone = nth_prefix(0), moved = nth_prefix(1),
+			      kept = nth_prefix(2);
+		struct change ch[2] = {del_of(from, gone), add_of(to, moved)};
+		int err[2] = {1, 1};
+
+		(void)state;
+		k->temp_e2big = true;
+		fk_insert(k, fk_find(k, from), &gone);
+		fk_insert(k, fk_find(k, from), &moved);
+		fk_insert(k, fk_find(k, from), &kept);
+		assert_int_equal(b->apply(b, "wg-fake", ch, 2, err), 0);
+		assert_int_equal(err[0], 0);
+		assert_int_equal(err[1], 0);
+		assert_int_equal(remove_mode(b, "wg-fake"), WG_REMOVE_REPLACE);
+		assert_true(fk_holds(fk_find(k, to), &moved));
+		assert_false(fk_holds(fk_find(k, from), &moved));
+		assert_false(fk_holds(fk_find(k, from), &gone));
+		assert_true(fk_holds(fk_find(k, from), &kept));
+		assert_int_equal(k->guard_violations, 0);
+		b->destroy(b);
+		fk_free(k);
+	}
+}
+
 /* Many removals: the moves go over several messages, the removal of the
  * temporary peer with the last of them; nothing else ever goes missing. */
 static void test_backend_remove_many(void **state)
@@ -1928,6 +1964,7 @@ int main(void)
 		cmocka_unit_test(test_backend_remove_native_probe),
 		cmocka_unit_test(test_backend_remove_by_policy),
 		cmocka_unit_test(test_backend_remove_replace),
+		cmocka_unit_test(test_backend_replace_move),
 		cmocka_unit_test(test_backend_remove_many),
 		cmocka_unit_test(test_backend_remove_fails),
 		cmocka_unit_test(test_backend_rounds),

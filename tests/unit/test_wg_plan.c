@@ -145,6 +145,44 @@ static void test_build_replace(void **state)
 	wg_set_free(&s);
 }
 
+/* Replace: a prefix this round moves onto another peer (a single add
+ * there, no removal here) is left out of a replaced list, whichever peer
+ * comes first: were it kept, the replacement would take it back from its
+ * new holder when that one came first (A before B here). */
+static void test_build_replace_move(void **state)
+{
+	struct change ch[] = {
+		allowed(false, KEY_B, "198.51.100.0/24"),
+		allowed(true, KEY_A, "203.0.113.0/24"),
+	};
+	struct prefix now[] = {P("192.0.2.2/32"), P("198.51.100.0/24"),
+			       P("203.0.113.0/24")};
+	struct wg_peer peer = {.key = K(KEY_B), .n_allowed = 3, .allowed = now};
+	struct wg_device cur = {.n_peers = 1, .peers = &peer};
+	struct wg_key a = K(KEY_A), b = K(KEY_B);
+	struct wg_set s = {0};
+
+	(void)state;
+	/* B holds it, A (first) takes it. */
+	assert_int_equal(build(&s, ch, 2, WG_REMOVE_REPLACE, &cur), 0);
+	assert_int_equal(s.n_peers, 2);
+	assert_peer(&s, 0, &a, WG_PEER_UPDATE_ONLY, 1);
+	assert_ip(&s.peers[0], 0, "203.0.113.0/24", false, 1);
+	assert_peer(&s, 1, &b, WG_PEER_UPDATE_ONLY | WG_PEER_REPLACE_ALLOWEDIPS, 1);
+	assert_ip(&s.peers[1], 0, "192.0.2.2/32", false, NONE);
+	/* A holds it, B (second) takes it. */
+	ch[0].peer = a;
+	ch[1].peer = b;
+	peer.key = a;
+	assert_int_equal(build(&s, ch, 2, WG_REMOVE_REPLACE, &cur), 0);
+	assert_int_equal(s.n_peers, 2);
+	assert_peer(&s, 0, &a, WG_PEER_UPDATE_ONLY | WG_PEER_REPLACE_ALLOWEDIPS, 1);
+	assert_ip(&s.peers[0], 0, "192.0.2.2/32", false, NONE);
+	assert_peer(&s, 1, &b, WG_PEER_UPDATE_ONLY, 1);
+	assert_ip(&s.peers[1], 0, "203.0.113.0/24", false, 1);
+	wg_set_free(&s);
+}
+
 /* The probes name the temporary peer only. */
 static void test_probes(void **state)
 {
@@ -304,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_build_native),
 		cmocka_unit_test(test_build_temp_peer),
 		cmocka_unit_test(test_build_replace),
+		cmocka_unit_test(test_build_replace_move),
 		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_errors_temp_peer),
 		cmocka_unit_test(test_errors_replace),

@@ -1062,6 +1062,36 @@ static void test_backend_replace_path(void **state)
 	sim_free(&s);
 }
 
+/* Replacing whole lists while a prefix moves from B to A, which comes
+ * first: B's new list leaves it out, or it would go back to B. */
+static void test_backend_replace_move(void **state)
+{
+	static const char *const a_now[] = {"192.0.2.2/32", "2001:db8:a::/48",
+					    "198.51.100.0/24", "203.0.113.0/24"};
+	static const char *const b_now[] = {"192.0.2.9/32"};
+	struct sim s;
+	struct wg_backend *b;
+	struct change ch[] = {allowed(false, KEY_B, "2001:db8:b::/64"),
+			      allowed(true, KEY_A, "203.0.113.0/24")};
+	int err[2];
+
+	(void)state;
+	sim_setup(&s);
+	sim_add(&s, KEY_B, "203.0.113.0/24");
+	sim_add(&s, KEY_B, "192.0.2.9/32");
+	s.refuse_temp = true;
+	b = wg_uapi_backend_new_exchange(sim_exchange, &s);
+	assert_non_null(b);
+	assert_int_equal(b->apply(b, "wgsim", ch, 2, err), 0);
+	assert_int_equal(err[0], 0);
+	assert_int_equal(err[1], 0);
+	assert_int_equal(remove_mode(b, "wgsim"), WG_REMOVE_REPLACE);
+	assert_sim_peer(&s, KEY_A, a_now, 4);
+	assert_sim_peer(&s, KEY_B, b_now, 1);
+	b->destroy(b);
+	sim_free(&s);
+}
+
 /* A temporary peer found by get (a crash between its steps) is removed,
  * and never reported. */
 static void test_backend_get_removes_temp_peer(void **state)
@@ -1775,6 +1805,7 @@ int main(void)
 		cmocka_unit_test(test_backend_temp_peer_path),
 		cmocka_unit_test(test_backend_native_path),
 		cmocka_unit_test(test_backend_replace_path),
+		cmocka_unit_test(test_backend_replace_move),
 		cmocka_unit_test(test_backend_get_removes_temp_peer),
 		cmocka_unit_test(test_backend_errors),
 		cmocka_unit_test(test_backend_temp_peer_failed_half_way),
