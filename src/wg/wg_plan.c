@@ -351,13 +351,16 @@ int wg_plan_build(struct wg_set *s, const struct change *ch, const size_t *idx, 
 	return 0;
 }
 
+static int cmp_key_set_peer(const void *key, const void *elem)
+{
+	return wg_key_cmp(key, &((const struct wg_set_peer *)elem)->key);
+}
+
+/* Under REPLACE, where s has each peer once, in key order. */
 static const struct wg_set_peer *set_peer_of(const struct wg_set *s,
 					     const struct wg_key *k)
 {
-	for (size_t i = 0; i < s->n_peers; i++)
-		if (!wg_key_cmp(&s->peers[i].key, k))
-			return &s->peers[i];
-	return NULL;
+	return bsearch(k, s->peers, s->n_peers, sizeof(*s->peers), cmp_key_set_peer);
 }
 
 /* Any of the messages that carried a part of p. */
