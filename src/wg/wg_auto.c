@@ -113,10 +113,8 @@ static int auto_apply(struct wg_backend *b, const char *ifname, const struct cha
 		known = auto_find(a, ifname);
 		if (!known) {
 			for (size_t i = 0; i < n; i++)
-				err[i] = (ch[i].op == CHANGE_ALLOWED_ADD ||
-					  ch[i].op == CHANGE_ALLOWED_DEL)
-						 ? (r ? r : -ENOMEM)
-						 : 0;
+				err[i] =
+					change_is_allowed(&ch[i]) ? (r ? r : -ENOMEM) : 0;
 			return r ? r : -ENOMEM; /* read, but not remembered */
 		}
 	}

@@ -239,8 +239,7 @@ static int tb_apply(struct wg_backend *b, const char *ifname, const struct chang
 		first = -ENOMEM;
 	if (first) { /* nothing was tried */
 		for (size_t i = 0; i < n; i++)
-			if (ch[i].op == CHANGE_ALLOWED_ADD ||
-			    ch[i].op == CHANGE_ALLOWED_DEL)
+			if (change_is_allowed(&ch[i]))
 				err[i] = first;
 	}
 	for (unsigned k = 0; !first && k < rounds.n_rounds; k++) {
