@@ -1008,7 +1008,7 @@ static size_t take_acks(const char *buf, size_t len, uint32_t first_seq, size_t 
 		    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)) || j >= count ||
 		    err[idx[j]] != ACK_PENDING)
 			continue;
-		err[idx[j]] = e->error > 0 ? -e->error : e->error;
+		err[idx[j]] = nl_error_code(e->error);
 		taken++;
 	}
 	return taken;

@@ -145,6 +145,11 @@ const struct nlmsghdr *nl_msgs_next(struct nl_msgs *m)
 	return nlh;
 }
 
+int nl_error_code(int32_t code)
+{
+	return code <= 0 && code >= -4095 ? code : BAD;
+}
+
 int nl_dump_read(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 		 nl_dump_fn fn, void *ctx, bool *intr)
 {
@@ -168,11 +173,13 @@ int nl_dump_read(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 			 * outcome: 0, or the negative errno it stopped with. */
 			if (plen >= sizeof(code))
 				memcpy(&code, payload, sizeof(code));
+			code = nl_error_code(code);
 			return code < 0 ? code : NL_DUMP_DONE;
 		case NLMSG_ERROR:
 			if (plen < sizeof(struct nlmsgerr))
 				return BAD;
 			memcpy(&code, payload, sizeof(code));
+			code = nl_error_code(code);
 			if (code < 0)
 				return code;
 			continue; /* an ack: no part of a dump */

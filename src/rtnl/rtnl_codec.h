@@ -74,6 +74,10 @@ struct nl_msgs {
  * 2^31 or more through; walk with this instead. */
 const struct nlmsghdr *nl_msgs_next(struct nl_msgs *m);
 
+/* The errno an NLMSG_ERROR or NLMSG_DONE carries, as read: 0 or -1..-4095
+ * (the kernel's range); anything else is a malformed message, -EBADMSG. */
+int nl_error_code(int32_t code);
+
 /* nl_dump_read's results: read on, or the dump ended (NLMSG_DONE). */
 #define NL_DUMP_MORE 0
 #define NL_DUMP_DONE 1

@@ -1778,6 +1778,25 @@ static void test_dump_read(void **state)
 	assert_int_equal(nl_dump_read(buf, NLMSG_HDRLEN + sizeof(struct nlmsgerr), 1,
 				      7809, dump_seen_fn, &seen, &intr),
 			 NL_DUMP_MORE);
+	/* An errno beyond the kernel's (0 and -1..-4095) is malformed: the
+	 * caller would otherwise negate INT_MIN for strerror. */
+	put_msg(buf, NLMSG_DONE, NLM_F_MULTI, 1, 7809, INT32_MIN, 4);
+	assert_int_equal(nl_dump_read(buf, 20, 1, 7809, dump_seen_fn, &seen, &intr),
+			 -EBADMSG);
+	put_msg(buf, NLMSG_DONE, NLM_F_MULTI, 1, 7809, -4096, 4);
+	assert_int_equal(nl_dump_read(buf, 20, 1, 7809, dump_seen_fn, &seen, &intr),
+			 -EBADMSG);
+	put_msg(buf, NLMSG_DONE, NLM_F_MULTI, 1, 7809, -4095, 4);
+	assert_int_equal(nl_dump_read(buf, 20, 1, 7809, dump_seen_fn, &seen, &intr),
+			 -4095);
+	put_msg(buf, NLMSG_ERROR, 0, 1, 7809, INT32_MIN, sizeof(struct nlmsgerr));
+	assert_int_equal(nl_dump_read(buf, NLMSG_HDRLEN + sizeof(struct nlmsgerr), 1,
+				      7809, dump_seen_fn, &seen, &intr),
+			 -EBADMSG);
+	put_msg(buf, NLMSG_ERROR, 0, 1, 7809, EPERM, sizeof(struct nlmsgerr));
+	assert_int_equal(nl_dump_read(buf, NLMSG_HDRLEN + sizeof(struct nlmsgerr), 1,
+				      7809, dump_seen_fn, &seen, &intr),
+			 -EBADMSG);
 	/* An error too short to hold its nlmsgerr is malformed. */
 	put_msg(buf, NLMSG_ERROR, 0, 1, 7809, -EPERM, 4);
 	assert_int_equal(nl_dump_read(buf, 20, 1, 7809, dump_seen_fn, &seen, &intr),
@@ -1793,6 +1812,31 @@ static void test_dump_read(void **state)
 			 -EBADMSG);
 	assert_int_equal(seen.n, n);
 	free(buf);
+}
+
+/* The errno of an NLMSG_ERROR or NLMSG_DONE, as every reader takes it. */
+static void test_error_code(void **state)
+{
+	struct dump_seen seen = {0};
+	bool intr = false;
+	size_t len;
+	uint8_t *m;
+
+	(void)state;
+	/* What fuzz_rtnl_dump found: an NLMSG_ERROR (seq 1, port 0xff000081)
+	 * of error -57857, handed up as an errno. */
+	m = read_source_file("tests/fixtures/fuzz/rtnl_dump/error-beyond-errno-range.bin",
+			     &len);
+	assert_int_equal(nl_dump_read(m, len, 1, 0xff000081, dump_seen_fn, &seen, &intr),
+			 -EBADMSG);
+	free(m);
+	assert_int_equal(nl_error_code(0), 0);
+	assert_int_equal(nl_error_code(-ENOENT), -ENOENT);
+	assert_int_equal(nl_error_code(-4095), -4095);
+	assert_int_equal(nl_error_code(-4096), -EBADMSG);
+	assert_int_equal(nl_error_code(INT32_MIN), -EBADMSG);
+	assert_int_equal(nl_error_code(EPERM), -EBADMSG);
+	assert_int_equal(nl_error_code(INT32_MAX), -EBADMSG);
 }
 
 static void test_encode_delete(void **state)
@@ -1909,6 +1953,7 @@ int main(void)
 		cmocka_unit_test(test_encode_matches_kernel),
 		cmocka_unit_test(test_encode_replace),
 		cmocka_unit_test(test_dump_read),
+		cmocka_unit_test(test_error_code),
 		cmocka_unit_test(test_encode_delete),
 		cmocka_unit_test(test_encode_refuses_bad_specs),
 	};
