@@ -116,6 +116,7 @@ static int save_ownership(struct iface *ifc)
 	ifc->state_written = r == 0;
 	ifc->intents_open = false;
 	ifc->state_appended = 0;
+	ifc->state_entries = n;
 	/* Written again after every round until it is (a full disk, a
 	 * read-only file system), whether or not ownership changes again. */
 	ifc->state_unsaved = r != 0;
@@ -141,7 +142,6 @@ static int record_intents(void *ctx, const struct own_entry *v, size_t n)
 {
 	struct iface *ifc = ctx;
 	char msg[STATEFILE_MSG_LEN];
-	struct rec_stats st;
 	size_t bytes = 0;
 	int r = 0;
 
@@ -149,13 +149,12 @@ static int record_intents(void *ctx, const struct own_entry *v, size_t n)
 		r = save_ownership(ifc);
 	if (r)
 		return r;
-	rec_get_stats(ifc->rec, &st);
 	if (ifc->state_fd < 0)
 		r = statefile_open_append(ifc->s.state_dir, ifc->name, &ifc->state_fd,
 					  msg, sizeof(msg));
 	if (!r)
-		r = statefile_append_intents(ifc->state_fd, v, n, st.learned, &bytes, msg,
-					     sizeof(msg));
+		r = statefile_append_intents(ifc->state_fd, v, n, ifc->state_entries,
+					     &bytes, msg, sizeof(msg));
 	failures_op(&ifc->bl.failures, FAILURE_STATE_WRITE, r, msg);
 	if (r) {
 		append_failed(ifc);
@@ -206,6 +205,7 @@ static void update_ownership(struct iface *ifc)
 	}
 	ifc->intents_open = false;
 	ifc->state_appended += bytes;
+	ifc->state_entries = st.learned;
 }
 
 /* Hands dev to the reconciler, unless it holds what the model says (the
@@ -328,11 +328,14 @@ int iface_set_settings(struct iface *ifc, const struct settings *s)
 	}
 	settings_free(&ifc->s);
 	ifc->s = copy;
-	/* state_dir may be another one: the next write is a whole file. */
+	/* state_dir may be another one: the round that follows writes the
+	 * whole file, whether ownership changes or not, or a restart would
+	 * find none there and take what was learned for static. */
 	if (ifc->state_fd >= 0)
 		close(ifc->state_fd);
 	ifc->state_fd = -1;
 	ifc->state_written = false;
+	ifc->state_unsaved = true;
 	ifc->need_dump = true; /* the table may be another one */
 	ifc->touched = true;
 	return 0;

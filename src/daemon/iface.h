@@ -43,6 +43,10 @@ struct iface {
 	bool state_unsaved; /* the last write failed: write it again */
 	bool intents_open;  /* an intent block that no change block settled yet */
 	size_t state_appended;
+	/* The entries the file holds (its last end N), which an intent block
+	 * repeats; the model's count is ahead of it until the round's change
+	 * block is written. */
+	size_t state_entries;
 	int state_fd; /* open for appending; -1: not yet, or the file was replaced */
 
 	/* Set by events, cleared by the round that serves them. */

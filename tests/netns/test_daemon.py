@@ -475,6 +475,59 @@ def test_batch_delay_still_converges(dev, make_daemon, ns):
     converge("20 routes learned", lambda: dev.allowed(dev.p2) == want)
 
 
+def test_prefix_learned_again_keeps_the_state_file_readable(dev, make_daemon, ns):
+    """An AllowedIP taken off by hand and learned again: the intent block
+    written before the new add ends with the count the file holds, not the
+    model's, so the file is read at the next start (docs/spec.md 6.3)."""
+    d = make_daemon().start()
+    d.wait_managed(dev.name)
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    converge("learned and in the state file",
+             lambda: "2001:db8:1::/48" in dev.allowed(dev.p1)
+             and d.iface(dev.name)["learned"] == 1)
+    dev.set_allowed(dev.p1, [GW1 + "/128"])
+    converge("learned again after it was taken off",
+             lambda: "2001:db8:1::/48" in dev.allowed(dev.p1))
+    d.kill9()
+
+    d2 = make_daemon().start()
+    d2.wait_managed(dev.name)
+    aside = [f for f in os.listdir(d2.state_dir) if ".state.bad-" in f]
+    assert aside == [], d2.log()
+    assert d2.iface(dev.name)["learned"] == 1
+    # Ours, so withdrawn with its route, not kept as a static AllowedIP.
+    ip(ns, "-6", "route", "del", "2001:db8:1::/48", "via", GW1, "dev", dev.name)
+    converge("withdrawn with its route",
+             lambda: dev.allowed(dev.p1) == {GW1 + "/128"})
+
+
+def test_reload_to_another_state_dir_writes_the_state_there(dev, make_daemon, ns,
+                                                          workdir):
+    """A reload that moves an interface's state_dir writes its state file
+    there after the next round, with no change of ownership needed: a
+    restart would otherwise find no file there and take the learned
+    AllowedIPs for static ones (docs/spec.md 6.1)."""
+    d = make_daemon().start()
+    d.wait_managed(dev.name)
+    ip(ns, "-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", dev.name,
+       "proto", "static")
+    converge("learned", lambda: d.iface(dev.name)["learned"] == 1)
+    moved = os.path.join(workdir, "moved")
+    os.makedirs(moved, mode=0o700)
+    d.write_config('interfaces:\n  "*": {state_dir: %s}\n' % moved)
+    d.signal(signal.SIGHUP)
+    path = os.path.join(moved, dev.name + ".state")
+
+    def written():
+        try:
+            with open(path) as f:
+                return "%s 2001:db8:1::/48" % dev.p1.public_key in f.read()
+        except FileNotFoundError:
+            return False
+    converge("the state file in the new state_dir", written)
+
+
 def test_state_file_of_another_device_is_set_aside(dev, make_daemon):
     d = make_daemon()
     os.makedirs(d.state_dir)
