@@ -1955,26 +1955,27 @@ int rec_commit(struct rec *r, const struct change *c)
 	return -EINVAL;
 }
 
-void rec_fail(struct rec *r, const struct change *c, int err)
+bool rec_fail(struct rec *r, const struct change *c, int err)
 {
+	/* Only a route the model missed makes an exclusive add fail so: try
+	 * again once it is known (a route event, or a complete dump), not at
+	 * every pass. */
+	bool unseen = c->op == CHANGE_ROUTE_ADD && err == -EEXIST &&
+		      c->route.table == r->s.routing_table;
 	struct dest *d;
 
 	if (c->op == CHANGE_ALLOWED_ADD && c->learned && r->have_wg &&
 	    peers_find(&r->peers, &c->peer) && prefix_valid(&c->dst))
 		own_if_made(r, c);
 	d = dest_get(r, &c->dst, false);
-
 	if (!d) {
 		r->all_dirty = true;
-		return;
+		return unseen;
 	}
-	/* Only a route the model missed makes an exclusive add fail so: try
-	 * again once it is known (a route event, or a complete dump), not at
-	 * every pass. */
-	if (c->op == CHANGE_ROUTE_ADD && err == -EEXIST &&
-	    c->route.table == r->s.routing_table)
+	if (unseen)
 		d->flags2 |= D2_UNSEEN_ROUTE;
 	mark(r, d);
+	return unseen;
 }
 
 /* ---- introspection ---- */

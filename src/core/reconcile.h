@@ -107,8 +107,9 @@ int rec_commit(struct rec *r, const struct change *c);
  * shows it, it is owned. An exclusive route add refused with -EEXIST met a
  * route the model lacks: no route of ours is planned for the destination
  * until a route event for it or a complete dump says what stands there (a
- * route of another is never replaced). */
-void rec_fail(struct rec *r, const struct change *c, int err);
+ * route of another is never replaced); true then, and the caller is to
+ * read the table. */
+bool rec_fail(struct rec *r, const struct change *c, int err);
 
 void rec_get_stats(const struct rec *r, struct rec_stats *st);
 

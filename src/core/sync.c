@@ -141,10 +141,9 @@ static int apply_and_commit(struct rec *r, struct wg_backend *wg,
 		ret = err[i] ? err[i] : rec_commit(r, &l->v[i]);
 
 		if (ret) {
-			rec_fail(r, &l->v[i], ret);
-			res->failed++;
-			if (l->v[i].op == CHANGE_ROUTE_ADD && ret == -EEXIST)
+			if (rec_fail(r, &l->v[i], ret))
 				res->unseen_routes++;
+			res->failed++;
 			if (!first)
 				first = ret;
 		} else {
