@@ -285,8 +285,7 @@ static int on_route(void *ctx, bool removed, const struct kroute *rt)
 			log_err("%s: route event: %s; re-reading the routes", i->name,
 				strerror(-r));
 			/* The model lacks what the event said. */
-			rec_routes_doubt(i->rec);
-			i->need_dump = true;
+			iface_doubt_routes(i);
 		}
 		/* Our own routes' events never make a storm. */
 		if (rt->protocol != i->s.route_protocol)
@@ -369,7 +368,7 @@ static void nl_event(struct ev_handler *h, uint32_t events)
 		/* Until the resync, what the reconcilers hold of the routes may
 		 * be wrong either way: no round acts on it. */
 		for (struct iface *i = d->ifaces; i; i = i->next)
-			rec_routes_doubt(i->rec);
+			iface_doubt_routes(i);
 		d->route_event_at = clock_mono_ms();
 	} else if (r < 0) {
 		log_err("rtnetlink: reading events: %s", strerror(-r));
@@ -1022,13 +1021,13 @@ static int oneshot_confirm(struct daemon *d, struct iface *ifc)
 {
 	while (iface_held(ifc)) {
 		uint64_t now = clock_mono_ms();
-		uint64_t until = ifc->redump.torn_since + REDUMP_HOLD_MS;
+		uint64_t until = ifc->redump.hold_since + REDUMP_HOLD_MS;
 		int r;
 
 		if (until > now)
 			nl_route_wait_quiet(d->env.nr, REDUMP_QUIET_MS,
 					    (int)(until - now));
-		rec_routes_doubt(ifc->rec);
+		iface_doubt_routes(ifc);
 		r = ifaces_dump_routes(&d->env, &ifc, 1);
 		if (r) {
 			log_err("%s: reading the routes: %s", ifc->name, strerror(-r));

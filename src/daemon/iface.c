@@ -425,6 +425,7 @@ static int fan_route(const struct kroute *rt, void *ctx)
 static void dump_done(struct iface *ifc, bool torn, uint64_t now)
 {
 	bool was_torn = ifc->redump.torn_since != 0;
+	bool was_held = ifc->redump.hold_since != 0;
 
 	ifc->status.route_dumps++;
 	ifc->status.torn_route_dumps += torn;
@@ -436,7 +437,7 @@ static void dump_done(struct iface *ifc, bool torn, uint64_t now)
 		rec_routes_end(ifc->rec);
 	} else {
 		/* Said where it holds the rounds back, which one may notice. */
-		if (!was_torn)
+		if (!was_torn || (!was_held && ifc->redump.hold_since))
 			log_msg(rec_routes_confirmed(ifc->rec) ? LOG_LEVEL_DEBUG
 							       : LOG_LEVEL_INFO,
 				"%s: routes changed while the table was read; reading "
@@ -479,6 +480,12 @@ int ifaces_dump_routes(const struct iface_env *env, struct iface **v, size_t n)
 bool iface_held(const struct iface *ifc)
 {
 	return !rec_routes_confirmed(ifc->rec);
+}
+
+void iface_doubt_routes(struct iface *ifc)
+{
+	rec_routes_doubt(ifc->rec);
+	ifc->need_dump = true;
 }
 
 static void print_plan(const struct iface *ifc, const struct change_list *plan)

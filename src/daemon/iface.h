@@ -92,6 +92,11 @@ int ifaces_dump_routes(const struct iface_env *env, struct iface **v, size_t n);
  * since the reconciler lost its picture of it (the start, lost events, a
  * new table), so a route it lacks may be one a torn dump missed. */
 bool iface_held(const struct iface *ifc);
+/* What the reconciler holds of the routes may be wrong either way (lost or
+ * failed route events): it is doubted, and the table read again. Its rounds
+ * are held from then on, for a fresh REDUMP_HOLD_MS should the dumps be torn
+ * (redump.h). */
+void iface_doubt_routes(struct iface *ifc);
 
 /* One sync round (full: every destination), the state file written when
  * ownership changed, the status updated. 0 when every change applied.

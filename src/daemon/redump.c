@@ -11,7 +11,16 @@ bool redump_done(struct redump *r, uint64_t now, bool torn, bool confirmed)
 		r->torn_since = now ? now : 1;
 	r->torn++;
 	r->dumped = now;
-	return !confirmed && now >= r->torn_since + REDUMP_HOLD_MS;
+	if (confirmed) {
+		r->hold_since = 0; /* a picture stands: nothing is held */
+		return false;
+	}
+	if (!r->hold_since)
+		r->hold_since = now ? now : 1;
+	if (now < r->hold_since + REDUMP_HOLD_MS)
+		return false;
+	r->hold_since = 0; /* the dump confirms the picture */
+	return true;
 }
 
 uint64_t redump_due(const struct redump *r, uint64_t last_event, bool confirmed)
@@ -25,8 +34,8 @@ uint64_t redump_due(const struct redump *r, uint64_t last_event, bool confirmed)
 		retry = (uint64_t)REDUMP_RETRY_MS << shift;
 	retry += r->dumped;
 	/* Rounds wait for it: no later than the end of the hold. */
-	if (!confirmed && retry > r->torn_since + REDUMP_HOLD_MS)
-		retry = r->torn_since + REDUMP_HOLD_MS;
+	if (!confirmed && r->hold_since && retry > r->hold_since + REDUMP_HOLD_MS)
+		retry = r->hold_since + REDUMP_HOLD_MS;
 	quiet = (last_event > r->dumped ? last_event : r->dumped) + REDUMP_QUIET_MS;
 	return quiet < retry ? quiet : retry;
 }

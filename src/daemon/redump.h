@@ -5,10 +5,13 @@
  * doubling with each torn dump in a row up to REDUMP_RETRY_MAX_MS. An
  * interface whose reconciler has no confirmed picture of its table (at
  * start, after lost events) holds its rounds meanwhile, but not longer than
- * REDUMP_HOLD_MS after the first torn dump of the row: from then on a dump
- * is taken as complete, torn or not (with what every dump of the row saw),
- * so that a storm that never ends still lets it act; the dumps go on until
- * one is clean. Pure: the caller gives the times. */
+ * REDUMP_HOLD_MS after the first torn dump without the picture: from then on
+ * a dump is taken as complete, torn or not (with what every dump since the
+ * routes were last doubted saw), so that a storm that never ends still lets
+ * it act; the dumps go on until one is clean. A row that began while the
+ * picture stood does not shorten the hold: losing the picture throws away
+ * what its dumps saw, and the hold starts afresh. Pure: the caller gives
+ * the times. */
 #ifndef WGRS_REDUMP_H
 #define WGRS_REDUMP_H
 
@@ -22,6 +25,7 @@
 
 struct redump {
 	uint64_t torn_since; /* monotonic ms: the first torn dump of the row; 0: none */
+	uint64_t hold_since; /* the first torn one without the picture; 0: none */
 	unsigned torn;	     /* torn dumps in a row */
 	uint64_t dumped;     /* when the last of them ended */
 };

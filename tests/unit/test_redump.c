@@ -63,12 +63,41 @@ static void test_hold_is_bounded(void **state)
 	assert_int_equal(redump_due(&r, end + 100000, true), 0);
 }
 
+/* The hold bounds how long rounds go without a picture of the table: a
+ * row of torn dumps that began while the picture stood does not shorten
+ * the hold that starts when it is lost (lost events, rec_routes_doubt),
+ * since what the earlier dumps saw was thrown away with it. */
+static void test_hold_restarts_when_the_picture_is_lost(void **state)
+{
+	struct redump r = {0};
+	uint64_t t = 20000, end = t + REDUMP_HOLD_MS;
+
+	(void)state;
+	assert_false(redump_done(&r, 10000, true, true));
+	/* Lost 10 s into the row: the first torn dump since holds the rounds. */
+	assert_false(redump_done(&r, t, true, false));
+	/* The third of the row is due 2 s later, within the hold. */
+	assert_int_equal(redump_due(&r, t + 100000, false), t + 2 * REDUMP_RETRY_MS);
+	assert_false(redump_done(&r, t + 2 * REDUMP_RETRY_MS, true, false));
+	/* The fourth would be 4 s later; the hold ends sooner. */
+	assert_int_equal(redump_due(&r, t + 100000, false), end);
+	assert_true(redump_done(&r, end, true, false));
+	/* Confirmed by it, and lost again: a fresh hold. */
+	assert_false(redump_done(&r, end + 5000, true, true));
+	assert_false(redump_done(&r, end + 10000, true, false));
+	assert_true(redump_done(&r, end + 10000 + REDUMP_HOLD_MS, true, false));
+	/* A clean dump ends the row and the hold. */
+	assert_true(redump_done(&r, end + 20000, false, true));
+	assert_int_equal(redump_due(&r, end + 100000, false), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_dump_needs_no_other),
 		cmocka_unit_test(test_again_once_quiet_or_later),
 		cmocka_unit_test(test_hold_is_bounded),
+		cmocka_unit_test(test_hold_restarts_when_the_picture_is_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
