@@ -1058,6 +1058,12 @@ int rec_own_load(struct rec *r, const struct own_entry *e, size_t n)
 	return 0;
 }
 
+void rec_own_pending(const struct rec *r, const struct own_entry **v, size_t *n)
+{
+	*v = r->pending_own;
+	*n = r->n_pending_own;
+}
+
 struct own_walk {
 	const struct rec *r;
 	struct own_entry *v;

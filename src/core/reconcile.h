@@ -76,6 +76,13 @@ void rec_routes_doubt(struct rec *r);
  * (an intent of a round a crash cut short) overrides an earlier one only
  * when the device shows it happened. The others are dropped. */
 int rec_own_load(struct rec *r, const struct own_entry *e, size_t n);
+/* Ownership waiting for the next rec_set_wg: the entries rec_own_load gave
+ * before the first, and the learned adds whose outcome is unknown (they
+ * failed, yet may have been made: a reply lost with its connection). Each
+ * is ours at that read where the device agrees, as an intent is at a
+ * restart; so the state file keeps them as open intents till then. A view,
+ * valid until the reconciler next changes. */
+void rec_own_pending(const struct rec *r, const struct own_entry **v, size_t *n);
 /* The current owned prefixes, in (peer, prefix) order. Caller frees *out. */
 int rec_own_export(const struct rec *r, struct own_entry **out, size_t *n);
 /* True when ownership changed since the last call (then the state file must

@@ -94,6 +94,8 @@ static void load_ownership(const struct iface_env *env, struct iface *ifc,
 	free(own);
 }
 
+static int reopen_pending(struct iface *ifc);
+
 static int save_ownership(struct iface *ifc)
 {
 	char msg[STATEFILE_MSG_LEN];
@@ -121,7 +123,8 @@ static int save_ownership(struct iface *ifc)
 	 * read-only file system), whether or not ownership changes again. */
 	ifc->state_unsaved = r != 0;
 	failures_op(&ifc->bl.failures, FAILURE_STATE_WRITE, r, msg);
-	return r;
+	/* Failed, it leaves the file to be written whole again. */
+	return r ? r : reopen_pending(ifc);
 }
 
 /* An append failed: the file may end in a torn block, after which nothing
@@ -135,20 +138,14 @@ static void append_failed(struct iface *ifc)
 	ifc->state_unsaved = true;
 }
 
-/* sync_round's write-ahead: the entries this pass's learned adds will own,
- * appended and synced before WireGuard hears of them. A failure is the
- * state file's (said once while it lasts); the adds wait. */
-static int record_intents(void *ctx, const struct own_entry *v, size_t n)
+/* An intent block appended to the file save_ownership wrote, and synced.
+ * A failure is the state file's (said once while it lasts). */
+static int append_intents(struct iface *ifc, const struct own_entry *v, size_t n)
 {
-	struct iface *ifc = ctx;
 	char msg[STATEFILE_MSG_LEN];
 	size_t bytes = 0;
 	int r = 0;
 
-	if (!ifc->state_written)
-		r = save_ownership(ifc);
-	if (r)
-		return r;
 	if (ifc->state_fd < 0)
 		r = statefile_open_append(ifc->s.state_dir, ifc->name, &ifc->state_fd,
 					  msg, sizeof(msg));
@@ -163,6 +160,34 @@ static int record_intents(void *ctx, const struct own_entry *v, size_t n)
 	ifc->intents_open = true;
 	ifc->state_appended += bytes;
 	return 0;
+}
+
+/* sync_round's write-ahead: the entries this pass's learned adds will own,
+ * appended and synced before WireGuard hears of them. On failure the adds
+ * wait. */
+static int record_intents(void *ctx, const struct own_entry *v, size_t n)
+{
+	struct iface *ifc = ctx;
+	int r = 0;
+
+	if (!ifc->state_written)
+		r = save_ownership(ifc);
+	return r ? r : append_intents(ifc, v, n);
+}
+
+/* After a write that settled every intent: the learned adds whose outcome
+ * the next read of the device tells (rec_own_pending) are open intents
+ * again, or a crash before that read would leave a prefix the daemon added
+ * looking static (spec 6.3). At most one round's adds; the block after the
+ * next round settles them again. A failure: the next write is of the whole
+ * file, and this again. */
+static int reopen_pending(struct iface *ifc)
+{
+	const struct own_entry *v;
+	size_t n;
+
+	rec_own_pending(ifc->rec, &v, &n);
+	return n ? append_intents(ifc, v, n) : 0;
 }
 
 /* After a round: the ownership changes appended to the state file (an
@@ -206,6 +231,7 @@ static void update_ownership(struct iface *ifc)
 	ifc->intents_open = false;
 	ifc->state_appended += bytes;
 	ifc->state_entries = st.learned;
+	(void)reopen_pending(ifc);
 }
 
 /* Hands dev to the reconciler, unless it holds what the model says (the

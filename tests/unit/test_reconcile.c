@@ -310,6 +310,36 @@ static void test_failed_learned_add_made_all_the_same(void **state)
 	env_free(e);
 }
 
+/* What such an addition leaves pending is listed (the state file keeps it
+ * as an open intent) until the next read of the device settles it. */
+static void test_own_pending_until_the_device_is_read(void **state)
+{
+	struct env *e = env_new();
+	struct prefix p = P("2001:db8:1::/48");
+	const struct own_entry *v;
+	struct sync_result res;
+	size_t n;
+
+	(void)state;
+	rec_own_pending(e->f.rec, &v, &n);
+	assert_int_equal(n, 0);
+	add_route(e, "2001:db8:1::/48", "fe80::a", 12);
+	fake_fail_next(e->f.w, 1, -EPIPE);
+	assert_int_equal(sync_round(e->f.rec, e->f.wg, e->f.rt, IF, false, false, NULL,
+				    NULL, &res),
+			 -EPIPE);
+	rec_own_pending(e->f.rec, &v, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(wg_key_cmp(&v[0].peer, &e->f.a), 0);
+	assert_true(prefix_equal(&v[0].dst, &p));
+	assert_true(wg_key_is_zero(&v[0].displaced));
+	assert_int_equal(fake_wg_allow(e->f.w, IF, &e->f.a, &p), 0);
+	poll_wg(e);
+	rec_own_pending(e->f.rec, &v, &n);
+	assert_int_equal(n, 0);
+	env_free(e);
+}
+
 static void test_failed_allowed_ip_holds_back_its_route_change(void **state)
 {
 	struct env *e = env_new();
@@ -1269,6 +1299,7 @@ int main(void)
 		cmocka_unit_test(test_ambiguous_gateway_warned_and_counted),
 		cmocka_unit_test(test_failed_change_is_retried),
 		cmocka_unit_test(test_failed_learned_add_made_all_the_same),
+		cmocka_unit_test(test_own_pending_until_the_device_is_read),
 		cmocka_unit_test(test_failed_allowed_ip_holds_back_its_route_change),
 		cmocka_unit_test(test_bad_input_is_refused_without_change),
 		cmocka_unit_test(test_many_next_hops_are_capped),
