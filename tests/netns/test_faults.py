@@ -264,6 +264,30 @@ def test_uapi_closed_mid_reply(fake, make_daemon, ns):
     print("\n".join(error_lines(d, "allowed-ip add")))
 
 
+def test_lost_set_reply_then_kill9_keeps_the_prefix_learned(fake, make_daemon, ns):
+    """A learned add applied by the server but its reply lost, then a kill -9
+    before the next poll could tell that it was made: the restart takes the
+    prefix for learned (its intent stays open in the state file until a read
+    of the device settles it, spec 6.3), so the end of its route, while the
+    daemon was down, withdraws it."""
+    fake.start()
+    d = make_daemon("wg_poll_interval: 120s\n").start()
+    d.wait_managed(fake.name)
+    fake.cut_sets = 2
+    ns.ip("-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", fake.name,
+          "proto", "static")
+    converge("the failed learn counted", lambda: d._alive_and(
+        lambda: failure(d, fake.name, "allowed-ip add", "EPIPE")))
+    assert "2001:db8:1::/48" in fake.allowed(fake.p1.public_key)  # made
+    assert d.iface(fake.name)["learned"] == 0  # not known yet: no poll since
+    d.kill9()
+    ns.ip("-6", "route", "del", "2001:db8:1::/48", "via", GW1, "dev", fake.name)
+    d.start()
+    d.wait_managed(fake.name)
+    converge("withdrawn", lambda: fake.allowed(fake.p1.public_key) == {GW1 + "/128"})
+    assert fake.allowed(fake.p2.public_key) == {GW2 + "/128"}
+
+
 def test_interface_deleted_mid_round(fake, harness, make_daemon, ns):
     """The link goes while a round is under way: the server deletes it when
     the round's WireGuard set arrives, and goes (wireguard-go exits with its
