@@ -62,9 +62,6 @@ struct daemon {
 	uint64_t trim_due;     /* heap trim after that burst (0: none) */
 	double started;
 	uint64_t resyncs, lost_events;
-	/* Route events so far, and when the last of them was read (monotonic
-	 * ms): a torn dump is read again once they stop (redump.h). */
-	uint64_t route_events, route_event_at;
 
 	/* systemd (notify.h) */
 	/* Started, or RELOADING=1 sent: READY=1 once the rounds due ran. */
@@ -274,11 +271,15 @@ static int on_route(void *ctx, bool removed, const struct kroute *rt)
 {
 	struct daemon *d = ctx;
 
-	d->route_events++;
 	for (struct iface *i = d->ifaces; i; i = i->next) {
 		int r;
 
-		if (!i->s.watch_routes || i->s.routing_table != rt->table)
+		if (i->s.routing_table != rt->table)
+			continue;
+		/* Its table changes: a torn dump of it waits (redump.h). Those
+		 * of other tables can neither tear its dump nor put it off. */
+		i->route_heard = true;
+		if (!i->s.watch_routes)
 			continue;
 		r = iface_route_event(i, removed, rt);
 		if (r) {
@@ -353,13 +354,18 @@ static void nl_event(struct ev_handler *h, uint32_t events)
 	struct daemon *d = (struct daemon *)((char *)h - offsetof(struct daemon, nl_h));
 	const struct nl_route_handlers handlers = {
 		.route = on_route, .link = on_link, .addr = on_addr, .ctx = d};
-	uint64_t before = d->route_events;
+	uint64_t now;
 	int r;
 
 	(void)events;
 	r = nl_route_events_drain(d->env.nr, &handlers);
-	if (d->route_events != before)
-		d->route_event_at = clock_mono_ms();
+	now = clock_mono_ms();
+	for (struct iface *i = d->ifaces; i; i = i->next) {
+		/* Lost events may have been of any table. */
+		if (i->route_heard || r == -ENOBUFS)
+			i->route_event_at = now;
+		i->route_heard = false;
+	}
 	if (r == -ENOBUFS) {
 		d->lost_events++;
 		log_warn(
@@ -369,7 +375,6 @@ static void nl_event(struct ev_handler *h, uint32_t events)
 		 * be wrong either way: no round acts on it. */
 		for (struct iface *i = d->ifaces; i; i = i->next)
 			iface_doubt_routes(i);
-		d->route_event_at = clock_mono_ms();
 	} else if (r < 0) {
 		log_err("rtnetlink: reading events: %s", strerror(-r));
 	}
@@ -445,13 +450,13 @@ static int dump_routes(struct daemon *d, struct iface **v, size_t n)
 	return r;
 }
 
-/* After a torn dump, the next one is due once route events have stopped
- * (redump.h); 0: none. */
-static uint64_t redump_at(const struct daemon *d, const struct iface *ifc)
+/* After a torn dump, the next one is due once the route events of its table
+ * have stopped (redump.h); 0: none. */
+static uint64_t redump_at(const struct iface *ifc)
 {
 	if (ifc->need_dump)
 		return 0; /* asked for already */
-	return redump_due(&ifc->redump, d->route_event_at,
+	return redump_due(&ifc->redump, ifc->route_event_at,
 			  rec_routes_confirmed(ifc->rec));
 }
 
@@ -463,7 +468,7 @@ static void sync_due(struct daemon *d, uint64_t now)
 	size_t n_dump = 0;
 
 	for (struct iface *i = d->ifaces; i; i = i->next) {
-		uint64_t again = redump_at(d, i);
+		uint64_t again = redump_at(i);
 
 		if (again && again <= now) {
 			i->need_dump = true;
@@ -553,7 +558,7 @@ static void arm_timer(struct daemon *d)
 	struct itimerspec its = {0};
 
 	for (struct iface *i = d->ifaces; i; i = i->next) {
-		uint64_t again = redump_at(d, i);
+		uint64_t again = redump_at(i);
 
 		if (i->poll_due < due)
 			due = i->poll_due;
@@ -1025,8 +1030,8 @@ static int oneshot_confirm(struct daemon *d, struct iface *ifc)
 		int r;
 
 		if (until > now)
-			nl_route_wait_quiet(d->env.nr, REDUMP_QUIET_MS,
-					    (int)(until - now));
+			nl_route_wait_quiet(d->env.nr, ifc->s.routing_table,
+					    REDUMP_QUIET_MS, (int)(until - now));
 		iface_doubt_routes(ifc);
 		r = ifaces_dump_routes(&d->env, &ifc, 1);
 		if (r) {

@@ -57,6 +57,10 @@ struct iface {
 	uint64_t sync_due, poll_due, resync_due; /* monotonic ms; 0: none */
 	struct pacing pacing; /* of route events and rounds (the daemon's) */
 	struct redump redump; /* after a torn route dump: the next one */
+	/* Route events of its table: one came in the read being handled, and
+	 * when the last came (monotonic ms; the daemon's). */
+	bool route_heard;
+	uint64_t route_event_at;
 
 	struct iface_status status;
 	struct iface *next;

@@ -35,8 +35,16 @@
 #define EVENT_RCVBUF   (256 * 1024 * 1024)
 #define ACK_TIMEOUT_MS 5000
 #define DUMP_RETRIES   3
-/* The watch of a route dump only needs to hear that something came. */
-#define WATCH_RCVBUF 4096
+/* The watch of a route dump reads what it hears (a change of another table
+ * is no tear): its buffer holds what comes between two reads of the dump
+ * (it is read after each), a busy routing daemon's churn included (a route
+ * notification takes about 1 KiB of it). An overflow tears the dump. Memory
+ * is only taken while messages wait. */
+#define WATCH_RCVBUF (4 * 1024 * 1024)
+/* Datagrams read from the watch after each part of a dump: changes that
+ * come faster than they are read overflow it (a tear) rather than stall
+ * the dump. */
+#define WATCH_READ_MAX 1024
 
 /* ---------------------------------------------------------------------- */
 /* Nexthop table and the index of routes that need tracking                */
@@ -78,11 +86,14 @@ struct hash {
 struct nl_route {
 	struct route_backend be; /* first: the backend pointer is nr */
 	struct mnl_socket *req, *ev;
-	int watch;     /* hears route changes during a route dump; -1: not yet */
-	size_t forged; /* messages dropped for not coming from the kernel */
+	int watch;	      /* hears route changes during a route dump; -1: not yet */
+	bool watching;	      /* a route dump is being watched */
+	bool watch_heard;     /* ... and it heard a change that tears it */
+	uint32_t watch_table; /* the table dumped (0: every table) */
+	size_t forged;	      /* messages dropped for not coming from the kernel */
 	unsigned req_portid;
 	uint32_t seq;
-	char *reqbuf, *evbuf, *batchbuf;
+	char *reqbuf, *evbuf, *batchbuf, *watchbuf;
 	struct hash nhs;  /* struct nh_entry by id */
 	struct hash recs; /* struct route_rec by key */
 };
@@ -577,10 +588,8 @@ const struct nl_nexthop *nl_route_nexthop(const struct nl_route *nr, uint32_t id
 /* ---------------------------------------------------------------------- */
 /* Sockets, dumps                                                          */
 
-static void set_rcvbuf(struct mnl_socket *nl, int size)
+static void set_rcvbuf(int fd, int size)
 {
-	int fd = mnl_socket_get_fd(nl);
-
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
@@ -595,7 +604,7 @@ static struct mnl_socket *open_socket(int rcvbuf)
 	/* Acks without the request echoed; errors with a message. */
 	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	set_rcvbuf(nl, rcvbuf);
+	set_rcvbuf(mnl_socket_get_fd(nl), rcvbuf);
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		int err = errno;
 
@@ -676,6 +685,8 @@ static void flush_req(struct nl_route *nr)
 		;
 }
 
+static bool watch_read(struct nl_route *nr, unsigned max);
+
 /* Sends the dump request and reads its replies to the end. Our own walk
  * (nl_dump_read), not libmnl's mnl_cb_run: that one fails a message that
  * carries NLM_F_DUMP_INTR with EINTR before the callback sees it, and
@@ -708,6 +719,10 @@ static int dump_once(struct dump_ctx *d, uint16_t type, int family, size_t hdr_l
 		}
 		ret = nl_dump_read(nr->reqbuf, (size_t)n, seq, nr->req_portid, dump_msg,
 				   d, &d->interrupted);
+		/* Read as the dump goes, so that a busy table elsewhere does
+		 * not overflow the watch. */
+		if (nr->watching)
+			nr->watch_heard |= watch_read(nr, WATCH_READ_MAX);
 	} while (ret == NL_DUMP_MORE);
 	return ret < 0 ? ret : 0;
 }
@@ -736,21 +751,39 @@ static int dump(struct dump_ctx *d, uint16_t type, int family, size_t hdr_len)
  * an IPv6 dump resumes by counting entries and can skip routes that stood
  * all along, or list some twice, and it does not say so (NLM_F_DUMP_INTR
  * is never set for routes). So a socket of its own listens to the route
- * and nexthop groups while a route dump runs: whatever it hears makes the
- * dump torn. It needs only to know THAT something came: a small buffer,
- * and an overflow (ENOBUFS) counts as hearing. */
+ * and nexthop groups while a route dump runs, and reads what it hears as
+ * the dump goes: a change that can have made the kernel skip or repeat
+ * routes of the table dumped makes the dump torn (nl_route_tears_dump: one
+ * of that table, or of a nexthop object; a change of another table cannot).
+ * An overflow (ENOBUFS) or a message cut short counts as a tear. */
 static const int watched_groups[] = {RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
 				     RTNLGRP_NEXTHOP};
 
-/* Empties the watch socket; true when the kernel had sent something. */
-static bool watch_drain(struct nl_route *nr)
+/* Whether a datagram the watch read tears the dump of nr->watch_table. */
+static bool watch_tears(const struct nl_route *nr, size_t len)
 {
-	char buf[4096];
+	struct nl_msgs m = {(const uint8_t *)nr->watchbuf, len};
+	const struct nlmsghdr *nlh;
+	bool tears = false;
+
+	while ((nlh = nl_msgs_next(&m)))
+		tears |= nl_route_tears_dump(nlh, nlh->nlmsg_len, nr->watch_table);
+	return tears || m.left;
+}
+
+/* Reads what the watch socket holds, at most max datagrams (0: until it is
+ * empty); true when the kernel had sent something that tears the dump of
+ * nr->watch_table. */
+static bool watch_read(struct nl_route *nr, unsigned max)
+{
 	bool heard = false;
 
-	for (;;) {
-		if (recv_kernel(nr, nr->watch, buf, sizeof(buf), MSG_DONTWAIT) >= 0) {
-			heard = true;
+	for (unsigned got = 0; !max || got < max; got++) {
+		ssize_t n = recv_kernel(nr, nr->watch, nr->watchbuf, RECV_BUF_SIZE,
+					MSG_DONTWAIT);
+
+		if (n >= 0) {
+			heard |= watch_tears(nr, (size_t)n);
 			continue;
 		}
 		if (errno == EINTR)
@@ -759,8 +792,9 @@ static bool watch_drain(struct nl_route *nr)
 			heard = true;
 			continue;
 		}
-		return heard;
+		break;
 	}
+	return heard;
 }
 
 static void watch_groups(struct nl_route *nr, int opt)
@@ -771,16 +805,16 @@ static void watch_groups(struct nl_route *nr, int opt)
 			   sizeof(watched_groups[i]));
 }
 
-static int watch_begin(struct nl_route *nr)
+/* Starts listening for changes that tear a dump of table (0: every table). */
+static int watch_begin(struct nl_route *nr, uint32_t table)
 {
 	if (nr->watch < 0) {
 		struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-		int size = WATCH_RCVBUF;
 
 		nr->watch = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 		if (nr->watch < 0)
 			return -errno;
-		setsockopt(nr->watch, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		set_rcvbuf(nr->watch, WATCH_RCVBUF);
 		if (bind(nr->watch, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 			int err = -errno;
 
@@ -789,18 +823,25 @@ static int watch_begin(struct nl_route *nr)
 			return err;
 		}
 	}
-	watch_drain(nr); /* nothing is queued; a forged message would be */
+	watch_read(nr, 0); /* nothing is queued; a forged message would be */
+	nr->watch_table = table;
+	nr->watch_heard = false;
+	nr->watching = true;
 	watch_groups(nr, NETLINK_ADD_MEMBERSHIP);
 	return 0;
 }
 
-/* Whether route events came since watch_begin; stops listening. */
+/* Whether changes that tear the dump came since watch_begin; stops
+ * listening. What is queued is read after leaving the groups, so that the
+ * read ends however busy the tables are (what came after the dump's end
+ * counts too). */
 static bool watch_end(struct nl_route *nr)
 {
-	bool heard = watch_drain(nr);
+	bool heard;
 
 	watch_groups(nr, NETLINK_DROP_MEMBERSHIP);
-	watch_drain(nr); /* what came after the dump's end */
+	heard = watch_read(nr, 0) || nr->watch_heard;
+	nr->watching = false;
 	return heard;
 }
 
@@ -812,11 +853,11 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int nl_route_wait_quiet(struct nl_route *nr, int quiet_ms, int max_ms)
+int nl_route_wait_quiet(struct nl_route *nr, uint32_t table, int quiet_ms, int max_ms)
 {
 	uint64_t now = mono_ms(), end = now + (uint64_t)(max_ms > 0 ? max_ms : 0);
 	uint64_t quiet_from = now;
-	int err = watch_begin(nr);
+	int err = watch_begin(nr, table);
 
 	if (err)
 		return err;
@@ -834,7 +875,7 @@ int nl_route_wait_quiet(struct nl_route *nr, int quiet_ms, int max_ms)
 			break;
 		}
 		if (poll(&p, 1, (int)((due < end ? due : end) - now)) > 0 &&
-		    watch_drain(nr))
+		    watch_read(nr, WATCH_READ_MAX))
 			quiet_from = mono_ms();
 	}
 	watch_end(nr);
@@ -954,7 +995,7 @@ static int nlr_dump(struct route_backend *b, uint32_t table, kroute_fn fn, void 
 			     .route_fn = fn,
 			     .ctx = ctx};
 	bool intr = false, heard;
-	int err = watch_begin(nr);
+	int err = watch_begin(nr, table);
 
 	if (err)
 		return err;
@@ -1296,6 +1337,7 @@ static void nlr_destroy(struct route_backend *b)
 	free(nr->reqbuf);
 	free(nr->evbuf);
 	free(nr->batchbuf);
+	free(nr->watchbuf);
 	free(nr);
 }
 
@@ -1314,8 +1356,9 @@ struct nl_route *nl_route_new(void)
 	nr->reqbuf = malloc(RECV_BUF_SIZE);
 	nr->evbuf = malloc(RECV_BUF_SIZE);
 	nr->batchbuf = malloc(BATCH_LIMIT + NL_ROUTE_MSG_MAX);
+	nr->watchbuf = malloc(RECV_BUF_SIZE);
 	nr->req = open_socket(REQ_RCVBUF);
-	if (!nr->reqbuf || !nr->evbuf || !nr->batchbuf || !nr->req) {
+	if (!nr->reqbuf || !nr->evbuf || !nr->batchbuf || !nr->watchbuf || !nr->req) {
 		int err = errno ? errno : ENOMEM;
 
 		nlr_destroy(&nr->be);

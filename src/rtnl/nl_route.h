@@ -4,8 +4,9 @@
  *    as netlink batches with one ack per route, errors per route), which
  *    keeps the kernel's nexthop objects so that a route through a nexthop id
  *    or group arrives with its next hops resolved, in kernel order; a dump
- *    is torn when route events came while it ran (a socket of its own hears
- *    them) or the kernel flagged it NLM_F_DUMP_INTR;
+ *    is torn when events that can tear it came while it ran (a socket of
+ *    its own hears them: nl_route_tears_dump) or the kernel flagged it
+ *    NLM_F_DUMP_INTR;
  *  - an event socket (links, routes, nexthops, addresses) drained into
  *    callbacks; lost events are reported as -ENOBUFS (then do a full resync).
  * Nexthop changes re-deliver the routes using them from an index nh id ->
@@ -37,10 +38,11 @@ typedef int (*nl_addr_fn)(const struct nl_addr *addr, void *ctx);
  * (route_backend.dump) first reloads the nexthop table. */
 int nl_route_dump_links(struct nl_route *nr, nl_link_fn fn, void *ctx);
 int nl_route_dump_addrs(struct nl_route *nr, nl_addr_fn fn, void *ctx);
-/* Waits until no route or nexthop change has come for quiet_ms: 0; or
- * -ETIMEDOUT after max_ms. For a reader without the event socket
- * (--oneshot) whose dump was torn (route_backend.dump's torn). */
-int nl_route_wait_quiet(struct nl_route *nr, int quiet_ms, int max_ms);
+/* Waits until no change that would tear a dump of table (0: every table;
+ * nl_route_tears_dump) has come for quiet_ms: 0; or -ETIMEDOUT after
+ * max_ms. For a reader without the event socket (--oneshot) whose dump was
+ * torn (route_backend.dump's torn). */
+int nl_route_wait_quiet(struct nl_route *nr, uint32_t table, int quiet_ms, int max_ms);
 /* The nexthop object id from the table, or NULL: for the live test that
  * checks the table against the kernel's. */
 const struct nl_nexthop *nl_route_nexthop(const struct nl_route *nr, uint32_t id);

@@ -344,6 +344,69 @@ int nl_decode_route(const void *buf, size_t len, struct kroute *rt, uint32_t *nh
 	return err;
 }
 
+int nl_route_table_of(const void *buf, size_t len, uint32_t *table)
+{
+	const struct nlmsghdr *nlh = buf;
+	const struct rtmsg *rtm;
+	const struct nlattr *tb[RTA_MAX + 1];
+	int err;
+
+	*table = 0;
+	err = msg_check(buf, len, sizeof(struct rtmsg));
+	if (err)
+		return err;
+	if (nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != RTM_DELROUTE)
+		return NL_ROUTE_SKIP;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	err = msg_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
+	if (err)
+		return err;
+	/* As the kernel reads a request, and as nl_decode_route does. */
+	*table = rtm->rtm_table;
+	if (tb[RTA_TABLE] && attr_u32(tb[RTA_TABLE], table)) {
+		*table = 0;
+		return BAD;
+	}
+	return 0;
+}
+
+/* Whether the kernel's dump of every table (inet_dump_fib, inet6_dump_fib)
+ * can skip or repeat routes of table t when a route of table u changes. The
+ * walk of one table resumes within that table (IPv4 by key in its trie, IPv6
+ * by a count that only a change of that table's tree resets), and the
+ * tables are taken in turn from a hash of 256 chains, resumed by position
+ * within a chain: so u tears t when it is t, when it shares t's chain (the
+ * first route of a new table u puts u at the head of the chain and shifts
+ * the position), and for main and local, which share one IPv4 trie while
+ * there are no policy rules (a leaf's routes of both are counted together). */
+static bool tables_walk_together(uint32_t t, uint32_t u)
+{
+	if (t == u || ((t ^ u) & 0xff) == 0)
+		return true;
+	return (t == RT_TABLE_MAIN && u == RT_TABLE_LOCAL) ||
+	       (t == RT_TABLE_LOCAL && u == RT_TABLE_MAIN);
+}
+
+bool nl_route_tears_dump(const void *buf, size_t len, uint32_t table)
+{
+	const struct nlmsghdr *nlh = buf;
+	uint32_t of;
+
+	if (!table || !msg_whole(buf, len))
+		return true;
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
+		/* 0 is no table the kernel names: make nothing of it. */
+		return nl_route_table_of(buf, len, &of) != 0 || !of ||
+		       tables_walk_together(table, of);
+	default:
+		/* A nexthop object's change changes the routes through it, in
+		 * any table; and what we do not know, we fear. */
+		return true;
+	}
+}
+
 /* ---------------------------------------------------------------------- */
 /* Nexthop, link and address decoders                                      */
 

@@ -99,6 +99,18 @@ int nl_dump_read(const void *buf, size_t len, uint32_t seq, uint32_t portid,
  * the ones in the message (RTA_MULTIPATH, or RTA_GATEWAY/RTA_VIA/RTA_OIF). */
 int nl_decode_route(const void *buf, size_t len, struct kroute *rt, uint32_t *nh_id);
 void nl_kroute_release(struct kroute *rt);
+/* The table of a route message (RTM_NEWROUTE / RTM_DELROUTE) into *table:
+ * RTA_TABLE where it has one (the kernel always adds it; rtm_table is then
+ * RT_TABLE_COMPAT for a table above 255), else rtm_table. 0, NL_ROUTE_SKIP
+ * for another message type, or -EBADMSG (*table is then 0). */
+int nl_route_table_of(const void *buf, size_t len, uint32_t *table);
+/* Whether a message heard while the routes of table were dumped (0: of every
+ * table) makes that dump torn, i.e. may have made the kernel skip or repeat
+ * some of them: a route of that table (or of one the kernel walks with it:
+ * the same slot of its table hash, main with local), a nexthop object's
+ * change (routes of any table use it), and anything malformed or unknown.
+ * A route of another table does not (docs/design.md, "Torn dumps"). */
+bool nl_route_tears_dump(const void *buf, size_t len, uint32_t table);
 /* RTM_NEWNEXTHOP / RTM_DELNEXTHOP. Free with nl_nexthop_release. */
 int nl_decode_nexthop(const void *buf, size_t len, struct nl_nexthop *nh);
 void nl_nexthop_release(struct nl_nexthop *nh);

@@ -2,7 +2,9 @@
  * route has a normalised destination and next hops whose gateways are
  * addresses and whose devices are interface indexes (0: none); a
  * route the encoder can write (one next hop, unicast) decodes from the
- * encoder's bytes to the same route. */
+ * encoder's bytes to the same route. nl_route_table_of reads a decoded
+ * route's table, and every message tears a dump of every table
+ * (nl_route_tears_dump), a decoded route one of its own table. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -45,9 +47,15 @@ static void check_round_trip(const struct route_spec *rs, bool add)
 static void decode(const void *msg, size_t len)
 {
 	struct kroute rt;
-	uint32_t nh_id;
+	uint32_t nh_id, table;
 	int r = nl_decode_route(msg, len, &rt, &nh_id);
+	int t = nl_route_table_of(msg, len, &table);
 
+	FUZZ_CHECK(t == 0 || t == NL_ROUTE_SKIP || t == -EBADMSG);
+	FUZZ_CHECK(nl_route_tears_dump(msg, len, 0));
+	if (r == 0)
+		FUZZ_CHECK(t == 0 && table == rt.table &&
+			   nl_route_tears_dump(msg, len, table));
 	if (r != 0) {
 		fuzz_rtnl_check_result(r);
 		FUZZ_CHECK(!rt.nexthops && rt.n_nexthops == 0);

@@ -14,11 +14,13 @@ unrelated route changes runs (stormlib.py), and check that neither happens.
 import os
 import signal
 
-from conftest import CONVERGE, GW1
+from conftest import CONVERGE, GW1, converge
 from netns import wait_until
 from stormlib import Storm, changes_in_log, foreign, learned_set_up, replaced, standing
 
 RESTARTS = int(os.environ.get("WGRS_DUMP_RESTARTS", "40"))
+# Reads of table T while another table churns.
+DUMPS_IN_STORM = 15
 
 
 def our_adds_over_foreign(log):
@@ -96,3 +98,33 @@ def test_storm_longer_than_the_hold_never_replaces_the_foreign_route(
             assert d.proc.popen.wait(10) == 0
     finally:
         storm.stop()
+
+
+def test_changes_of_another_table_tear_no_dump(dev, make_daemon, ns, workdir):
+    """A busy table elsewhere (a routing daemon's main table) tears no dump
+    of T (spec 5.18): a change of another table cannot make the kernel skip
+    or repeat routes of T (each table is walked on its own). Counting every
+    route change as a tear, a router whose main table never rests had every
+    dump of T torn: an interface that needed a complete one never got it,
+    periodic resyncs removed nothing, and the reads backed off to a minute.
+    With watch_routes: false T is read after every poll, here while the
+    storm churns main."""
+    ns.ip("-6", "route", "add", "2001:db8:5::/64", "via", GW1, "dev", dev.name,
+          "table", "1000", "proto", "static")
+    d = make_daemon("routing_table: 1000\nwatch_routes: false\n"
+                    "wg_poll_interval: 200ms\n").start()
+    d.wait_managed(dev.name)
+    converge("the route of T learned", lambda: "2001:db8:5::/64" in dev.allowed(dev.p1))
+    storm = Storm(ns, dev, workdir)  # in table main
+    try:
+        storm.start()
+        dumps = d.iface(dev.name)["route_dumps"]
+        wait_until(lambda: d.iface(dev.name)["route_dumps"] >= dumps + DUMPS_IN_STORM,
+                   CONVERGE, "%d reads of T in the storm" % DUMPS_IN_STORM)
+        assert storm.proc.alive(), "the storm stopped"
+        st = d.iface(dev.name)
+    finally:
+        storm.stop()
+    assert st["torn_route_dumps"] == 0, "%d of %d reads of T torn by main's changes" % (
+        st["torn_route_dumps"], st["route_dumps"])
+    assert "2001:db8:5::/64" in dev.allowed(dev.p1)

@@ -1725,6 +1725,173 @@ static size_t put_msg(uint8_t *at, uint16_t type, uint16_t flags, uint32_t seq,
 	return NLMSG_ALIGN(NLMSG_HDRLEN + payload);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Which changes heard during a route dump tear it                          */
+
+/* Message i of fixture name in a buffer of exactly its length. */
+static uint8_t *fixture_msg(const char *name, size_t i, size_t *len)
+{
+	struct fixture f = load(name);
+	uint8_t *m = msg_copy(&f, i, len);
+
+	unload(&f);
+	return m;
+}
+
+/* nl_route_table_of on message i of a fixture. */
+static int table_of(const char *name, size_t i, uint32_t *table)
+{
+	size_t len;
+	uint8_t *m = fixture_msg(name, i, &len);
+	int r = nl_route_table_of(m, len, table);
+
+	free(m);
+	return r;
+}
+
+/* nl_route_tears_dump on message i of a fixture, for a dump of table. */
+static bool tears(const char *name, size_t i, uint32_t table)
+{
+	size_t len;
+	uint8_t *m = fixture_msg(name, i, &len);
+	bool r = nl_route_tears_dump(m, len, table);
+
+	free(m);
+	return r;
+}
+
+/* A route message without RTA_TABLE, its table in rtm_table. */
+static size_t route_without_rta_table(uint8_t *buf, uint8_t rtm_table)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_table = rtm_table;
+	mnl_attr_put_u32(nlh, RTA_OIF, IF_VA);
+	return nlh->nlmsg_len;
+}
+
+static void test_route_table_of(void **state)
+{
+	uint8_t buf[256];
+	uint32_t table = 7;
+	size_t len;
+	const struct rtmsg *rtm;
+	uint8_t *m;
+
+	(void)state;
+	assert_int_equal(table_of("route4-table1000.bin", 0, &table), 0);
+	assert_int_equal(table, 1000);
+	/* The kernel's rtm_table says only "above 255" there. */
+	m = fixture_msg("route4-table1000.bin", 0, &len);
+	rtm = mnl_nlmsg_get_payload((const struct nlmsghdr *)m);
+	assert_int_equal(rtm->rtm_table, RT_TABLE_COMPAT);
+	assert_int_equal(nl_route_table_of(m, len - 1, &table), -EBADMSG);
+	assert_int_equal(table, 0);
+	free(m);
+	assert_int_equal(table_of("route6-table1000.bin", 0, &table), 0);
+	assert_int_equal(table, 1000);
+	assert_int_equal(table_of("route4-gw.bin", 0, &table), 0);
+	assert_int_equal(table, RT_TABLE_MAIN);
+	assert_int_equal(table_of("route6-gw.bin", 0, &table), 0);
+	assert_int_equal(table, RT_TABLE_MAIN);
+	assert_int_equal(table_of("route4-default.bin", 0, &table), 0);
+	assert_int_equal(table, 100);
+	assert_int_equal(table_of("route4-gw-del.bin", 0, &table), 0);
+	assert_int_equal(table, RT_TABLE_MAIN);
+
+	len = route_without_rta_table(buf, 100);
+	assert_int_equal(nl_route_table_of(buf, len, &table), 0);
+	assert_int_equal(table, 100);
+	/* An RTA_TABLE that is no u32 is malformed. */
+	mnl_attr_put_u16((struct nlmsghdr *)buf, RTA_TABLE, 1000);
+	len = ((struct nlmsghdr *)buf)->nlmsg_len;
+	assert_int_equal(nl_route_table_of(buf, len, &table), -EBADMSG);
+	assert_int_equal(table, 0);
+	assert_true(nl_route_tears_dump(buf, len, 1000));
+
+	assert_int_equal(table_of("nexthop4.bin", 0, &table), NL_ROUTE_SKIP);
+	assert_int_equal(table, 0);
+	assert_int_equal(table_of("link-up.bin", 0, &table), NL_ROUTE_SKIP);
+}
+
+/* The local table's routes are in the fixture of the IPv4 dump (README). */
+static size_t local_route_in_dump(void)
+{
+	struct fixture f = load("dump-route4.bin");
+	size_t n = msg_count(&f);
+
+	unload(&f);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t table;
+
+		if (table_of("dump-route4.bin", i, &table) == 0 &&
+		    table == RT_TABLE_LOCAL)
+			return i;
+	}
+	fail_msg("no route of the local table in dump-route4.bin");
+	return 0;
+}
+
+static void test_dump_torn_by_its_table_only(void **state)
+{
+	(void)state;
+	/* A dump of table 1000 is torn by a change of table 1000 ... */
+	assert_true(tears("route4-table1000.bin", 0, 1000));
+	assert_true(tears("route6-table1000.bin", 0, 1000));
+	/* ... and not by one of main, or of table 100, added or deleted. */
+	assert_false(tears("route4-gw.bin", 0, 1000));
+	assert_false(tears("route6-gw.bin", 0, 1000));
+	assert_false(tears("route4-gw-del.bin", 0, 1000));
+	assert_false(tears("route6-multipath-hop-del.bin", 0, 1000));
+	assert_false(tears("route4-default.bin", 0, 1000));
+	assert_false(tears("route4-table1000.bin", 0, 1001));
+	/* main's dump is torn by main's changes, not by table 1000's. */
+	assert_true(tears("route4-gw.bin", 0, RT_TABLE_MAIN));
+	assert_false(tears("route4-table1000.bin", 0, RT_TABLE_MAIN));
+	/* main and local share the IPv4 kernel's trie (without policy
+	 * rules); a table in the same slot of the table hash moves the dump's
+	 * place among the tables when it is made (1000 & 255 == 232). */
+	assert_true(tears("dump-route4.bin", local_route_in_dump(), RT_TABLE_MAIN));
+	assert_true(tears("route4-gw.bin", 0, RT_TABLE_LOCAL));
+	assert_true(tears("route4-table1000.bin", 0, 232));
+	/* A nexthop object's change tears the dump of any table. */
+	assert_true(tears("nexthop4.bin", 0, 1000));
+	assert_true(tears("nexthop-group.bin", 0, 1000));
+	assert_true(tears("nexthop-group-del.bin", 0, 1000));
+	/* What is not understood tears: another type, a message cut short. */
+	assert_true(tears("link-up.bin", 0, 1000));
+	{
+		size_t len;
+		uint8_t *m = fixture_msg("route4-gw.bin", 0, &len);
+
+		assert_true(nl_route_tears_dump(m, len - 1, 1000));
+		assert_true(nl_route_tears_dump(m, 8, 1000));
+		free(m);
+	}
+}
+
+/* Every message of every fixture tears a dump of every table (0), and each
+ * route message one of its own table. */
+static void check_tears_own_table(const char *name, size_t i, const uint8_t *m,
+				  size_t len)
+{
+	uint32_t table;
+
+	if (!nl_route_tears_dump(m, len, 0))
+		fail_msg("%s #%zu does not tear a dump of every table", name, i);
+	if (nl_route_table_of(m, len, &table) == 0 && !nl_route_tears_dump(m, len, table))
+		fail_msg("%s #%zu does not tear a dump of its table %u", name, i, table);
+}
+
+static void test_dump_torn_by_every_change_of_its_table(void **state)
+{
+	(void)state;
+	for_each_message(check_tears_own_table);
+}
+
 static void test_dump_read(void **state)
 {
 	size_t len, n;
@@ -1954,6 +2121,9 @@ int main(void)
 		cmocka_unit_test(test_encode_replace),
 		cmocka_unit_test(test_dump_read),
 		cmocka_unit_test(test_error_code),
+		cmocka_unit_test(test_route_table_of),
+		cmocka_unit_test(test_dump_torn_by_its_table_only),
+		cmocka_unit_test(test_dump_torn_by_every_change_of_its_table),
 		cmocka_unit_test(test_encode_delete),
 		cmocka_unit_test(test_encode_refuses_bad_specs),
 	};
