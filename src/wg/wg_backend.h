@@ -14,10 +14,11 @@
 struct wg_transport {
 	const char *name; /* the backend's: "kernel", "uapi" */
 	/* Reads ifname into dev, without the temporary peer (*temp_found
-	 * tells whether it was there). With known (the idle poll), a device
-	 * that holds what known says (wg_device_fingerprint) and no temporary
-	 * peer may be answered with *same and dev->pubkey alone. 0 or a
-	 * negative errno (-ENODEV: no such device). */
+	 * tells whether it was there), in one request to the device (an
+	 * interrupted dump is asked again). With known (the idle poll), a
+	 * device that holds what known says (wg_device_fingerprint) and no
+	 * temporary peer may be answered with *same and dev->pubkey alone.
+	 * 0 or a negative errno (-ENODEV: no such device). */
 	int (*read)(void *ctx, const char *ifname, const uint64_t *known,
 		    struct wg_device *dev, bool *temp_found, bool *same);
 	/* Sends s as one or more messages, noting in s which one carried each

@@ -21,6 +21,9 @@
 #define DUMP_RETRIES   5
 /* How long a reply may take before the request counts as lost. */
 #define GENL_TIMEOUT_S 10
+/* A dump kept for a snapshot is 28 (IPv4) or 40 bytes per AllowedIP: past
+ * this, its buffer is given back after the poll rather than kept. */
+#define GENL_KEEP_BUFFER (1024 * 1024)
 
 struct genl {
 	wg_genl_exchange_fn exchange;
@@ -31,6 +34,7 @@ struct genl {
 	uint16_t family;
 	uint32_t seq;
 	struct buf req;
+	struct buf kept; /* the idle poll's dump, its data messages as read */
 };
 
 /* Reads the whole reply, whatever happens to it, so that the socket is
@@ -89,11 +93,33 @@ static int ensure_family(struct genl *g)
 	return 0;
 }
 
+/* The idle poll's dump: fingerprinted as it arrives, and kept. */
+struct keeping_dump {
+	struct wg_genl_dump *d;
+	struct buf *kept;
+};
+
+static int keep_cb(const struct nlmsghdr *nlh, void *data)
+{
+	static const char pad[MNL_ALIGNTO];
+	struct keeping_dump *k = data;
+
+	/* Aligned as in the datagram, for mnl_nlmsg_next() over them. */
+	if (buf_append(k->kept, nlh, nlh->nlmsg_len) ||
+	    buf_append(k->kept, pad, MNL_ALIGN(nlh->nlmsg_len) - nlh->nlmsg_len)) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	return wg_genl_dump_cb(nlh, k->d);
+}
+
 /* One dump of the device into dev, or with fp_only into dev->pubkey and
- * d->fp only; d is the dump's state at its end (temp_found, fp). */
+ * d->fp only, its messages then kept in g->kept for snapshot_of_kept(); d
+ * is the dump's state at its end (temp_found, fp). */
 static int dump_device(struct genl *g, const char *ifname, struct wg_device *dev,
 		       bool fp_only, struct wg_genl_dump *d)
 {
+	struct keeping_dump keeping = {.d = d, .kept = &g->kept};
 	int r = ensure_family(g);
 
 	memset(dev, 0, sizeof(*dev));
@@ -102,11 +128,13 @@ static int dump_device(struct genl *g, const char *ifname, struct wg_device *dev
 		r = wg_genl_encode_get(&g->req, g->family, ++g->seq, ifname);
 		if (r)
 			return r;
+		g->kept.len = 0;
 		if (fp_only)
 			wg_genl_dump_init_fingerprint(d, dev);
 		else
 			wg_genl_dump_init(d, dev);
-		r = exchange(g, wg_genl_dump_cb, d);
+		r = fp_only ? exchange(g, keep_cb, &keeping)
+			    : exchange(g, wg_genl_dump_cb, d);
 		if (!r && d->interrupted)
 			r = -EAGAIN; /* changed while dumping: read again */
 		if (!r)
@@ -125,25 +153,44 @@ static int dump_device(struct genl *g, const char *ifname, struct wg_device *dev
 	return r ? r : -EAGAIN;
 }
 
-/* The idle poll hashes the dump as it arrives, and dumps again into a
- * snapshot only when it differs from what the caller knows (or holds the
- * temporary peer). */
+/* The snapshot of the dump dump_device() kept. */
+static int snapshot_of_kept(struct genl *g, struct wg_device *dev, struct wg_genl_dump *d)
+{
+	struct wg_genl_reply reply = {.cb = wg_genl_dump_cb, .data = d};
+	int r;
+
+	wg_genl_dump_init(d, dev);
+	r = wg_genl_reply_feed(&reply, g->kept.data, g->kept.len) ?: reply.err;
+	if (r) {
+		wg_device_free(dev);
+		memset(dev, 0, sizeof(*dev));
+	}
+	return r;
+}
+
+/* The idle poll dumps the device once: it hashes the dump as it arrives,
+ * and builds a snapshot from that same dump (kept while the poll runs) only
+ * when it differs from what the caller knows (or holds the temporary
+ * peer). */
 static int genl_read(void *ctx, const char *ifname, const uint64_t *known,
 		     struct wg_device *dev, bool *temp_found, bool *same)
 {
+	struct genl *g = ctx;
 	struct wg_genl_dump d;
 	int r;
 
 	*same = *temp_found = false;
 	if (known) {
-		r = dump_device(ctx, ifname, dev, true, &d);
-		if (r || (!d.temp_found && d.fp == *known)) {
-			*same = !r;
-			return r;
-		}
+		r = dump_device(g, ifname, dev, true, &d);
+		*same = !r && !d.temp_found && d.fp == *known;
+		if (!r && !*same)
+			r = snapshot_of_kept(g, dev, &d);
+		if (g->kept.cap > GENL_KEEP_BUFFER)
+			buf_free(&g->kept);
+	} else {
+		r = dump_device(g, ifname, dev, false, &d);
 	}
-	r = dump_device(ctx, ifname, dev, false, &d);
-	*temp_found = !r && d.temp_found;
+	*temp_found = !r && !*same && d.temp_found;
 	return r;
 }
 
@@ -208,6 +255,7 @@ static void genl_destroy(void *ctx)
 		mnl_socket_close(g->nl);
 	free(g->rbuf);
 	buf_free(&g->req);
+	buf_free(&g->kept);
 	free(g);
 }
 

@@ -126,8 +126,9 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Where a reply goes: whole into buf, or through a parser as it comes, so
- * that nothing of a large device's text is kept. */
+/* Where a reply goes: into buf (kept whole), through a parser as it comes
+ * (get), or both: the idle poll hashes the text as it arrives and keeps it,
+ * to parse it again when it is new. */
 struct reply_dest {
 	struct buf *buf;
 	struct wg_uapi_get *get;
@@ -150,7 +151,7 @@ static int conn_request(struct uapi_dev *d, const char *req, size_t len,
 		size_t room = UAPI_READ_CHUNK;
 		ssize_t n;
 
-		if (reply) {
+		if (reply) { /* read straight into it: no copy */
 			if (buf_reserve(reply, UAPI_READ_CHUNK)) {
 				r = -ENOMEM;
 				break;
@@ -170,15 +171,17 @@ static int conn_request(struct uapi_dev *d, const char *req, size_t len,
 			break;
 		}
 		*got = true;
-		if (!reply) {
+		if (reply) {
+			reply->len += (size_t)n;
+			reply->data[reply->len] = '\0';
+		}
+		if (to->get) {
 			r = wg_uapi_get_feed(to->get, at, (size_t)n);
 			if (r == 0)
 				continue;
 			r = r > 0 ? 0 : r;
 			break;
 		}
-		reply->len += (size_t)n;
-		reply->data[reply->len] = '\0';
 		/* No blank line occurs before the end of a reply. */
 		if (wg_uapi_reply_complete(reply->data, reply->len))
 			break;
@@ -236,64 +239,68 @@ static void shrink_buffers(struct uapi *u)
 		buf_free(&u->req);
 }
 
-/* One get=1 read through a parser of what: over a socket as it arrives,
- * else through the exchange (or, when !fresh, the reply read last again). */
-static int read_as(struct uapi *u, const char *ifname, bool fresh, enum wg_uapi_read what,
-		   struct wg_device *dev, struct wg_uapi_get *g)
+/* One get=1 request, its reply parsed as what into g as it arrives (over a
+ * socket) or once read (the exchange). With keep, its text stays in
+ * u->reply for read_kept(): the exchange keeps it anyway. */
+static int read_fresh(struct uapi *u, const char *ifname, enum wg_uapi_read what,
+		      bool keep, struct wg_device *dev, struct wg_uapi_get *g)
 {
-	int r = 0;
+	int r;
 
 	wg_uapi_get_init(g, dev, what);
-	if (fresh) {
-		u->req.len = 0;
-		r = buf_puts(&u->req, "get=1\n\n");
-	}
+	u->req.len = 0;
+	r = buf_puts(&u->req, "get=1\n\n");
 	if (!r && u->dir) {
-		struct reply_dest to = {.get = g, .chunk = u->chunk};
+		struct reply_dest to = {
+			.buf = keep ? &u->reply : NULL, .get = g, .chunk = u->chunk};
 
 		r = socket_request(u, ifname, u->req.data, u->req.len, &to);
 		return wg_uapi_get_end(g, r ? r : 1);
 	}
-	if (!r && fresh)
-		r = u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
+	r = r ?: u->exchange(u->ctx, ifname, u->req.data, u->req.len, &u->reply);
 	return wg_uapi_get_end(g,
 			       r ? r : wg_uapi_get_feed(g, u->reply.data, u->reply.len));
 }
 
-/* The idle poll, cheapest first: the device's text hashed as it is; when
- * that text was not seen last time, parsed into a fingerprint; and only
- * when that differs from the model's (or shows the temporary peer), a
- * snapshot. Every read after the first of a poll goes over the socket again
- * (its text is not kept), else parses the reply already read. */
+/* The text read_fresh() kept, parsed again as what. */
+static int read_kept(struct uapi *u, enum wg_uapi_read what, struct wg_device *dev,
+		     struct wg_uapi_get *g)
+{
+	wg_uapi_get_init(g, dev, what);
+	return wg_uapi_get_end(g, wg_uapi_get_feed(g, u->reply.data, u->reply.len));
+}
+
+/* The idle poll, cheapest first, all from one get=1: the device's text
+ * hashed as it arrives; when that text was not seen last time, the kept
+ * text parsed into a fingerprint; and only when that differs from the
+ * model's (or shows the temporary peer), into a snapshot. The text is kept
+ * while the poll runs (25 to 55 bytes per AllowedIP) and given back
+ * after it when large (shrink_buffers). */
 static int read_changed(struct uapi *u, const char *ifname, uint64_t known,
 			struct wg_device *dev, struct wg_uapi_get *g, bool *same)
 {
 	struct uapi_dev *m = dev_of(u, ifname);
-	bool again = u->dir != NULL, fresh = true;
-	int r;
+	bool memo = m && m->memo_valid;
+	uint64_t fp;
+	int r = read_fresh(u, ifname, memo ? WG_UAPI_TEXT_HASH : WG_UAPI_FINGERPRINT,
+			   true, dev, g);
 
-	if (m && m->memo_valid) {
-		r = read_as(u, ifname, true, WG_UAPI_TEXT_HASH, dev, g);
-		if (r)
-			return r;
-		fresh = again;
-		if (g->text_hash == m->text_hash && !g->temp_found) {
-			*same = m->fp == known;
-			return *same ? 0
-				     : read_as(u, ifname, again, WG_UAPI_SNAPSHOT, dev,
-					       g);
-		}
-	}
-	r = read_as(u, ifname, fresh, WG_UAPI_FINGERPRINT, dev, g);
 	if (r)
 		return r;
-	if (m) {
-		m->memo_valid = true;
-		m->text_hash = g->text_hash;
-		m->fp = g->fp;
+	if (memo && g->text_hash == m->text_hash && !g->temp_found) {
+		fp = m->fp;
+	} else {
+		if (memo && (r = read_kept(u, WG_UAPI_FINGERPRINT, dev, g)))
+			return r;
+		fp = g->fp;
+		if (m) {
+			m->memo_valid = true;
+			m->text_hash = g->text_hash;
+			m->fp = g->fp;
+		}
 	}
-	*same = g->fp == known && !g->temp_found;
-	return *same ? 0 : read_as(u, ifname, again, WG_UAPI_SNAPSHOT, dev, g);
+	*same = fp == known && !g->temp_found;
+	return *same ? 0 : read_kept(u, WG_UAPI_SNAPSHOT, dev, g);
 }
 
 static int uapi_read(void *ctx, const char *ifname, const uint64_t *known,
@@ -305,7 +312,7 @@ static int uapi_read(void *ctx, const char *ifname, const uint64_t *known,
 
 	*same = false;
 	r = known ? read_changed(u, ifname, *known, dev, &g, same)
-		  : read_as(u, ifname, true, WG_UAPI_SNAPSHOT, dev, &g);
+		  : read_fresh(u, ifname, WG_UAPI_SNAPSHOT, false, dev, &g);
 	*temp_found = !r && !*same && g.temp_found;
 	shrink_buffers(u);
 	return r;

@@ -1505,8 +1505,9 @@ static void test_backend_get(void **state)
 	fk_free(k);
 }
 
-/* The idle poll: one dump, hashed as it arrives; a snapshot (a second
- * dump) only when the device holds something else than the caller knows. */
+/* The idle poll: one dump per poll, hashed as it arrives; a snapshot,
+ * built from that same dump, only when the device holds something else than
+ * the caller knows. */
 static void test_backend_get_changed(void **state)
 {
 	struct fake_kernel *k = fk_standard(5);
@@ -1533,11 +1534,11 @@ static void test_backend_get_changed(void **state)
 	assert_int_equal(dev.n_peers, 0);
 	assert_memory_equal(dev.pubkey.b, k->pubkey.b, WG_KEY_LEN);
 
-	/* An allowed IP more: read again, into a snapshot. */
+	/* An allowed IP more: the snapshot, from the dump already read. */
 	fk_insert(k, fk_find(k, &key_b), &extra);
 	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same), 0);
 	assert_false(same);
-	assert_int_equal(k->n_get, gets + 3);
+	assert_int_equal(k->n_get, gets + 2);
 	assert_int_equal(dev.n_peers, 2);
 	assert_int_equal(find_peer(&dev, &key_b)->n_allowed, 2);
 	assert_int_equal(find_peer(&dev, &key_a)->n_allowed, 7);
@@ -1550,8 +1551,10 @@ static void test_backend_get_changed(void **state)
 	t = fk_add_peer(k, &wg_temp_peer_key);
 	t->ip[t->n++] = P("203.0.113.7/32");
 	sets = k->n_set;
+	gets = k->n_get;
 	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same), 0);
 	assert_false(same);
+	assert_int_equal(k->n_get, gets + 1);
 	assert_true(wg_device_fingerprint(&dev) == known);
 	assert_null(fk_find(k, &wg_temp_peer_key));
 	assert_int_equal(k->n_set, sets + 1);
@@ -1565,6 +1568,18 @@ static void test_backend_get_changed(void **state)
 	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same), 0);
 	assert_true(same);
 	assert_int_equal(k->n_get, gets + 2);
+	/* ... and a snapshot is built from the dump that went through alone. */
+	fk_drop_ip(fk_find(k, &key_b), &extra);
+	k->intr_dumps = 1;
+	gets = k->n_get;
+	assert_int_equal(wg_backend_get_changed(b, "wg-fake", known, &dev, &same), 0);
+	assert_false(same);
+	assert_int_equal(k->n_get, gets + 2);
+	assert_int_equal(dev.n_peers, 2);
+	assert_int_equal(find_peer(&dev, &key_b)->n_allowed, 1);
+	assert_int_equal(find_peer(&dev, &key_a)->n_allowed, 7);
+	known = wg_device_fingerprint(&dev);
+	wg_device_free(&dev);
 
 	/* Gone. */
 	k->no_device = true;

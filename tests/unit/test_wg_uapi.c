@@ -11,12 +11,15 @@
  *   wireguard-go's set=1 handling, with and without allowed_ip=-PREFIX;
  * - the automatic kernel/UAPI choice over stub backends;
  * - the socket transport's kept connection, against stand-in servers that
- *   serve many requests per connection (wireguard-go) or one (boringtun).
+ *   serve many requests per connection (wireguard-go) or one (boringtun),
+ *   and its idle poll: one get=1 per poll, whatever it finds.
  * No privileges needed. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -1627,6 +1630,38 @@ static void send_reply(int fd, bool get)
 	}
 }
 
+/* One request (up to its blank line) into buf: its length, 0 when the
+ * client closed the connection before it, -1 for anything else. */
+static ssize_t read_request(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	while (len < size) {
+		ssize_t n = read(fd, buf + len, size - len);
+		if (n <= 0)
+			return n == 0 && len == 0 ? 0 : -1;
+		len += (size_t)n;
+		if (len >= 2 && buf[len - 1] == '\n' && buf[len - 2] == '\n')
+			return (ssize_t)len;
+	}
+	return -1;
+}
+
+/* A listening socket for dir/wgt0.sock (its address in *sun). */
+static int listen_at(const char *dir, struct sockaddr_un *sun)
+{
+	int lfd;
+
+	*sun = (struct sockaddr_un){.sun_family = AF_UNIX};
+	snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/wgt0.sock", dir);
+	unlink(sun->sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)sun, sizeof(*sun)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	return lfd;
+}
+
 /* A stand-in UAPI server: answers `total` requests, keeping each
  * connection for more (keep) or closing it after one reply, then reports
  * how many connections it accepted. */
@@ -1642,18 +1677,8 @@ static void serve(int lfd, int total, bool keep, int report)
 		accepted++;
 		for (;;) {
 			char buf[4096];
-			size_t len = 0;
-			bool whole = false;
 
-			while (!whole && len < sizeof(buf)) {
-				ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-				if (n <= 0)
-					break;
-				len += (size_t)n;
-				whole = len >= 2 && buf[len - 1] == '\n' &&
-					buf[len - 2] == '\n';
-			}
-			if (!whole)
+			if (read_request(fd, buf, sizeof(buf)) <= 0)
 				break;
 			send_reply(fd, !strncmp(buf, "get=1\n", 6));
 			if (!keep || ++done == total)
@@ -1670,19 +1695,14 @@ static void serve(int lfd, int total, bool keep, int report)
 
 static int connections_for(const char *dir, int total, bool keep)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_un sun;
 	struct wg_backend *b = wg_uapi_backend_new(dir);
 	struct wg_device dev;
 	int lfd, fds[2], accepted = -1, status;
 	pid_t pid;
 
 	assert_non_null(b);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/wgt0.sock", dir);
-	unlink(sun.sun_path);
-	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(lfd >= 0);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	assert_int_equal(listen(lfd, 16), 0);
+	lfd = listen_at(dir, &sun);
 	assert_int_equal(pipe(fds), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -1707,64 +1727,166 @@ static int connections_for(const char *dir, int total, bool keep)
 	return accepted;
 }
 
-/* The idle poll over a real socket: hashed as it arrives, read again only
- * when it differs; one kept connection throughout. */
-static void test_socket_get_changed(void **state)
+/* What a stand-in server that stays up until its client goes shares with
+ * the test: which of two texts it answers get=1 with, and how many get=1
+ * requests it has answered (counted before the reply goes out, so the
+ * count is up to date once a read returns). */
+struct poll_server {
+	int variant;
+	int gets, accepted;
+};
+
+static struct text get_variant[2];
+
+static void serve_until_closed(int lfd, struct poll_server *sh)
 {
-	char dir[] = "/tmp/wgrs-uapi-XXXXXX";
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = accept(lfd, NULL, NULL);
+
+	if (fd < 0)
+		_exit(1);
+	sh->accepted++;
+	for (;;) {
+		char buf[4096];
+		ssize_t len = read_request(fd, buf, sizeof(buf));
+
+		if (len == 0)
+			_exit(0); /* the client went */
+		if (len < 0 || strncmp(buf, "get=1\n", 6))
+			_exit(1);
+		get_reply = get_variant[sh->variant != 0];
+		__atomic_add_fetch(&sh->gets, 1, __ATOMIC_SEQ_CST);
+		send_reply(fd, true);
+	}
+}
+
+/* A backend over dir and serve_until_closed() behind it, in *pid. */
+static struct wg_backend *poll_server_start(const char *dir, struct poll_server *sh,
+					    pid_t *pid)
+{
+	struct sockaddr_un sun;
+	struct wg_backend *b;
+	int lfd = listen_at(dir, &sun);
+
+	*pid = fork();
+	assert_true(*pid >= 0);
+	if (*pid == 0)
+		serve_until_closed(lfd, sh);
+	close(lfd);
+	b = wg_uapi_backend_new(dir);
+	assert_non_null(b);
+	return b;
+}
+
+/* The backend gone, its connection closed: the server ends well. */
+static void poll_server_stop(struct wg_backend *b, pid_t pid)
+{
+	int status;
+
+	b->destroy(b);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* t with one AllowedIP more on its first peer: changed by hand. */
+static struct text with_extra_allowed(struct text t)
+{
+	static const char extra[] = "allowed_ip=203.0.113.77/32\n";
+	const char *pk = memmem(t.data, t.len, "public_key=", 11);
+	const char *nl = pk ? memchr(pk, '\n', t.len - (size_t)(pk - t.data)) : NULL;
+	size_t at = nl ? (size_t)(nl + 1 - t.data) : 0;
+	struct text v = {malloc(t.len + sizeof(extra) - 1), t.len + sizeof(extra) - 1};
+
+	assert_non_null(nl);
+	assert_non_null(v.data);
+	memcpy(v.data, t.data, at);
+	memcpy(v.data + at, extra, sizeof(extra) - 1);
+	memcpy(v.data + at + sizeof(extra) - 1, t.data + at, t.len - at);
+	return v;
+}
+
+/* One poll over the socket, and the get=1 requests it cost. */
+static int poll_gets(struct wg_backend *b, struct poll_server *sh, uint64_t known,
+		     struct wg_device *dev, bool *same)
+{
+	int before = __atomic_load_n(&sh->gets, __ATOMIC_SEQ_CST);
+
+	assert_int_equal(wg_backend_get_changed(b, "wgt0", known, dev, same), 0);
+	return __atomic_load_n(&sh->gets, __ATOMIC_SEQ_CST) - before;
+}
+
+/* The idle poll over a real socket reads the device once, whatever it
+ * finds: the text it hashed is the one parsed into a fingerprint when it
+ * is new, and into the snapshot when that differs from the model's. One
+ * kept connection throughout. */
+static void test_socket_one_read_per_poll(void **state)
+{
+	char dir[] = "/tmp/wgrs-uapi-XXXXXX", path[PATH_MAX];
+	struct poll_server *sh;
 	struct wg_backend *b;
 	struct wg_device dev, again;
-	int lfd, fds[2], accepted = -1, status;
-	uint64_t fp;
+	uint64_t fp, fp_more;
 	bool same = false;
 	pid_t pid;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	get_reply = load("get-many-allowed.txt");
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/wgt0.sock", dir);
-	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(lfd >= 0);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	assert_int_equal(listen(lfd, 16), 0);
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		serve(lfd, 5, true, fds[1]);
-	}
-	close(fds[1]);
-	close(lfd);
-	b = wg_uapi_backend_new(dir);
-	assert_non_null(b);
+	get_variant[0] = load("get-many-allowed.txt");
+	get_variant[1] = with_extra_allowed(get_variant[0]);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		  -1, 0);
+	assert_true(sh != MAP_FAILED);
+	memset(sh, 0, sizeof(*sh));
+	b = poll_server_start(dir, sh, &pid);
 	assert_int_equal(b->get(b, "wgt0", &dev), 0);
 	assert_true(dev.n_peers > 0);
 	fp = wg_device_fingerprint(&dev);
-	assert_int_equal(wg_backend_get_changed(b, "wgt0", fp, &again, &same), 0);
+
+	/* The first poll: no text seen yet, the model's fingerprint. */
+	assert_int_equal(poll_gets(b, sh, fp, &again, &same), 1);
 	assert_true(same);
 	assert_int_equal(again.n_peers, 0);
 	assert_int_equal(wg_key_cmp(&again.pubkey, &dev.pubkey), 0);
-	/* Another fingerprint: the snapshot, from a second read. */
-	assert_int_equal(wg_backend_get_changed(b, "wgt0", fp ^ 1, &again, &same), 0);
+	/* Changed by hand: a new text, a new fingerprint, the snapshot. */
+	sh->variant = 1;
+	assert_int_equal(poll_gets(b, sh, fp, &again, &same), 1);
+	assert_false(same);
+	fp_more = wg_device_fingerprint(&again);
+	assert_true(fp_more != fp);
+	assert_int_equal(again.n_peers, dev.n_peers);
+	wg_device_free(&again);
+	/* Idle: the text seen before, hashed unparsed. */
+	assert_int_equal(poll_gets(b, sh, fp_more, &again, &same), 1);
+	assert_true(same);
+	/* Changed by the daemon itself: a new text, the fingerprint the
+	 * model already holds, no snapshot. */
+	sh->variant = 0;
+	assert_int_equal(poll_gets(b, sh, fp, &again, &same), 1);
+	assert_true(same);
+	assert_null(again.peers);
+	/* A known text, another model: the snapshot of that text. */
+	assert_int_equal(poll_gets(b, sh, fp ^ 1, &again, &same), 1);
 	assert_false(same);
 	assert_true(wg_device_fingerprint(&again) == fp);
 	wg_device_free(&again);
-	/* The text seen before, hashed unparsed as it arrives. */
-	assert_int_equal(wg_backend_get_changed(b, "wgt0", fp, &again, &same), 0);
-	assert_true(same);
-	assert_int_equal(wg_key_cmp(&again.pubkey, &dev.pubkey), 0);
+	/* The first poll after a restart of the backend, the device changed:
+	 * fingerprint and snapshot of one text. */
+	poll_server_stop(b, pid);
+	assert_int_equal(sh->accepted, 1);
+	sh->variant = 1;
+	b = poll_server_start(dir, sh, &pid);
+	assert_int_equal(poll_gets(b, sh, fp, &again, &same), 1);
+	assert_false(same);
+	assert_true(wg_device_fingerprint(&again) == fp_more);
+	wg_device_free(&again);
+	poll_server_stop(b, pid);
+
 	wg_device_free(&dev);
-	assert_int_equal(read(fds[0], &accepted, sizeof(accepted)), sizeof(accepted));
-	assert_int_equal(accepted, 1);
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	b->destroy(b);
-	free(get_reply.data);
 	get_reply.data = NULL;
-	unlink(sun.sun_path);
+	for (int i = 0; i < 2; i++)
+		free(get_variant[i].data);
+	munmap(sh, sizeof(*sh));
+	snprintf(path, sizeof(path), "%s/wgt0.sock", dir);
+	unlink(path);
 	assert_int_equal(rmdir(dir), 0);
 }
 
@@ -1814,7 +1936,7 @@ int main(void)
 		cmocka_unit_test(test_auto_choice),
 		cmocka_unit_test(test_auto_without_kernel),
 		cmocka_unit_test(test_socket_connection_kept),
-		cmocka_unit_test(test_socket_get_changed),
+		cmocka_unit_test(test_socket_one_read_per_poll),
 		cmocka_unit_test(test_parse_fingerprint_matches_snapshot),
 		cmocka_unit_test(test_line_limit_however_split),
 		cmocka_unit_test(test_backend_get_changed),
