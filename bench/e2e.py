@@ -17,8 +17,10 @@ Scenarios, for each N:
      same prefixes (B1, B2); for B3 the `wg addconf`, one `ip -batch` of the
      N protocol-98 routes, one device dump (`wg showconf`).
   baseline (bench/baseline.py): a per-event tool, capped in time.
-Once: B4 event latency (single changes with 100 000 routes learned), B5 idle
-CPU (60 s, 100 000 learned), B6 daemon RSS per learned prefix.
+Once: B4 event latency (single changes with 100 000 routes learned, each at
+a moment of its own: 5 to 35 ms after the one before, at random (seeded), so
+that they meet the WireGuard polls as traffic would), B5 idle CPU (60 s,
+100 000 learned), B6 daemon RSS per learned prefix.
 
 How convergence is seen, without a poll of the device dominating it: see
 the docstring of bench/e2e_probe.c and docs/benchmarks.md. In short, the
@@ -39,6 +41,7 @@ import json
 import math
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -919,8 +922,10 @@ def latency_world(args, flavour, r):
         netns.wait_until(lambda: (w.status() or {}).get("learned") == learned, 900,
                          "%d routes learned" % learned, interval=0.5)
         w.wait_idle(3)
-        out = {"n": n, "learned": learned, "load": loadavg()}
-        out.update(latency_run(w, d, adds, withdraw, range(events)))
+        out = {"n": n, "learned": learned, "load": loadavg(), "gaps_ms": args.b4_gaps,
+               "seed": args.b4_seed + r}
+        gaps = random.Random(args.b4_seed + r)
+        out.update(latency_run(w, d, adds, withdraw, range(events), gaps))
         if quiet:
             # The same single changes with WireGuard polls held off: how much
             # of the tail is an event waiting for a poll of the whole device.
@@ -931,7 +936,7 @@ def latency_world(args, flavour, r):
                              "wg-rtsync to reload its configuration", interval=0.1)
             w.wait_idle(3)
             out["quiet"] = latency_run(w, d, adds, withdraw,
-                                       range(events + floor_events, per_kind))
+                                       range(events + floor_events, per_kind), gaps)
         w.stop_daemon()
         # The floor: the same single changes made directly with wg-rtsync's
         # WireGuard backend, and the probe alone.
@@ -946,25 +951,32 @@ def latency_world(args, flavour, r):
             fev.append("probe %s %d\n" % (target, c.port))
         out["floor"] = w.latency_probe(fev)
         for kind in ("add", "del"):
-            log("B4 %s: p50 %.0f us p99 %.0f us (floor p50 %.0f us)" % (
-                kind, pct(out["daemon"][kind], 50), pct(out["daemon"][kind], 99),
-                pct(out["floor"][kind], 50)))
+            log("B4 %s: %s (floor p50 %.0f us)" % (
+                kind, tail_text(out["daemon"][kind]), pct(out["floor"][kind], 50)))
             if quiet:
-                log("B4 %s without polls: p50 %.0f us p99 %.0f us" % (
-                    kind, pct(out["quiet"]["daemon"][kind], 50),
-                    pct(out["quiet"]["daemon"][kind], 99)))
+                log("B4 %s without polls: %s" % (kind, tail_text(out["quiet"]["daemon"][kind])))
         return out
     finally:
         w.close()
 
 
-def latency_run(w, d, adds, withdraw, indexes):
-    """One add and one withdrawal per index, through the daemon, one at a time."""
+def latency_run(w, d, adds, withdraw, indexes, gaps):
+    """One add and one withdrawal per index, through the daemon, one at a time,
+    each after a pause drawn from gaps (a random.Random) within
+    args.b4_gaps: changes at moments unrelated to the daemon's polls."""
+    lo, hi = w.args.b4_gaps
+
+    def pause():
+        if hi > 0:
+            ev.append("wait %.0f\n" % (1000.0 * gaps.uniform(lo, hi)))
+
     ev = []
     for i in indexes:
         a, m = adds[i]
+        pause()
         ev.append("route add %s %s %d %s %d\n" % (a, m.gw, w.ifindex, host(a), m.port))
         dd, k, m = withdraw[i]
+        pause()
         ev.append("route del %s %s %d %s %d\n" % (dd, gw_of(k), w.ifindex, host(dd),
                                                    m.port))
     st0 = w.status()
@@ -987,6 +999,13 @@ def parse_latency(text):
         else:
             out["errors"].append(line)
     return out
+
+
+def tail_text(xs):
+    """B4's figures of one kind: the median, the tail and the slow ones."""
+    return "p50 %.0f us p99 %.0f us max %.0f us, %d of %d over 10 ms, %d over 100 ms" % (
+        pct(xs, 50), pct(xs, 99), max(xs) if xs else float("nan"),
+        sum(x > 10000 for x in xs), len(xs), sum(x > 100000 for x in xs))
 
 
 def pct(xs, p):
@@ -1059,6 +1078,12 @@ def main(argv):
     ap.add_argument("--latency-n", type=int, default=100000)
     ap.add_argument("--events", type=int, default=1000)
     ap.add_argument("--b4-runs", type=int, default=3)
+    ap.add_argument("--b4-gaps", type=ms_range, default=(5.0, 35.0), metavar="LO-HI",
+                    help="B4: the pause before each change, in ms, drawn at random "
+                    "between LO and HI (default 5-35: the changes fall at random points "
+                    "of the WireGuard poll interval); 0: back to back")
+    ap.add_argument("--b4-seed", type=int, default=16,
+                    help="B4: the pauses' random seed (run r uses SEED + r)")
     ap.add_argument("--b4-probe-us", type=int, default=50,
                     help="B4: the probe's interval (its resolution); every datagram "
                     "costs WireGuard work, which under emulation is not negligible")
@@ -1125,6 +1150,14 @@ def main(argv):
     save(args, results)
     log("done in %.0fs, results in %s" % (now() - t0, args.out))
     return 0
+
+
+def ms_range(text):
+    lo, _, hi = text.partition("-")
+    lo, hi = float(lo), float(hi or lo)
+    if not 0 <= lo <= hi:
+        raise argparse.ArgumentTypeError("LO-HI, 0 <= LO <= HI: %r" % text)
+    return (lo, hi)
 
 
 def flavour_name(f):

@@ -36,6 +36,9 @@
  *                                                own WireGuard backend)
  *       probe TARGET PORT                      (no change: what the probe
  *                                                itself takes to see a peer)
+ *       wait MICROSECONDS                      (nothing for that long: the
+ *                                                next change comes at a moment
+ *                                                of its own, not at once)
  *     then probes TARGET as above (default interval 50 us) until the
  *     handshake arrives on PORT. Prints "add|del|probe MICROSECONDS" per
  *     line, from just before the change is sent to the handshake's arrival,
@@ -576,6 +579,15 @@ static void latency_line(struct latency *l, char *line)
 	for (char *s = strtok_r(line, " \t\n", &save); s && n < 8;
 	     s = strtok_r(NULL, " \t\n", &save))
 		f[n++] = s;
+	if (n == 2 && !strcmp(f[0], "wait")) {
+		long long ns = (long long)(atof(f[1]) * 1e3);
+		struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000),
+				      .tv_nsec = (long)(ns % 1000000000)};
+
+		while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+			;
+		return;
+	}
 	if (n == 3 && !strcmp(f[0], "probe")) {
 		fd = listen_on(l->listen_addr, (unsigned)atoi(f[2]));
 		probe_open(&p, f[1]);
