@@ -21,8 +21,10 @@
 #define DUMP_RETRIES   5
 /* How long a reply may take before the request counts as lost. */
 #define GENL_TIMEOUT_S 10
-/* A dump kept for a snapshot is 28 (IPv4) or 40 bytes per AllowedIP: past
- * this, its buffer is given back after the poll rather than kept. */
+/* A dump kept for a snapshot is 28 (IPv4) or 40 bytes per AllowedIP, in a
+ * mapping of its own kept at its high-water mark (as wg_uapi.c's reply, and
+ * for the same reason); past this size, its pages are offered back to the
+ * kernel after the poll (buf_release: MADV_FREE). */
 #define GENL_KEEP_BUFFER (1024 * 1024)
 
 struct genl {
@@ -186,7 +188,7 @@ static int genl_read(void *ctx, const char *ifname, const uint64_t *known,
 		if (!r && !*same)
 			r = snapshot_of_kept(g, dev, &d);
 		if (g->kept.cap > GENL_KEEP_BUFFER)
-			buf_free(&g->kept);
+			buf_release(&g->kept);
 	} else {
 		r = dump_device(g, ifname, dev, false, &d);
 	}
@@ -274,6 +276,7 @@ static struct genl *genl_new(wg_genl_exchange_fn fn, void *ctx, size_t msg_max)
 
 	if (!g)
 		return NULL;
+	buf_init_mapped(&g->kept);
 	g->exchange = fn;
 	g->ctx = ctx;
 	g->msg_max = msg_max ? msg_max : WG_GENL_MSG_MAX;

@@ -20,8 +20,12 @@
 
 #define UAPI_TIMEOUT_SEC 5
 #define UAPI_READ_CHUNK	 65536
-/* A device's text is about 32 bytes per AllowedIP: buffers grown past this
- * by a large device are given back after each request rather than kept. */
+/* A device's text is about 32 bytes per AllowedIP. The request and reply
+ * buffers are mappings of their own (buf_init_mapped): freeing them after
+ * each large poll, as malloc'd blocks, raised glibc's mmap threshold and
+ * slowed the daemon's other allocations (docs/benchmarks.md). They keep
+ * their high-water mark; past this size, their pages are offered back to
+ * the kernel after each request (buf_release: MADV_FREE). */
 #define UAPI_KEEP_BUFFER (1024 * 1024)
 
 /* What is kept per device. The real transport keeps one connection open:
@@ -234,9 +238,9 @@ static int socket_exchange(void *ctx, const char *ifname, const char *req, size_
 static void shrink_buffers(struct uapi *u)
 {
 	if (u->reply.cap > UAPI_KEEP_BUFFER)
-		buf_free(&u->reply);
+		buf_release(&u->reply);
 	if (u->req.cap > UAPI_KEEP_BUFFER)
-		buf_free(&u->req);
+		buf_release(&u->req);
 }
 
 /* One get=1 request, its reply parsed as what into g as it arrives (over a
@@ -274,8 +278,8 @@ static int read_kept(struct uapi *u, enum wg_uapi_read what, struct wg_device *d
  * hashed as it arrives; when that text was not seen last time, the kept
  * text parsed into a fingerprint; and only when that differs from the
  * model's (or shows the temporary peer), into a snapshot. The text is kept
- * while the poll runs (25 to 55 bytes per AllowedIP) and given back
- * after it when large (shrink_buffers). */
+ * while the poll runs (25 to 55 bytes per AllowedIP), in a mapping kept
+ * for the next poll whose pages the kernel may take back (shrink_buffers). */
 static int read_changed(struct uapi *u, const char *ifname, uint64_t known,
 			struct wg_device *dev, struct wg_uapi_get *g, bool *same)
 {
@@ -361,6 +365,8 @@ struct wg_backend *wg_uapi_backend_new_exchange(wg_uapi_exchange_fn fn, void *ct
 		free(u);
 		return NULL;
 	}
+	buf_init_mapped(&u->req);
+	buf_init_mapped(&u->reply);
 	u->exchange = fn;
 	u->ctx = ctx;
 	return wg_transport_backend_new(&uapi_transport, u);
@@ -370,6 +376,10 @@ struct wg_backend *wg_uapi_backend_new(const char *sockdir)
 {
 	struct uapi *u = calloc(1, sizeof(*u));
 
+	if (u) {
+		buf_init_mapped(&u->req);
+		buf_init_mapped(&u->reply);
+	}
 	if (!u || sodium_init() < 0 ||
 	    !(u->dir = strdup(sockdir ? sockdir : WG_UAPI_SOCKDIR)) ||
 	    !(u->chunk = malloc(UAPI_READ_CHUNK))) {
