@@ -26,6 +26,22 @@ struct wg_backend {
 	 * else fills dev as get() does. */
 	int (*get_changed)(struct wg_backend *b, const char *ifname, uint64_t known,
 			   struct wg_device *dev, bool *same);
+	/* Optional: the idle poll (get_changed) as a read in pieces, driven
+	 * from the caller's event loop; one at a time per backend.
+	 * poll_start sends the request and gives in *fd what to wait on
+	 * (readable): 0, -EOPNOTSUPP when this device cannot be read so
+	 * (use get_changed), or another negative errno. poll_step reads what
+	 * is there: 0 when more is to come (wait on *fd, which may have
+	 * changed), 1 when done (dev and *same as get_changed gives them), or
+	 * a negative errno (the read is over). poll_abort ends a read in
+	 * progress and frees the device at once. An apply() to the device
+	 * being read abandons the read first: poll_step then says -ECANCELED
+	 * (and poll_reading() false). */
+	int (*poll_start)(struct wg_backend *b, const char *ifname, uint64_t known,
+			  int *fd);
+	int (*poll_step)(struct wg_backend *b, int *fd, struct wg_device *dev,
+			 bool *same);
+	void (*poll_abort)(struct wg_backend *b);
 	/* Optional, for status: which backend serves ifname ("kernel", "uapi";
 	 * NULL while none has read it) and, in *removal, how it removes
 	 * AllowedIPs ("native", "temporary peer", ..., "unknown"). */
@@ -36,6 +52,9 @@ struct wg_backend {
 /* b->get_changed, or get() and wg_backend_same(). */
 int wg_backend_get_changed(struct wg_backend *b, const char *ifname, uint64_t known,
 			   struct wg_device *dev, bool *same);
+/* b->poll_start, or -EOPNOTSUPP. */
+int wg_backend_poll_start(struct wg_backend *b, const char *ifname, uint64_t known,
+			  int *fd);
 /* After a get() that returned r: when dev holds what known says (its
  * fingerprint), frees its peers, keeps its public key and sets *same.
  * Returns r. */

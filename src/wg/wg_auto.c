@@ -20,7 +20,8 @@ struct auto_backend {
 	struct wg_backend base;
 	struct wg_backend *genl, *uapi;
 	size_t n, cap;
-	struct auto_iface *ifaces; /* the backend that read each device */
+	struct auto_iface *ifaces;  /* the backend that read each device */
+	struct wg_backend *reading; /* the one with a poll read in progress */
 };
 
 static struct auto_iface *auto_find(struct auto_backend *a, const char *ifname)
@@ -98,6 +99,51 @@ static int auto_get_changed(struct wg_backend *b, const char *ifname, uint64_t k
 	return wg_backend_same(auto_get(b, ifname, dev), dev, known, same);
 }
 
+/* The poll in pieces, by the backend that read the device last; a device
+ * not read yet is read whole (get_changed) first. */
+static int auto_poll_start(struct wg_backend *b, const char *ifname, uint64_t known,
+			   int *fd)
+{
+	struct auto_backend *a = (struct auto_backend *)b;
+	struct auto_iface *known_if = auto_find(a, ifname);
+	int r;
+
+	if (a->reading)
+		a->reading->poll_abort(a->reading);
+	a->reading = NULL;
+	if (!known_if)
+		return -EOPNOTSUPP;
+	known_if->use->read_only = b->read_only;
+	r = wg_backend_poll_start(known_if->use, ifname, known, fd);
+	if (!r)
+		a->reading = known_if->use;
+	return r == -ENODEV ? -EOPNOTSUPP : r; /* get_changed chooses again */
+}
+
+static int auto_poll_step(struct wg_backend *b, int *fd, struct wg_device *dev,
+			  bool *same)
+{
+	struct auto_backend *a = (struct auto_backend *)b;
+	int r;
+
+	*same = false;
+	if (!a->reading)
+		return -EINVAL;
+	r = a->reading->poll_step(a->reading, fd, dev, same);
+	if (r)
+		a->reading = NULL;
+	return r;
+}
+
+static void auto_poll_abort(struct wg_backend *b)
+{
+	struct auto_backend *a = (struct auto_backend *)b;
+
+	if (a->reading)
+		a->reading->poll_abort(a->reading);
+	a->reading = NULL;
+}
+
 static int auto_apply(struct wg_backend *b, const char *ifname, const struct change *ch,
 		      size_t n, int *err)
 {
@@ -162,6 +208,9 @@ struct wg_backend *wg_backend_auto_new_with(struct wg_backend *genl,
 	a->base.get = auto_get;
 	a->base.get_changed = auto_get_changed;
 	a->base.apply = auto_apply;
+	a->base.poll_start = auto_poll_start;
+	a->base.poll_step = auto_poll_step;
+	a->base.poll_abort = auto_poll_abort;
 	a->base.describe = auto_describe;
 	a->base.destroy = auto_destroy;
 	a->genl = genl;

@@ -22,6 +22,10 @@ struct transport_backend {
 	size_t n_modes, modes_cap;
 	struct dev_mode *modes; /* how each device removes, once known */
 	struct wg_set set;
+	/* The poll read in progress (read_start), if any, and whether an
+	 * apply() to its device abandoned it. */
+	char reading[IF_NAMESIZE];
+	bool abandoned;
 };
 
 static struct transport_backend *tb_of(struct wg_backend *b)
@@ -87,6 +91,8 @@ static void temp_peer_cleanup(struct transport_backend *tb, const char *ifname, 
 
 /* ---- reading ---- */
 
+static void abandon_read_of(struct transport_backend *tb, const char *ifname);
+
 static int after_read(struct wg_backend *b, const char *ifname, int r, bool temp_found)
 {
 	forget_if_gone(tb_of(b), ifname, r);
@@ -110,8 +116,10 @@ static int tb_get(struct wg_backend *b, const char *ifname, struct wg_device *de
 {
 	struct transport_backend *tb = tb_of(b);
 	bool temp_found = false, same;
-	int r = tb->t->read(tb->ctx, ifname, NULL, dev, &temp_found, &same);
+	int r;
 
+	abandon_read_of(tb, ifname); /* it would wait for that read */
+	r = tb->t->read(tb->ctx, ifname, NULL, dev, &temp_found, &same);
 	return after_read(b, ifname, r, temp_found);
 }
 
@@ -123,8 +131,75 @@ static int tb_get_changed(struct wg_backend *b, const char *ifname, uint64_t kno
 	int r;
 
 	*same = false;
+	abandon_read_of(tb, ifname);
 	r = tb->t->read(tb->ctx, ifname, &known, dev, &temp_found, same);
 	return after_read(b, ifname, r, temp_found);
+}
+
+/* ---- the idle poll in pieces ---- */
+
+static int tb_poll_start(struct wg_backend *b, const char *ifname, uint64_t known,
+			 int *fd)
+{
+	struct transport_backend *tb = tb_of(b);
+	int r;
+
+	if (!tb->t->read_start)
+		return -EOPNOTSUPP;
+	if (tb->reading[0] && !tb->abandoned)
+		return -EBUSY;
+	tb->reading[0] = '\0';
+	tb->abandoned = false;
+	r = tb->t->read_start(tb->ctx, ifname, known, fd);
+	if (!r)
+		snprintf(tb->reading, sizeof(tb->reading), "%s", ifname);
+	else
+		forget_if_gone(tb, ifname, r);
+	return r;
+}
+
+static int tb_poll_step(struct wg_backend *b, int *fd, struct wg_device *dev, bool *same)
+{
+	struct transport_backend *tb = tb_of(b);
+	char ifname[IF_NAMESIZE];
+	bool temp_found = false;
+	int r;
+
+	*same = false;
+	if (!tb->reading[0])
+		return -EINVAL;
+	if (tb->abandoned) {
+		tb->reading[0] = '\0';
+		return -ECANCELED;
+	}
+	r = tb->t->read_step(tb->ctx, fd, dev, &temp_found, same);
+	if (r == 0)
+		return 0;
+	memcpy(ifname, tb->reading, sizeof(ifname));
+	tb->reading[0] = '\0';
+	r = after_read(b, ifname, r < 0 ? r : 0, temp_found);
+	return r ? r : 1;
+}
+
+static void tb_poll_abort(struct wg_backend *b)
+{
+	struct transport_backend *tb = tb_of(b);
+
+	if (tb->reading[0] && !tb->abandoned)
+		tb->t->read_abort(tb->ctx);
+	tb->reading[0] = '\0';
+	tb->abandoned = false;
+}
+
+/* A change to the device being read goes first: the read is abandoned
+ * (poll_step says so), which frees the device for the change. */
+static void abandon_read_of(struct transport_backend *tb, const char *ifname)
+{
+	if (tb->reading[0] && !tb->abandoned &&
+	    !strncmp(tb->reading, ifname, IF_NAMESIZE)) {
+		tb->t->read_abort(tb->ctx);
+		tb->abandoned = true;
+	}
 }
 
 /* ---- detecting how to remove ---- */
@@ -233,6 +308,7 @@ static int tb_apply(struct wg_backend *b, const char *ifname, const struct chang
 
 	for (size_t i = 0; i < n; i++)
 		err[i] = 0;
+	abandon_read_of(tb, ifname);
 	first = wg_rounds_plan(&rounds, ch, n);
 	if (!first &&
 	    !(members = malloc((rounds.n_sel ? rounds.n_sel : 1) * sizeof(*members))))
@@ -276,6 +352,7 @@ static void tb_destroy(struct wg_backend *b)
 
 	if (!b)
 		return;
+	tb_poll_abort(b);
 	tb->t->destroy(tb->ctx);
 	wg_set_free(&tb->set);
 	free(tb->modes);
@@ -295,6 +372,9 @@ struct wg_backend *wg_transport_backend_new(const struct wg_transport *t, void *
 				       .apply = tb_apply,
 				       .destroy = tb_destroy,
 				       .get_changed = tb_get_changed,
+				       .poll_start = tb_poll_start,
+				       .poll_step = tb_poll_step,
+				       .poll_abort = tb_poll_abort,
 				       .describe = tb_describe};
 	tb->t = t;
 	tb->ctx = ctx;

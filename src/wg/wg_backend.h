@@ -21,6 +21,15 @@ struct wg_transport {
 	 * 0 or a negative errno (-ENODEV: no such device). */
 	int (*read)(void *ctx, const char *ifname, const uint64_t *known,
 		    struct wg_device *dev, bool *temp_found, bool *same);
+	/* Optional: the idle poll's read (read with known) in pieces, as
+	 * backend.h's poll_start, poll_step and poll_abort; read_step fills
+	 * *temp_found as read does. One at a time; read_abort closes what the
+	 * read used, which frees the device (wireguard-go holds its device
+	 * lock while it writes a reply). */
+	int (*read_start)(void *ctx, const char *ifname, uint64_t known, int *fd);
+	int (*read_step)(void *ctx, int *fd, struct wg_device *dev, bool *temp_found,
+			 bool *same);
+	void (*read_abort)(void *ctx);
 	/* Sends s as one or more messages, noting in s which one carried each
 	 * part and how each went (wg_set). A negative errno: nothing went. */
 	int (*send)(void *ctx, const char *ifname, struct wg_set *s);

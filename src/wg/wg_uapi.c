@@ -2,6 +2,7 @@
  * connections and the idle poll's reading; the text is uapi_codec.c's,
  * the logic wg_backend.c's. docs/backends.md. */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -45,12 +46,27 @@ struct uapi_dev {
 	struct uapi_dev *next;
 };
 
+/* The idle poll's read in pieces (read_start), over d's connection made
+ * non-blocking while it runs. */
+struct uapi_read {
+	struct uapi_dev *d; /* NULL: none in progress */
+	uint64_t known;
+	bool memo;   /* d's memo was valid when it began: the text is hashed */
+	bool reused; /* on a kept connection: a close before any byte is a
+		      * connection the server had closed, asked again once */
+	bool got;    /* a byte of the reply came */
+	struct wg_uapi_get g;
+	struct wg_device dev;
+};
+
 struct uapi {
 	char *dir;   /* the sockets' (the real transport), or NULL */
 	char *chunk; /* UAPI_READ_CHUNK bytes: a reply read as it comes */
 	wg_uapi_exchange_fn exchange;
 	void *ctx;
 	struct buf req, reply;
+	struct buf text; /* the idle poll's get=1 text, kept while it runs */
+	struct uapi_read rd;
 	struct uapi_dev *devs;
 };
 
@@ -241,11 +257,21 @@ static void shrink_buffers(struct uapi *u)
 		buf_release(&u->reply);
 	if (u->req.cap > UAPI_KEEP_BUFFER)
 		buf_release(&u->req);
+	if (u->text.cap > UAPI_KEEP_BUFFER && !u->rd.d) /* not while it fills */
+		buf_release(&u->text);
+}
+
+/* Where a whole idle poll (read_changed) keeps its text: the poll's
+ * buffer over a socket, unless a read in pieces holds it (then the reply
+ * buffer); the reply the exchange filled otherwise. */
+static struct buf *kept_text(struct uapi *u)
+{
+	return u->dir && !u->rd.d ? &u->text : &u->reply;
 }
 
 /* One get=1 request, its reply parsed as what into g as it arrives (over a
  * socket) or once read (the exchange). With keep, its text stays in
- * u->reply for read_kept(): the exchange keeps it anyway. */
+ * kept_text(u) for read_kept(): the exchange keeps it anyway. */
 static int read_fresh(struct uapi *u, const char *ifname, enum wg_uapi_read what,
 		      bool keep, struct wg_device *dev, struct wg_uapi_get *g)
 {
@@ -256,7 +282,7 @@ static int read_fresh(struct uapi *u, const char *ifname, enum wg_uapi_read what
 	r = buf_puts(&u->req, "get=1\n\n");
 	if (!r && u->dir) {
 		struct reply_dest to = {
-			.buf = keep ? &u->reply : NULL, .get = g, .chunk = u->chunk};
+			.buf = keep ? kept_text(u) : NULL, .get = g, .chunk = u->chunk};
 
 		r = socket_request(u, ifname, u->req.data, u->req.len, &to);
 		return wg_uapi_get_end(g, r ? r : 1);
@@ -266,12 +292,38 @@ static int read_fresh(struct uapi *u, const char *ifname, enum wg_uapi_read what
 			       r ? r : wg_uapi_get_feed(g, u->reply.data, u->reply.len));
 }
 
-/* The text read_fresh() kept, parsed again as what. */
-static int read_kept(struct uapi *u, enum wg_uapi_read what, struct wg_device *dev,
+/* The text t kept, parsed again as what. */
+static int read_kept(const struct buf *t, enum wg_uapi_read what, struct wg_device *dev,
 		     struct wg_uapi_get *g)
 {
 	wg_uapi_get_init(g, dev, what);
-	return wg_uapi_get_end(g, wg_uapi_get_feed(g, u->reply.data, u->reply.len));
+	return wg_uapi_get_end(g, wg_uapi_get_feed(g, t->data, t->len));
+}
+
+/* The idle poll once its text is read (hashed with memo, else
+ * fingerprinted, into g): the fingerprint from m's memo when the text is
+ * the one seen last, else from the kept text; the snapshot when it
+ * differs from known. */
+static int after_text(const struct buf *t, struct uapi_dev *m, bool memo, uint64_t known,
+		      struct wg_device *dev, struct wg_uapi_get *g, bool *same)
+{
+	uint64_t fp;
+	int r;
+
+	if (memo && g->text_hash == m->text_hash && !g->temp_found) {
+		fp = m->fp;
+	} else {
+		if (memo && (r = read_kept(t, WG_UAPI_FINGERPRINT, dev, g)))
+			return r;
+		fp = g->fp;
+		if (m) {
+			m->memo_valid = true;
+			m->text_hash = g->text_hash;
+			m->fp = g->fp;
+		}
+	}
+	*same = fp == known && !g->temp_found;
+	return *same ? 0 : read_kept(t, WG_UAPI_SNAPSHOT, dev, g);
 }
 
 /* The idle poll, cheapest first, all from one get=1: the device's text
@@ -285,26 +337,10 @@ static int read_changed(struct uapi *u, const char *ifname, uint64_t known,
 {
 	struct uapi_dev *m = dev_of(u, ifname);
 	bool memo = m && m->memo_valid;
-	uint64_t fp;
 	int r = read_fresh(u, ifname, memo ? WG_UAPI_TEXT_HASH : WG_UAPI_FINGERPRINT,
 			   true, dev, g);
 
-	if (r)
-		return r;
-	if (memo && g->text_hash == m->text_hash && !g->temp_found) {
-		fp = m->fp;
-	} else {
-		if (memo && (r = read_kept(u, WG_UAPI_FINGERPRINT, dev, g)))
-			return r;
-		fp = g->fp;
-		if (m) {
-			m->memo_valid = true;
-			m->text_hash = g->text_hash;
-			m->fp = g->fp;
-		}
-	}
-	*same = fp == known && !g->temp_found;
-	return *same ? 0 : read_kept(u, WG_UAPI_SNAPSHOT, dev, g);
+	return r ? r : after_text(kept_text(u), m, memo, known, dev, g, same);
 }
 
 static int uapi_read(void *ctx, const char *ifname, const uint64_t *known,
@@ -320,6 +356,164 @@ static int uapi_read(void *ctx, const char *ifname, const uint64_t *known,
 	*temp_found = !r && !*same && g.temp_found;
 	shrink_buffers(u);
 	return r;
+}
+
+/* ---- the idle poll in pieces ---- */
+
+/* Reads of UAPI_READ_CHUNK at most per step: the event loop's turn comes
+ * at least every 1 MiB of text. */
+#define UAPI_STEP_READS 16
+
+static int set_nonblocking(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK))
+		return -errno;
+	return 0;
+}
+
+/* get=1 on rd->d's connection (a fresh one when it has none), which is
+ * then non-blocking. */
+static int read_request(struct uapi *u, struct uapi_read *rd)
+{
+	static const char get[] = "get=1\n\n";
+	struct uapi_dev *d = rd->d;
+	int r;
+
+	rd->reused = d->fd >= 0;
+	rd->got = false;
+	if (!rd->reused && (r = conn_open(u, d)))
+		return r;
+	r = write_all(d->fd, get, sizeof(get) - 1);
+	if (r && rd->reused && (r == -EPIPE || r == -ECONNRESET)) {
+		conn_close(d); /* the server had closed it: a fresh one */
+		rd->reused = false;
+		r = conn_open(u, d) ?: write_all(d->fd, get, sizeof(get) - 1);
+	}
+	return r ?: set_nonblocking(d->fd, true);
+}
+
+/* The read over: what it used given back (the connection closed when
+ * fail, an error, is not 0: a reply may be left half read). */
+static void read_end(struct uapi *u, int fail)
+{
+	struct uapi_read *rd = &u->rd;
+
+	if (rd->d && fail == -ENODEV)
+		dev_forget(u, rd->d);
+	else if (rd->d && (fail || rd->d->single_shot))
+		conn_close(rd->d);
+	else if (rd->d)
+		set_nonblocking(rd->d->fd, false);
+	rd->d = NULL;
+	shrink_buffers(u);
+}
+
+static int uapi_read_start(void *ctx, const char *ifname, uint64_t known, int *fd)
+{
+	struct uapi *u = ctx;
+	struct uapi_read *rd = &u->rd;
+	int r;
+
+	if (!u->dir)
+		return -EOPNOTSUPP; /* the exchange reads whole replies */
+	if (rd->d)
+		return -EBUSY;
+	rd->d = dev_of(u, ifname);
+	if (!rd->d)
+		return -ENOMEM;
+	rd->known = known;
+	rd->memo = rd->d->memo_valid;
+	memset(&rd->dev, 0, sizeof(rd->dev));
+	wg_uapi_get_init(&rd->g, &rd->dev,
+			 rd->memo ? WG_UAPI_TEXT_HASH : WG_UAPI_FINGERPRINT);
+	u->text.len = 0;
+	r = read_request(u, rd);
+	if (r) {
+		read_end(u, r);
+		return r;
+	}
+	*fd = rd->d->fd;
+	return 0;
+}
+
+/* The next bytes of the reply: 1 when it is complete, 0 for more, or a
+ * negative errno. A kept connection the server had closed is replaced
+ * once, the request sent again (*fd changes). */
+static int read_more(struct uapi *u, int *fd)
+{
+	struct uapi_read *rd = &u->rd;
+
+	for (int i = 0; i < UAPI_STEP_READS; i++) {
+		ssize_t n;
+		int r;
+
+		if (buf_reserve(&u->text, UAPI_READ_CHUNK))
+			return -ENOMEM;
+		n = read(rd->d->fd, u->text.data + u->text.len, UAPI_READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0)
+			return -errno;
+		if (n == 0 && !rd->got && rd->reused) {
+			conn_close(rd->d);
+			if ((r = read_request(u, rd)))
+				return r;
+			if (++rd->d->stale >= 2)
+				rd->d->single_shot = true;
+			*fd = rd->d->fd;
+			return 0;
+		}
+		if (n == 0)
+			return -EPIPE; /* closed before the blank line */
+		rd->got = true;
+		r = wg_uapi_get_feed(&rd->g, u->text.data + u->text.len, (size_t)n);
+		u->text.len += (size_t)n;
+		u->text.data[u->text.len] = '\0';
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int uapi_read_step(void *ctx, int *fd, struct wg_device *dev, bool *temp_found,
+			  bool *same)
+{
+	struct uapi *u = ctx;
+	struct uapi_read *rd = &u->rd;
+	int r;
+
+	*same = *temp_found = false;
+	if (!rd->d)
+		return -EINVAL;
+	r = read_more(u, fd);
+	if (r == 0)
+		return 0;
+	if (r > 0 && rd->reused)
+		rd->d->stale = 0;
+	r = wg_uapi_get_end(&rd->g, r > 0 ? 1 : r);
+	r = r ?: after_text(&u->text, rd->d, rd->memo, rd->known, &rd->dev, &rd->g, same);
+	*temp_found = !r && !*same && rd->g.temp_found;
+	*dev = rd->dev;
+	memset(&rd->dev, 0, sizeof(rd->dev));
+	read_end(u, r);
+	return r < 0 ? r : (r > 0 ? -r : 1);
+}
+
+static void uapi_read_abort(void *ctx)
+{
+	struct uapi *u = ctx;
+	struct uapi_read *rd = &u->rd;
+
+	if (!rd->d)
+		return;
+	/* Closing is what frees wireguard-go, blocked writing the reply. */
+	wg_uapi_get_end(&rd->g, -ECANCELED);
+	wg_device_free(&rd->dev);
+	read_end(u, -ECANCELED);
 }
 
 /* One transaction: a single error for all of it. */
@@ -341,10 +535,12 @@ static void uapi_destroy(void *ctx)
 {
 	struct uapi *u = ctx;
 
+	uapi_read_abort(u);
 	while (u->devs)
 		dev_forget(u, u->devs);
 	buf_free(&u->req);
 	buf_free(&u->reply);
+	buf_free(&u->text);
 	free(u->chunk);
 	free(u->dir);
 	free(u);
@@ -353,6 +549,9 @@ static void uapi_destroy(void *ctx)
 static const struct wg_transport uapi_transport = {
 	.name = "uapi",
 	.read = uapi_read,
+	.read_start = uapi_read_start,
+	.read_step = uapi_read_step,
+	.read_abort = uapi_read_abort,
 	.send = uapi_send,
 	.destroy = uapi_destroy,
 };
@@ -367,6 +566,7 @@ struct wg_backend *wg_uapi_backend_new_exchange(wg_uapi_exchange_fn fn, void *ct
 	}
 	buf_init_mapped(&u->req);
 	buf_init_mapped(&u->reply);
+	buf_init_mapped(&u->text);
 	u->exchange = fn;
 	u->ctx = ctx;
 	return wg_transport_backend_new(&uapi_transport, u);
@@ -379,6 +579,7 @@ struct wg_backend *wg_uapi_backend_new(const char *sockdir)
 	if (u) {
 		buf_init_mapped(&u->req);
 		buf_init_mapped(&u->reply);
+		buf_init_mapped(&u->text);
 	}
 	if (!u || sodium_init() < 0 ||
 	    !(u->dir = strdup(sockdir ? sockdir : WG_UAPI_SOCKDIR)) ||

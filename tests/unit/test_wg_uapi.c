@@ -19,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -1324,18 +1327,18 @@ static void test_auto_choice(void **state)
 {
 	static const char *kernel_devs[] = {"wgk", NULL, NULL};
 	static const char *uapi_devs[] = {"wgu", NULL, NULL};
-	struct stub genl = {
-		{"genl", stub_get, stub_apply, stub_destroy, false, NULL, NULL},
-		kernel_devs,
-		0,
-		0,
-		0};
-	struct stub uapi = {
-		{"uapi", stub_get, stub_apply, stub_destroy, false, NULL, NULL},
-		uapi_devs,
-		0,
-		0,
-		0};
+	struct stub genl = {{"genl", stub_get, stub_apply, stub_destroy, false, NULL,
+			     NULL, NULL, NULL, NULL},
+			    kernel_devs,
+			    0,
+			    0,
+			    0};
+	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false, NULL,
+			     NULL, NULL, NULL, NULL},
+			    uapi_devs,
+			    0,
+			    0,
+			    0};
 	struct wg_backend *a = wg_backend_auto_new_with(&genl.base, &uapi.base);
 	struct change ch[] = {allowed(true, KEY_A, "192.0.2.0/24")};
 	struct wg_device dev;
@@ -1403,12 +1406,12 @@ static void test_auto_choice(void **state)
 static void test_auto_without_kernel(void **state)
 {
 	static const char *uapi_devs[] = {"wgu", NULL};
-	struct stub uapi = {
-		{"uapi", stub_get, stub_apply, stub_destroy, false, NULL, NULL},
-		uapi_devs,
-		0,
-		0,
-		0};
+	struct stub uapi = {{"uapi", stub_get, stub_apply, stub_destroy, false, NULL,
+			     NULL, NULL, NULL, NULL},
+			    uapi_devs,
+			    0,
+			    0,
+			    0};
 	struct wg_backend *a = wg_backend_auto_new_with(NULL, &uapi.base);
 	struct wg_device dev;
 
@@ -1769,8 +1772,10 @@ static struct wg_backend *poll_server_start(const char *dir, struct poll_server 
 
 	*pid = fork();
 	assert_true(*pid >= 0);
-	if (*pid == 0)
+	if (*pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
 		serve_until_closed(lfd, sh);
+	}
 	close(lfd);
 	b = wg_uapi_backend_new(dir);
 	assert_non_null(b);
@@ -1804,6 +1809,43 @@ static struct text with_extra_allowed(struct text t)
 	return v;
 }
 
+/* Memory the stand-in server (a child) and the test share. */
+static void *shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		       0);
+
+	assert_true(p != MAP_FAILED);
+	memset(p, 0, size);
+	return p;
+}
+
+/* In a new directory dir: serve_until_closed() answering get=1 with the
+ * two variants of get-many-allowed.txt (sh->variant says which), and a
+ * backend over it. */
+static struct wg_backend *variants_start(char *dir, struct poll_server **sh, pid_t *pid)
+{
+	assert_non_null(mkdtemp(dir));
+	get_variant[0] = load("get-many-allowed.txt");
+	get_variant[1] = with_extra_allowed(get_variant[0]);
+	*sh = shared(sizeof(**sh));
+	return poll_server_start(dir, *sh, pid);
+}
+
+/* What variants_start() made, once its server has stopped. */
+static void variants_end(const char *dir, struct poll_server *sh)
+{
+	char path[PATH_MAX];
+
+	get_reply.data = NULL;
+	for (int i = 0; i < 2; i++)
+		free(get_variant[i].data);
+	munmap(sh, sizeof(*sh));
+	snprintf(path, sizeof(path), "%s/wgt0.sock", dir);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* One poll over the socket, and the get=1 requests it cost. */
 static int poll_gets(struct wg_backend *b, struct poll_server *sh, uint64_t known,
 		     struct wg_device *dev, bool *same)
@@ -1820,7 +1862,7 @@ static int poll_gets(struct wg_backend *b, struct poll_server *sh, uint64_t know
  * kept connection throughout. */
 static void test_socket_one_read_per_poll(void **state)
 {
-	char dir[] = "/tmp/wgrs-uapi-XXXXXX", path[PATH_MAX];
+	char dir[] = "/tmp/wgrs-uapi-XXXXXX";
 	struct poll_server *sh;
 	struct wg_backend *b;
 	struct wg_device dev, again;
@@ -1829,14 +1871,7 @@ static void test_socket_one_read_per_poll(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	get_variant[0] = load("get-many-allowed.txt");
-	get_variant[1] = with_extra_allowed(get_variant[0]);
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		  -1, 0);
-	assert_true(sh != MAP_FAILED);
-	memset(sh, 0, sizeof(*sh));
-	b = poll_server_start(dir, sh, &pid);
+	b = variants_start(dir, &sh, &pid);
 	assert_int_equal(b->get(b, "wgt0", &dev), 0);
 	assert_true(dev.n_peers > 0);
 	fp = wg_device_fingerprint(&dev);
@@ -1881,13 +1916,271 @@ static void test_socket_one_read_per_poll(void **state)
 	poll_server_stop(b, pid);
 
 	wg_device_free(&dev);
-	get_reply.data = NULL;
-	for (int i = 0; i < 2; i++)
-		free(get_variant[i].data);
-	munmap(sh, sizeof(*sh));
-	snprintf(path, sizeof(path), "%s/wgt0.sock", dir);
+	variants_end(dir, sh);
+}
+
+/* A poll read in pieces to its end: the fd waited on (with a deadline)
+ * between steps; the number of steps in *steps. */
+static int poll_in_pieces(struct wg_backend *b, uint64_t known, struct wg_device *dev,
+			  bool *same, int *steps)
+{
+	int fd, r = wg_backend_poll_start(b, "wgt0", known, &fd);
+
+	*steps = 0;
+	if (r)
+		return r;
+	do {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		r = b->poll_step(b, &fd, dev, same);
+		++*steps;
+	} while (r == 0);
+	return r;
+}
+
+/* Read in pieces from the caller's loop, the idle poll finds what the
+ * whole read finds, from one get=1 each, whichever text the device holds;
+ * the read then leaves the connection as it was (blocking, kept). */
+static void test_socket_poll_in_pieces(void **state)
+{
+	char dir[] = "/tmp/wgrs-uapi-XXXXXX";
+	struct poll_server *sh;
+	struct wg_backend *b;
+	struct wg_device dev, whole, piece;
+	bool same_whole, same_piece;
+	uint64_t fp, fp_more, known[] = {0, 0, 0, 0, 0};
+	int variant[] = {0, 1, 1, 0, 0}, steps, gets;
+	pid_t pid;
+
+	(void)state;
+	b = variants_start(dir, &sh, &pid);
+	assert_int_equal(b->get(b, "wgt0", &dev), 0);
+	fp = wg_device_fingerprint(&dev);
+	sh->variant = 1;
+	assert_int_equal(b->get(b, "wgt0", &whole), 0);
+	fp_more = wg_device_fingerprint(&whole);
+	wg_device_free(&whole);
+	/* First poll, changed by hand, idle, changed by the daemon, another
+	 * model: the cases of test_socket_one_read_per_poll. */
+	known[0] = fp;
+	known[1] = fp;
+	known[2] = fp_more;
+	known[3] = fp;
+	known[4] = fp ^ 1;
+	for (int i = 0; i < 5; i++) {
+		sh->variant = variant[i];
+		assert_int_equal(poll_gets(b, sh, known[i], &whole, &same_whole), 1);
+		gets = __atomic_load_n(&sh->gets, __ATOMIC_SEQ_CST);
+		assert_int_equal(poll_in_pieces(b, known[i], &piece, &same_piece, &steps),
+				 1);
+		assert_int_equal(__atomic_load_n(&sh->gets, __ATOMIC_SEQ_CST), gets + 1);
+		/* The stand-in writes 13 bytes at a time. */
+		assert_true(steps > 1);
+		assert_int_equal(same_piece, same_whole);
+		assert_int_equal(wg_key_cmp(&piece.pubkey, &whole.pubkey), 0);
+		assert_int_equal(piece.n_peers, whole.n_peers);
+		if (!same_whole)
+			assert_true(wg_device_fingerprint(&piece) ==
+				    wg_device_fingerprint(&whole));
+		wg_device_free(&whole);
+		wg_device_free(&piece);
+	}
+	/* One connection throughout, blocking again for the whole reads. */
+	poll_server_stop(b, pid);
+	assert_int_equal(sh->accepted, 1);
+
+	wg_device_free(&dev);
+	variants_end(dir, sh);
+}
+
+/* A serial stand-in: one connection at a time, as wireguard-go serves
+ * requests under its device lock: a get=1 is answered with a large text
+ * in 64 KiB writes, and the next connection waits until that text is
+ * written or the client closed its end. */
+struct serial_server {
+	int accepted, gets, sets;
+	int cut_short; /* replies the client closed before they were written */
+};
+
+static struct text big_text;
+
+static void serve_serially(int lfd, struct serial_server *sh)
+{
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0)
+			_exit(1);
+		__atomic_add_fetch(&sh->accepted, 1, __ATOMIC_SEQ_CST);
+		for (;;) {
+			char buf[4096];
+			ssize_t len = read_request(fd, buf, sizeof(buf));
+			bool get = len > 0 && !strncmp(buf, "get=1\n", 6);
+			size_t at = 0;
+
+			if (len <= 0)
+				break;
+			if (!get) {
+				__atomic_add_fetch(&sh->sets, 1, __ATOMIC_SEQ_CST);
+				if (write(fd, "errno=0\n\n", 9) != 9)
+					break;
+				continue;
+			}
+			__atomic_add_fetch(&sh->gets, 1, __ATOMIC_SEQ_CST);
+			while (at < big_text.len) {
+				size_t n = big_text.len - at < 65536 ? big_text.len - at
+								     : 65536;
+				ssize_t w = send(fd, big_text.data + at, n, MSG_NOSIGNAL);
+
+				if (w <= 0)
+					break;
+				at += (size_t)w;
+			}
+			if (at < big_text.len) {
+				__atomic_add_fetch(&sh->cut_short, 1, __ATOMIC_SEQ_CST);
+				break;
+			}
+		}
+		close(fd);
+	}
+}
+
+/* t with n AllowedIPs more on its first peer (198.18.0.0 onwards). */
+static struct text with_many_allowed(struct text t, size_t n)
+{
+	const char *pk = memmem(t.data, t.len, "public_key=", 11);
+	const char *nl = pk ? memchr(pk, '\n', t.len - (size_t)(pk - t.data)) : NULL;
+	size_t at = nl ? (size_t)(nl + 1 - t.data) : 0;
+	struct buf v = {0};
+
+	assert_non_null(nl);
+	assert_int_equal(buf_append(&v, t.data, at), 0);
+	for (size_t i = 0; i < n; i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "allowed_ip=198.%zu.%zu.%zu/32\n",
+			 18 + i / 65536, i / 256 % 256, i % 256);
+		assert_int_equal(buf_puts(&v, line), 0);
+	}
+	assert_int_equal(buf_append(&v, t.data + at, t.len - at), 0);
+	return (struct text){v.data, v.len};
+}
+
+struct serial {
+	char dir[32];
+	struct serial_server *sh;
+	struct wg_backend *b;
+	pid_t pid;
+	struct wg_device dev; /* the device read whole first */
+};
+
+static void serial_start(struct serial *s)
+{
+	struct sockaddr_un sun;
+	struct text base = load("get-many-allowed.txt");
+	int lfd;
+
+	snprintf(s->dir, sizeof(s->dir), "/tmp/wgrs-uapi-XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	big_text = with_many_allowed(base, 100000); /* about 3 MB */
+	free(base.data);
+	s->sh = shared(sizeof(*s->sh));
+	lfd = listen_at(s->dir, &sun);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		serve_serially(lfd, s->sh);
+	}
+	close(lfd);
+	s->b = wg_uapi_backend_new(s->dir);
+	assert_non_null(s->b);
+	assert_int_equal(s->b->get(s->b, "wgt0", &s->dev), 0);
+	assert_true(s->dev.n_peers > 0);
+}
+
+static void serial_stop(struct serial *s)
+{
+	char path[PATH_MAX];
+	int status;
+
+	s->b->destroy(s->b);
+	kill(s->pid, SIGTERM);
+	assert_int_equal(waitpid(s->pid, &status, 0), s->pid);
+	wg_device_free(&s->dev);
+	free(big_text.data);
+	munmap(s->sh, sizeof(*s->sh));
+	snprintf(path, sizeof(path), "%s/wgt0.sock", s->dir);
 	unlink(path);
-	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(rmdir(s->dir), 0);
+}
+
+/* A read started and one piece read, of a reply larger than the socket
+ * holds: the stand-in is still writing it. */
+static int started_read(struct serial *s)
+{
+	struct wg_device dev;
+	struct pollfd p = {.events = POLLIN};
+	bool same;
+
+	assert_int_equal(wg_backend_poll_start(s->b, "wgt0",
+					       wg_device_fingerprint(&s->dev), &p.fd),
+			 0);
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	assert_int_equal(s->b->poll_step(s->b, &p.fd, &dev, &same), 0);
+	return p.fd;
+}
+
+/* Abandoning the read closes the connection: the stand-in's reply is cut
+ * short, and it serves the next request, which is answered in full. */
+static void test_socket_poll_abort_frees_server(void **state)
+{
+	struct serial s;
+	struct wg_device dev;
+
+	(void)state;
+	serial_start(&s);
+	started_read(&s);
+	assert_int_equal(s.sh->cut_short, 0);
+	s.b->poll_abort(s.b);
+	assert_int_equal(s.b->get(s.b, "wgt0", &dev), 0);
+	assert_int_equal(s.sh->cut_short, 1);
+	assert_int_equal(s.sh->gets, 3);
+	assert_int_equal(s.sh->accepted, 2);
+	assert_true(wg_device_fingerprint(&dev) == wg_device_fingerprint(&s.dev));
+	wg_device_free(&dev);
+	serial_stop(&s);
+}
+
+/* A change to the device being read goes first: the read is abandoned
+ * (its connection closed, which frees the stand-in), the change applied,
+ * and the read says it was abandoned; the next one reads to its end. */
+static void test_socket_apply_abandons_read(void **state)
+{
+	struct change ch[] = {allowed(true, KEY_A, "203.0.113.99/32")};
+	struct wg_device dev;
+	struct serial s;
+	bool same;
+	int err[1], fd, steps;
+
+	(void)state;
+	serial_start(&s);
+	fd = started_read(&s);
+	assert_int_equal(s.b->apply(s.b, "wgt0", ch, 1, err), 0);
+	assert_int_equal(err[0], 0);
+	assert_int_equal(s.sh->sets, 1);
+	assert_int_equal(s.sh->cut_short, 1);
+	assert_int_equal(s.b->poll_step(s.b, &fd, &dev, &same), -ECANCELED);
+	assert_int_equal(s.b->poll_step(s.b, &fd, &dev, &same), -EINVAL);
+	/* A poll after it, in pieces, to its end. */
+	assert_int_equal(
+		poll_in_pieces(s.b, wg_device_fingerprint(&s.dev), &dev, &same, &steps),
+		1);
+	assert_true(same);
+	assert_true(steps > 1);
+	assert_int_equal(s.sh->gets, 3);
+	serial_stop(&s);
 }
 
 static void test_socket_connection_kept(void **state)
@@ -1937,6 +2230,9 @@ int main(void)
 		cmocka_unit_test(test_auto_without_kernel),
 		cmocka_unit_test(test_socket_connection_kept),
 		cmocka_unit_test(test_socket_one_read_per_poll),
+		cmocka_unit_test(test_socket_poll_in_pieces),
+		cmocka_unit_test(test_socket_poll_abort_frees_server),
+		cmocka_unit_test(test_socket_apply_abandons_read),
 		cmocka_unit_test(test_parse_fingerprint_matches_snapshot),
 		cmocka_unit_test(test_line_limit_however_split),
 		cmocka_unit_test(test_backend_get_changed),
