@@ -52,6 +52,15 @@ struct daemon {
 
 	int epfd, sigfd, timerfd;
 	struct ev_handler nl_h, sig_h, timer_h;
+	/* The poll read in progress, one at a time (iface_poll_start): its
+	 * device and the fd it waits on, in epfd only while the loop waits
+	 * (the backend may close it in any call). */
+	struct {
+		struct iface *ifc; /* NULL: none */
+		int fd;
+		bool watched;
+		struct ev_handler h;
+	} rd;
 	struct control *ctl;
 	char ctl_path[108];
 
@@ -147,10 +156,13 @@ static void schedule_iface(struct iface *ifc, uint64_t now)
 	ifc->resync_due = now + ifc->s.resync_interval_ms;
 }
 
+static void read_stop(struct daemon *d, struct iface *ifc);
+
 static void forget(struct daemon *d, struct iface *ifc, const char *why)
 {
 	struct iface **pp = &d->ifaces;
 
+	read_stop(d, ifc);
 	while (*pp != ifc)
 		pp = &(*pp)->next;
 	*pp = ifc->next;
@@ -408,12 +420,120 @@ static void full_resync(struct daemon *d)
 	discover(d);
 }
 
-static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now)
+/* ---- the poll read in pieces ---- */
+
+static void read_unwatch(struct daemon *d)
 {
-	/* The periodic resync diffs the device even when it reads as before. */
-	int r = iface_poll(&d->env, ifc, ifc->need_full);
+	if (d->rd.watched)
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->rd.fd, NULL);
+	d->rd.watched = false;
+}
+
+/* Stops the read of ifc (any read, with NULL), if there is one. */
+static void read_stop(struct daemon *d, struct iface *ifc)
+{
+	if (!d->rd.ifc || (ifc && d->rd.ifc != ifc))
+		return;
+	read_unwatch(d);
+	d->env.wg->poll_abort(d->env.wg);
+	d->rd.ifc = NULL;
+}
+
+static void poll_done(struct daemon *d, struct iface *ifc, int r);
+static void read_step(struct daemon *d);
+
+/* Starts the poll read of ifc, watched from the loop: 0, or -EOPNOTSUPP
+ * (read it whole), or the read's error. */
+static int read_start(struct daemon *d, struct iface *ifc)
+{
+	int r = iface_poll_start(&d->env, ifc, &d->rd.fd);
+
+	if (r)
+		return r;
+	d->rd.ifc = ifc;
+	read_step(d); /* what is there already; watched when more is to come */
+	return 0;
+}
+
+/* One step of the read: watched again when more is to come; its result
+ * taken when it is over; started again when a change abandoned it. */
+static void read_step(struct daemon *d)
+{
+	struct iface *ifc = d->rd.ifc;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &d->rd.h};
+	struct wg_device dev = {0};
+	bool same = false;
+	int r;
+
+	read_unwatch(d);
+	r = d->env.wg->poll_step(d->env.wg, &d->rd.fd, &dev, &same);
+	if (r == 0) {
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->rd.fd, &ev) == 0) {
+			d->rd.watched = true;
+			return;
+		}
+		r = -errno;
+		d->env.wg->poll_abort(d->env.wg);
+	}
+	d->rd.ifc = NULL;
+	if (r == -ECANCELED) { /* a change went first: read again after it */
+		pollturn_read_ended(&ifc->turn, true);
+		r = read_start(d, ifc);
+		if (r != -EOPNOTSUPP) {
+			if (r)
+				poll_done(d, ifc, r);
+			return;
+		}
+		r = iface_poll(&d->env, ifc, false);
+		poll_done(d, ifc, r);
+		return;
+	}
+	pollturn_read_ended(&ifc->turn, false);
+	poll_done(d, ifc,
+		  iface_poll_read(&d->env, ifc, r < 0 ? r : 0, &dev, same, false));
+}
+
+static void read_event(struct ev_handler *h, uint32_t events)
+{
+	struct daemon *d = (struct daemon *)((char *)h - offsetof(struct daemon, rd.h));
+
+	(void)events;
+	if (d->rd.ifc)
+		read_step(d);
+}
+
+/* Whether ifc's round waits for its read to end (pollturn.h). */
+static bool round_waits(const struct daemon *d, const struct iface *ifc)
+{
+	return pollturn_decide(&ifc->turn, d->rd.ifc == ifc) == POLL_TURN_WAIT;
+}
+
+/* Reads ifc: in pieces from the loop when it can (poll_done then runs when
+ * the read is over), else at once; at_once: at once in any case. */
+static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now, bool at_once)
+{
+	int r;
 
 	ifc->poll_due = now + ifc->s.wg_poll_interval_ms;
+	if (d->rd.ifc == ifc && !at_once && !ifc->need_full)
+		return; /* the last one is still being read */
+	read_stop(d, ifc);
+	if (!at_once && !ifc->need_full && !d->rd.ifc) {
+		r = read_start(d, ifc);
+		if (r != -EOPNOTSUPP) {
+			if (r)
+				poll_done(d, ifc, r);
+			return;
+		}
+	}
+	/* The periodic resync diffs the device even when it reads as before. */
+	r = iface_poll(&d->env, ifc, ifc->need_full);
+	poll_done(d, ifc, r);
+}
+
+/* After a read of ifc that returned r. */
+static void poll_done(struct daemon *d, struct iface *ifc, int r)
+{
 	if (r == -ENODEV) {
 		forget(d, ifc, "the WireGuard device is gone");
 		d->discover_due = 0;
@@ -491,12 +611,21 @@ static void sync_due(struct daemon *d, uint64_t now)
 	if (n_dump)
 		nl_event(&d->nl_h, 0);
 	for (struct iface *i = d->ifaces; i; i = i->next) {
-		if (!i->touched || i->sync_due > now || i->need_dump || iface_held(i))
+		bool reading = d->rd.ifc == i;
+
+		if (!i->touched || i->sync_due > now || i->need_dump || iface_held(i) ||
+		    round_waits(d, i))
 			continue;
 		i->sync_due = 0;
+		/* A change to the device abandons its read (backend.h): the
+		 * fd may be closed in the round. */
+		if (reading)
+			read_unwatch(d);
 		pacing_round_begin(&i->pacing, now);
 		iface_sync(&d->env, i, false);
 		pacing_round_end(&i->pacing, clock_mono_ms());
+		if (reading && d->rd.ifc == i)
+			read_step(d); /* watched again, or started again */
 	}
 }
 
@@ -540,8 +669,9 @@ static void run_due(struct daemon *d)
 			i->lost_resync = false;
 			resync_iface(d, i, now);
 		}
-		if (i->poll_due <= now)
-			poll_iface(d, i, now); /* may forget i */
+		/* One read in progress at a time: the others wait for it. */
+		if (i->poll_due <= now && (!d->rd.ifc || d->rd.ifc == i))
+			poll_iface(d, i, now, false); /* may forget i */
 	}
 	sync_due(d, now);
 	trim_after_burst(d, clock_mono_ms());
@@ -560,13 +690,14 @@ static void arm_timer(struct daemon *d)
 	for (struct iface *i = d->ifaces; i; i = i->next) {
 		uint64_t again = redump_at(i);
 
-		if (i->poll_due < due)
+		/* While a read is in progress, the next is due at its end. */
+		if (i->poll_due < due && !d->rd.ifc)
 			due = i->poll_due;
 		if (i->resync_due < due)
 			due = i->resync_due;
 		/* A held round waits for its dump (again), not its time. */
 		if (i->touched && i->sync_due && i->sync_due < due &&
-		    (i->need_dump || !iface_held(i)))
+		    (i->need_dump || !iface_held(i)) && !round_waits(d, i))
 			due = i->sync_due;
 		if (again && again < due)
 			due = again;
@@ -715,7 +846,7 @@ static bool serve_now(struct daemon *d, struct iface *ifc)
 {
 	int ifindex = ifc->ifindex;
 
-	poll_iface(d, ifc, clock_mono_ms());
+	poll_iface(d, ifc, clock_mono_ms(), true);
 	if (!iface_by_index(d, ifindex))
 		return false; /* the device is gone: forgotten */
 	if (ifc->need_dump && dump_routes(d, &ifc, 1))
@@ -933,6 +1064,7 @@ static int open_loop(struct daemon *d)
 	d->nl_h.on_event = nl_event;
 	d->sig_h.on_event = signal_event;
 	d->timer_h.on_event = timer_event;
+	d->rd.h.on_event = read_event;
 	r = add_fd(d, nl_route_events_fd(d->env.nr), &d->nl_h);
 	if (!r)
 		r = add_fd(d, d->sigfd, &d->sig_h);
@@ -949,6 +1081,8 @@ static void close_fd(int fd)
 
 static void daemon_free(struct daemon *d)
 {
+	if (d->env.wg)
+		read_stop(d, NULL);
 	while (d->ifaces) {
 		struct iface *next = d->ifaces->next;
 
@@ -970,6 +1104,7 @@ static void daemon_free(struct daemon *d)
 
 static void cleanup_on_exit(struct daemon *d)
 {
+	read_stop(d, NULL);
 	for (struct iface *i = d->ifaces; i; i = i->next)
 		if (i->s.cleanup_on_exit)
 			iface_teardown(&d->env, i);

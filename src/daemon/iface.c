@@ -323,21 +323,37 @@ int iface_poll(const struct iface_env *env, struct iface *ifc, bool force)
 		r = wg_backend_get_changed(env->wg, ifc->name, known, &dev, &same);
 	else
 		r = env->wg->get(env->wg, ifc->name, &dev);
+	return iface_poll_read(env, ifc, r, &dev, same, force);
+}
+
+int iface_poll_start(const struct iface_env *env, struct iface *ifc, int *fd)
+{
+	uint64_t known;
+
+	*fd = -1;
+	if (!rec_wg_fingerprint(ifc->rec, &known))
+		return -EOPNOTSUPP;
+	return wg_backend_poll_start(env->wg, ifc->name, known, fd);
+}
+
+int iface_poll_read(const struct iface_env *env, struct iface *ifc, int r,
+		    struct wg_device *dev, bool same, bool force)
+{
 	if (r)
 		return r;
-	if (wg_key_cmp(&dev.pubkey, &ifc->pubkey)) {
+	if (wg_key_cmp(&dev->pubkey, &ifc->pubkey)) {
 		/* A new private key makes it another device for the state file;
 		 * what was learned stays learned. */
 		log_info("%s: the device's public key changed", ifc->name);
-		ifc->pubkey = dev.pubkey;
+		ifc->pubkey = dev->pubkey;
 		if (!env->dry_run)
 			save_ownership(ifc);
 	}
 	if (same) {
-		wg_device_free(&dev);
+		wg_device_free(dev);
 		return 0;
 	}
-	return take_device(ifc, &dev, force);
+	return take_device(ifc, dev, force);
 }
 
 int iface_set_settings(struct iface *ifc, const struct settings *s)

@@ -15,6 +15,7 @@
 #include "settings.h"
 #include "nl_route.h"
 #include "pacing.h"
+#include "pollturn.h"
 #include "reconcile.h"
 #include "redump.h"
 #include "status.h"
@@ -56,6 +57,7 @@ struct iface {
 	bool lost_resync; /* the resync due is for lost events, not periodic */
 	uint64_t sync_due, poll_due, resync_due; /* monotonic ms; 0: none */
 	struct pacing pacing; /* of route events and rounds (the daemon's) */
+	struct pollturn turn; /* its poll reads abandoned in a row */
 	struct redump redump; /* after a torn route dump: the next one */
 	/* Route events of its table: one came in the read being handled, and
 	 * when the last came (monotonic ms; the daemon's). */
@@ -78,6 +80,13 @@ void iface_free(struct iface *ifc);
 /* Reads the device into the reconciler. -ENODEV: it went away. With
  * force, the snapshot is diffed even when it reads as before. */
 int iface_poll(const struct iface_env *env, struct iface *ifc, bool force);
+/* The idle poll as a read in pieces from the event loop (backend.h's
+ * poll_start): *fd to wait on. -EOPNOTSUPP: poll with iface_poll. */
+int iface_poll_start(const struct iface_env *env, struct iface *ifc, int *fd);
+/* What a read of the device gave (r, and dev and same as get_changed
+ * gives them) into the reconciler, as iface_poll does; frees dev. */
+int iface_poll_read(const struct iface_env *env, struct iface *ifc, int r,
+		    struct wg_device *dev, bool same, bool force);
 /* New settings (config reload); the next round is a full one with a dump. */
 int iface_set_settings(struct iface *ifc, const struct settings *s);
 /* An address of the interface appeared or went. */

@@ -16,6 +16,7 @@ import ipaddress
 import os
 import socket
 import threading
+import time
 
 import netns
 from netns import UAPI_DIR, unique_name
@@ -60,8 +61,14 @@ class FakeUapi:
       cut_sets: how many sets to come are applied, then the connection
         closed without the errno line;
       delete_on_set: the first set that arrives deletes the link (and the
-        server stops, as wireguard-go does) before it is answered.
-    Each counts what it did in .faults."""
+        server stops, as wireguard-go does) before it is answered;
+      slow_gets: seconds a get's reply takes to write, in pieces.
+    Each counts what it did in .faults. Requests are served one at a time
+    across connections, as wireguard-go holds its device's IPC lock while
+    it writes a reply: a set waits for a get being written until the get's
+    client has read it all or closed its end (counted in
+    faults["get_abandoned"]). .gets lists (start, end, whole) per get
+    (time.monotonic()), .set_times when each set was applied."""
 
     def __init__(self, harness, ns, peers, name=None):
         self.harness, self.ns = harness, ns
@@ -71,8 +78,13 @@ class FakeUapi:
         self.lock = threading.Lock()
         self.refuse_sets = self.cut_gets = self.delete_on_set = False
         self.cut_sets = 0
-        self.faults = {"refused": 0, "cut_get": 0, "cut_set": 0, "deleted": 0}
+        self.faults = {"refused": 0, "cut_get": 0, "cut_set": 0, "deleted": 0,
+                       "get_abandoned": 0}
         self.sets = 0
+        self.ipc = threading.Lock()
+        self.slow_gets = 0.0
+        self.gets, self.set_times = [], []
+        self.get_started = None  # when the get being written began
         self.path = os.path.join(UAPI_DIR, self.name + ".sock")
         self.listener = None
         self.stopped = threading.Event()
@@ -148,35 +160,63 @@ class FakeUapi:
                     buf += data
                 request, buf = buf.split(b"\n\n", 1)
                 lines = request.decode().split("\n")
-                if lines[0] == "get=1":
-                    reply = self._get()
-                    if self.cut_gets:
-                        self.faults["cut_get"] += 1
-                        conn.sendall(reply[:len(reply) // 2])
+                with self.ipc:
+                    if not self._request(conn, lines):
                         return
-                elif lines[0] == "set=1":
-                    self.sets += 1
-                    if self.delete_on_set:
-                        self.faults["deleted"] += 1
-                        self.delete_on_set = False
-                        self.ns.ip("link", "del", self.name)
-                        self.stop()
-                        return
-                    if self.refuse_sets:
-                        self.faults["refused"] += 1
-                        reply = b"errno=-%d\n\n" % EINVAL
-                    else:
-                        reply = self._set(lines[1:])
-                    if self.cut_sets > 0:
-                        self.cut_sets -= 1
-                        self.faults["cut_set"] += 1
-                        return
-                else:
-                    reply = b"errno=-%d\n\n" % EINVAL
-                try:
-                    conn.sendall(reply)
-                except OSError:
-                    return
+
+    def _slow_write(self, conn, reply):
+        """reply written in pieces over slow_gets seconds: False when the
+        client closed its end first."""
+        start = self.get_started = time.monotonic()
+        pieces = 40
+        step = max(1, -(-len(reply) // pieces))
+        whole = True
+        try:
+            for at in range(0, len(reply), step):
+                conn.sendall(reply[at:at + step])
+                time.sleep(self.slow_gets / pieces)
+        except OSError:
+            whole = False
+            self.faults["get_abandoned"] += 1
+        self.get_started = None
+        self.gets.append((start, time.monotonic(), whole))
+        return whole
+
+    def _request(self, conn, lines):
+        """Serves one request: False when the connection is to be closed."""
+        if lines[0] == "get=1":
+            reply = self._get()
+            if self.cut_gets:
+                self.faults["cut_get"] += 1
+                conn.sendall(reply[:len(reply) // 2])
+                return False
+            if self.slow_gets:
+                return self._slow_write(conn, reply)
+        elif lines[0] == "set=1":
+            self.sets += 1
+            if self.delete_on_set:
+                self.faults["deleted"] += 1
+                self.delete_on_set = False
+                self.ns.ip("link", "del", self.name)
+                self.stop()
+                return False
+            if self.refuse_sets:
+                self.faults["refused"] += 1
+                reply = b"errno=-%d\n\n" % EINVAL
+            else:
+                reply = self._set(lines[1:])
+                self.set_times.append(time.monotonic())
+            if self.cut_sets > 0:
+                self.cut_sets -= 1
+                self.faults["cut_set"] += 1
+                return False
+        else:
+            reply = b"errno=-%d\n\n" % EINVAL
+        try:
+            conn.sendall(reply)
+        except OSError:
+            return False
+        return True
 
     def _get(self):
         out = ["private_key=%s" % b64_to_hex(self.private_key), "listen_port=51820"]

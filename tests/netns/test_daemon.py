@@ -5,8 +5,10 @@ reports (in its status) that it has seen the input and finished sync rounds
 after it."""
 
 import ipaddress
+import json
 import os
 import signal
+import time
 
 import pytest
 
@@ -421,6 +423,73 @@ def test_polls_go_on_during_a_route_storm(dev, daemon, ns, workdir):
         assert storm.alive(), "the storm ended early:\n" + storm.log()[-2000:]
     finally:
         storm.stop()
+
+
+def test_poll_read_gives_way_to_a_route_change(fake, make_daemon, ns):
+    """docs/spec.md 5.19: a route change that needs a WireGuard change is not
+    held behind a poll read in progress. The fake device writes each get
+    reply over 4 s and serves one request at a time, as wireguard-go does
+    under its IPC lock: the read is abandoned (its connection closed), the
+    AllowedIP set, and the device read again afterwards. Measured against
+    the read: the set lands well before the read would have ended."""
+    fake.start()
+    d = make_daemon("wg_poll_interval: 1s\n").start()
+    d.wait_managed(fake.name)
+    fake.slow_gets = 4.0
+    wait_until(lambda: fake.get_started is not None, CONVERGE, "a poll read under way")
+    began = fake.get_started
+    ns.ip("-6", "route", "add", "2001:db8:1::/48", "via", GW1, "dev", fake.name,
+          "proto", "static")
+    converge("learned", lambda: "2001:db8:1::/48" in fake.allowed(fake.p1.public_key))
+    assert fake.set_times[-1] - began < 2.0, \
+        "the set waited for the read: %.1f s after it began" % (fake.set_times[-1] - began)
+    assert fake.faults["get_abandoned"] >= 1
+    # Read again after the change, to its end.
+    wait_until(lambda: any(whole and start > fake.set_times[-1]
+                           for start, _, whole in fake.gets), 3 * CONVERGE,
+               "a whole read after the change")
+    assert d.proc.poll() is None
+
+
+def test_poll_read_abandoned_at_most_3_times_in_a_row(fake, make_daemon, ns, workdir):
+    """docs/spec.md 5.19: a read is abandoned for a change at most 3 times in
+    a row; then it is read to its end and the change waits for it, so that
+    a device changed by hand is still read while changes keep coming."""
+    fake.start()
+    d = make_daemon("wg_poll_interval: 200ms\n").start()
+    d.wait_managed(fake.name)
+    fake.slow_gets = 1.5
+    flap = ns.start(["sh", "-c", "while :; do "
+                     "ip -6 route add 2001:db8:9::/48 via %s dev %s proto static; sleep 0.2; "
+                     "ip -6 route del 2001:db8:9::/48 via %s dev %s; sleep 0.2; done"
+                     % (GW1, fake.name, GW1, fake.name)], name="route flap")
+    try:
+        wait_until(lambda: fake.faults["get_abandoned"] >= 3, CONVERGE,
+                   "reads abandoned for the changes")
+        fake.set_allowed(fake.p2.public_key, [GW2 + "/128", "2001:db8:5::/48"])
+        changed = time.monotonic()
+        wait_until(lambda: any(whole and start > changed for start, _, whole in fake.gets),
+                   4 * CONVERGE, "a whole read while the changes go on")
+        converge("the AllowedIP set by hand taken for static",
+                 lambda: "2001:db8:5::/48" in {r for r in fake_routes(ns, fake.name)})
+        assert flap.alive(), "the flapping ended early:\n" + flap.log()[-2000:]
+    finally:
+        flap.stop()
+    gets = list(fake.gets)
+    run = 0
+    for _, _, whole in gets:
+        run = 0 if whole else run + 1
+        assert run <= 3, "more than 3 reads abandoned in a row: %s" % gets
+
+
+def fake_routes(ns, name):
+    """The destinations of our routes (protocol 98) through link name."""
+    out = set()
+    for family in ("-4", "-6"):
+        for r in json.loads(ns.ip("-j", family, "route", "show", "dev", name,
+                                  "proto", P98).stdout or "[]"):
+            out.add(r["dst"])
+    return out
 
 
 # ---- settings ----
