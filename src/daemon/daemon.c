@@ -37,6 +37,8 @@
 /* A burst: this many changes applied; trimmed once it has been quiet so long. */
 #define TRIM_AFTER_CHANGES 1024
 #define TRIM_QUIET_MS	   1000
+/* A poll read in pieces that has made no step for this long fails. */
+#define READ_STALL_MS 5000
 /* systemd's STATUS= line is sent at most this often. */
 #define STATUS_EVERY_MS 1000
 
@@ -59,6 +61,7 @@ struct daemon {
 		struct iface *ifc; /* NULL: none */
 		int fd;
 		bool watched;
+		uint64_t progress; /* monotonic ms: its start or last step */
 		struct ev_handler h;
 	} rd;
 	struct control *ctl;
@@ -455,6 +458,20 @@ static int read_start(struct daemon *d, struct iface *ifc)
 	return 0;
 }
 
+/* A read that has made no step for READ_STALL_MS fails, as a whole read
+ * without a reply for that long does (the UAPI socket's timeout): a hung
+ * server holds no other poll up for longer. */
+static void read_stalled(struct daemon *d, uint64_t now)
+{
+	struct iface *ifc = d->rd.ifc;
+
+	if (!ifc || now < d->rd.progress + READ_STALL_MS)
+		return;
+	read_stop(d, ifc);
+	pollturn_read_ended(&ifc->turn, false);
+	poll_done(d, ifc, -ETIMEDOUT);
+}
+
 /* One step of the read: watched again when more is to come; its result
  * taken when it is over; started again when a change abandoned it. */
 static void read_step(struct daemon *d)
@@ -467,6 +484,7 @@ static void read_step(struct daemon *d)
 
 	read_unwatch(d);
 	r = d->env.wg->poll_step(d->env.wg, &d->rd.fd, &dev, &same);
+	d->rd.progress = clock_mono_ms();
 	if (r == 0) {
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->rd.fd, &ev) == 0) {
 			d->rd.watched = true;
@@ -610,9 +628,10 @@ static void sync_due(struct daemon *d, uint64_t now)
 	 * them, before the rounds (they may forget an interface). */
 	if (n_dump)
 		nl_event(&d->nl_h, 0);
-	for (struct iface *i = d->ifaces; i; i = i->next) {
+	for (struct iface *i = d->ifaces, *next; i; i = next) {
 		bool reading = d->rd.ifc == i;
 
+		next = i->next;
 		if (!i->touched || i->sync_due > now || i->need_dump || iface_held(i) ||
 		    round_waits(d, i))
 			continue;
@@ -625,7 +644,7 @@ static void sync_due(struct daemon *d, uint64_t now)
 		iface_sync(&d->env, i, false);
 		pacing_round_end(&i->pacing, clock_mono_ms());
 		if (reading && d->rd.ifc == i)
-			read_step(d); /* watched again, or started again */
+			read_step(d); /* watched again, or started again; may forget i */
 	}
 }
 
@@ -658,6 +677,7 @@ static void run_due(struct daemon *d)
 	now = clock_mono_ms();
 	if (d->discover_due <= now)
 		discover(d);
+	read_stalled(d, now);
 	for (struct iface *i = d->ifaces, *next; i; i = next) {
 		next = i->next;
 		if (i->resync_due <= now) {
@@ -702,6 +722,8 @@ static void arm_timer(struct daemon *d)
 		if (again && again < due)
 			due = again;
 	}
+	if (d->rd.ifc && d->rd.progress + READ_STALL_MS < due)
+		due = d->rd.progress + READ_STALL_MS;
 	if (d->trim_due && d->trim_due < due)
 		due = d->trim_due;
 	if (d->status_due && d->status_due < due)
