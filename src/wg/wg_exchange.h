@@ -17,6 +17,14 @@ typedef int (*wg_genl_exchange_fn)(void *ctx, const struct nlmsghdr *req, mnl_cb
 /* msg_max: the size set requests are split at (0: WG_GENL_MSG_MAX). */
 struct wg_backend *wg_genl_backend_new_exchange(wg_genl_exchange_fn fn, void *ctx,
 						size_t msg_max);
+/* The same, with the idle poll read in pieces (backend.h's poll_start)
+ * over a socket dump_open(ctx) gives (a new one per dump, closed by the
+ * backend): the dump request is sent on it, each datagram of the reply
+ * read from it. A socket or a negative errno. */
+typedef int (*wg_genl_dump_open_fn)(void *ctx);
+struct wg_backend *wg_genl_backend_new_exchange_dump(wg_genl_exchange_fn fn,
+						     wg_genl_dump_open_fn dump_open,
+						     void *ctx, size_t msg_max);
 
 /* Sends req (len bytes) to ifname's socket and reads the whole reply into
  * reply. 0 or a negative errno (-ENODEV when there is no such socket). */

@@ -2,12 +2,15 @@
  * the socket, the family id, sequence numbers and retries; the messages
  * are genl_codec.c's, the logic wg_backend.c's. docs/backends.md. */
 #include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <linux/genetlink.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fault.h"
 #include "genl_codec.h"
@@ -27,8 +30,23 @@
  * kernel after the poll (buf_release: MADV_FREE). */
 #define GENL_KEEP_BUFFER (1024 * 1024)
 
+/* The idle poll's dump in pieces (read_start), on a socket of its own so
+ * that changes go out on the other one meanwhile. */
+struct genl_read {
+	bool on;
+	int fd;
+	struct mnl_socket *nl; /* own transport: the socket of fd */
+	char ifname[IF_NAMESIZE];
+	uint64_t known;
+	int attempts;
+	struct wg_genl_reply reply;
+	struct wg_genl_dump d;
+	struct wg_device dev;
+};
+
 struct genl {
 	wg_genl_exchange_fn exchange;
+	wg_genl_dump_open_fn dump_open; /* the tests' dump socket, or NULL */
 	void *ctx;
 	struct mnl_socket *nl; /* own transport only */
 	char *rbuf;
@@ -37,6 +55,7 @@ struct genl {
 	uint32_t seq;
 	struct buf req;
 	struct buf kept; /* the idle poll's dump, its data messages as read */
+	struct genl_read rd;
 };
 
 /* Reads the whole reply, whatever happens to it, so that the socket is
@@ -196,6 +215,211 @@ static int genl_read(void *ctx, const char *ifname, const uint64_t *known,
 	return r;
 }
 
+/* ---- the idle poll in pieces ---- */
+
+/* Datagrams read per step at most: the event loop's turn comes at least
+ * every 4 MiB of dump. */
+#define GENL_STEP_RECVS 64
+
+static int keep_read_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct genl *g = data;
+	struct keeping_dump k = {.d = &g->rd.d, .kept = &g->kept};
+
+	return keep_cb(nlh, &k);
+}
+
+static void read_close(struct genl *g)
+{
+	struct genl_read *rd = &g->rd;
+
+	if (rd->nl)
+		mnl_socket_close(rd->nl); /* the kernel ends the dump */
+	else if (rd->fd >= 0)
+		close(rd->fd);
+	rd->nl = NULL;
+	rd->fd = -1;
+}
+
+/* The dump socket: the tests' (dump_open) or a netlink socket of its own,
+ * non-blocking. */
+static int read_open(struct genl *g)
+{
+	struct genl_read *rd = &g->rd;
+	int one = 1;
+
+	if (g->dump_open) {
+		rd->fd = g->dump_open(g->ctx);
+		return rd->fd < 0 ? rd->fd : 0;
+	}
+	rd->nl = mnl_socket_open2(NETLINK_GENERIC, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!rd->nl || mnl_socket_bind(rd->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int r = -errno;
+
+		read_close(g);
+		return r ? r : -ENOMEM;
+	}
+	mnl_socket_setsockopt(rd->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(rd->nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	rd->fd = mnl_socket_get_fd(rd->nl);
+	return 0;
+}
+
+/* The dump request (again, for a dump that was interrupted). */
+static int read_request(struct genl *g)
+{
+	struct genl_read *rd = &g->rd;
+	const struct nlmsghdr *nlh;
+	int r;
+
+	g->req.len = 0;
+	r = wg_genl_encode_get(&g->req, g->family, ++g->seq, rd->ifname);
+	if (r)
+		return r;
+	nlh = (const struct nlmsghdr *)g->req.data;
+	rd->reply = (struct wg_genl_reply){
+		.seq = nlh->nlmsg_seq, .cb = keep_read_cb, .data = g};
+	wg_device_free(&rd->dev);
+	memset(&rd->dev, 0, sizeof(rd->dev));
+	wg_genl_dump_init_fingerprint(&rd->d, &rd->dev);
+	g->kept.len = 0;
+	if (send(rd->fd, nlh, nlh->nlmsg_len, MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
+static void read_end(struct genl *g)
+{
+	read_close(g);
+	wg_device_free(&g->rd.dev);
+	memset(&g->rd.dev, 0, sizeof(g->rd.dev));
+	g->rd.on = false;
+	if (g->kept.cap > GENL_KEEP_BUFFER)
+		buf_release(&g->kept);
+}
+
+static int genl_read_start(void *ctx, const char *ifname, uint64_t known, int *fd)
+{
+	struct genl *g = ctx;
+	struct genl_read *rd = &g->rd;
+	int r;
+
+	if (rd->on)
+		return -EBUSY;
+	if (!g->dump_open && !g->nl)
+		return -EOPNOTSUPP; /* the tests' exchange reads whole dumps */
+	if (!g->rbuf && !(g->rbuf = malloc(GENL_RECV_SIZE)))
+		return -ENOMEM;
+	r = ensure_family(g);
+	if (r)
+		return r;
+	snprintf(rd->ifname, sizeof(rd->ifname), "%s", ifname);
+	rd->known = known;
+	rd->attempts = 0;
+	rd->fd = -1;
+	rd->on = true;
+	r = read_open(g) ?: read_request(g);
+	if (r) {
+		read_end(g);
+		return r;
+	}
+	*fd = rd->fd;
+	return 0;
+}
+
+/* The kernel's answer for a whole dump's errors, as dump_device() says
+ * them. */
+static int dump_error(struct genl *g, int r)
+{
+	if (r == -EOPNOTSUPP)
+		return -ENODEV;
+	if (r == -ENOENT) {
+		g->family = 0;
+		return -ENODEV;
+	}
+	return r;
+}
+
+/* The next datagrams of the dump: 1 once it is complete (and not
+ * interrupted), 0 for more, or a negative errno. An interrupted or lost
+ * dump is asked again (*fd stays), at most DUMP_RETRIES times in all. */
+static int read_more(struct genl *g)
+{
+	struct genl_read *rd = &g->rd;
+
+	for (int i = 0; i < GENL_STEP_RECVS; i++) {
+		ssize_t n = recv(rd->fd, g->rbuf, GENL_RECV_SIZE, MSG_DONTWAIT);
+		bool again = false;
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0 && errno != ENOBUFS)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		if (n > 0) {
+			r = wg_genl_reply_feed(&rd->reply, g->rbuf, (size_t)n);
+			if (r)
+				return r;
+			if (!rd->reply.complete)
+				continue;
+			if (rd->reply.err)
+				return dump_error(g, rd->reply.err);
+			again = rd->reply.interrupted || rd->d.interrupted;
+			if (!again)
+				return 1;
+		}
+		/* Interrupted by a change, or lost (ENOBUFS): once more, on a
+		 * fresh socket (a lost dump may still be under way). */
+		if (++rd->attempts >= DUMP_RETRIES)
+			return -EAGAIN;
+		read_close(g);
+		if ((r = read_open(g)) || (r = read_request(g)))
+			return r;
+		return 2;
+	}
+	return 0;
+}
+
+static int genl_read_step(void *ctx, int *fd, struct wg_device *dev, bool *temp_found,
+			  bool *same)
+{
+	struct genl *g = ctx;
+	struct genl_read *rd = &g->rd;
+	int r;
+
+	*same = *temp_found = false;
+	memset(dev, 0, sizeof(*dev));
+	if (!rd->on)
+		return -EINVAL;
+	r = read_more(g);
+	if (r == 2) { /* asked again: a new socket */
+		*fd = rd->fd;
+		return 0;
+	}
+	if (r == 0)
+		return 0;
+	if (r == 1) {
+		*same = !rd->d.temp_found && rd->d.fp == rd->known;
+		dev->pubkey = rd->dev.pubkey;
+		r = *same ? 0 : snapshot_of_kept(g, dev, &rd->d);
+		*temp_found = !r && !*same && rd->d.temp_found;
+	}
+	read_end(g);
+	return r < 0 ? r : 1;
+}
+
+static void genl_read_abort(void *ctx)
+{
+	struct genl *g = ctx;
+
+	if (g->rd.on)
+		read_end(g); /* closing the socket ends the kernel's dump */
+}
+
 static int ignore_cb(const struct nlmsghdr *nlh, void *data)
 {
 	(void)nlh;
@@ -253,6 +477,7 @@ static void genl_destroy(void *ctx)
 {
 	struct genl *g = ctx;
 
+	genl_read_abort(g);
 	if (g->nl)
 		mnl_socket_close(g->nl);
 	free(g->rbuf);
@@ -264,6 +489,9 @@ static void genl_destroy(void *ctx)
 static const struct wg_transport genl_transport = {
 	.name = "kernel",
 	.read = genl_read,
+	.read_start = genl_read_start,
+	.read_step = genl_read_step,
+	.read_abort = genl_read_abort,
 	.send = genl_send,
 	.mode_hint = genl_mode_hint,
 	.destroy = genl_destroy,
@@ -287,9 +515,19 @@ static struct genl *genl_new(wg_genl_exchange_fn fn, void *ctx, size_t msg_max)
 struct wg_backend *wg_genl_backend_new_exchange(wg_genl_exchange_fn fn, void *ctx,
 						size_t msg_max)
 {
+	return wg_genl_backend_new_exchange_dump(fn, NULL, ctx, msg_max);
+}
+
+struct wg_backend *wg_genl_backend_new_exchange_dump(wg_genl_exchange_fn fn,
+						     wg_genl_dump_open_fn dump_open,
+						     void *ctx, size_t msg_max)
+{
 	struct genl *g = genl_new(fn, ctx, msg_max);
 
-	return g ? wg_transport_backend_new(&genl_transport, g) : NULL;
+	if (!g)
+		return NULL;
+	g->dump_open = dump_open;
+	return wg_transport_backend_new(&genl_transport, g);
 }
 
 struct wg_backend *wg_genl_backend_new(void)

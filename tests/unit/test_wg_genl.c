@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "genl_codec.h"
 #include "testutil.h"
@@ -1505,6 +1507,219 @@ static void test_backend_get(void **state)
 	fk_free(k);
 }
 
+/* ---- the idle poll in pieces, the test playing the kernel ---- */
+
+/* The kernel's end of the dump socket the backend opened last, and the
+ * messages of the dump it asked for, sent one per datagram as the test
+ * says. */
+static int kernel_end = -1, dumps_opened;
+static struct buf queued[4096];
+static size_t n_queued, next_queued;
+
+static int pair_open(void *ctx)
+{
+	int sv[2];
+
+	(void)ctx;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	if (kernel_end >= 0)
+		close(kernel_end);
+	kernel_end = sv[1];
+	dumps_opened++;
+	return sv[0];
+}
+
+static int queue_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)data;
+	assert_true(n_queued < sizeof(queued) / sizeof(queued[0]));
+	queued[n_queued].len = 0;
+	assert_int_equal(buf_append(&queued[n_queued++], nlh, nlh->nlmsg_len), 0);
+	return MNL_CB_OK;
+}
+
+/* Reads the backend's dump request and queues k's answer, NLMSG_DONE
+ * last: how many messages. */
+static size_t kernel_answer(struct fake_kernel *k)
+{
+	char req[4096];
+	ssize_t n = recv(kernel_end, req, sizeof(req), 0);
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)req;
+	struct nlmsghdr done = {.nlmsg_len = NLMSG_LENGTH(sizeof(int)),
+				.nlmsg_type = NLMSG_DONE,
+				.nlmsg_flags = NLM_F_MULTI};
+	char done_msg[NLMSG_LENGTH(sizeof(int))] = {0};
+
+	assert_true(n >= (ssize_t)sizeof(*nlh));
+	assert_true(nlh->nlmsg_flags & NLM_F_DUMP);
+	n_queued = next_queued = 0;
+	k->n_get++;
+	assert_int_equal(fk_dump(k, nlh->nlmsg_seq, queue_cb, NULL), 0);
+	done.nlmsg_seq = nlh->nlmsg_seq;
+	memcpy(done_msg, &done, sizeof(done));
+	queue_cb((const struct nlmsghdr *)done_msg, NULL);
+	return n_queued;
+}
+
+static void kernel_send(size_t n)
+{
+	for (; n && next_queued < n_queued; n--, next_queued++)
+		assert_int_equal(send(kernel_end, queued[next_queued].data,
+				      queued[next_queued].len, 0),
+				 (ssize_t)queued[next_queued].len);
+}
+
+static void kernel_reset(void)
+{
+	for (size_t i = 0; i < sizeof(queued) / sizeof(queued[0]); i++)
+		buf_free(&queued[i]);
+	if (kernel_end >= 0)
+		close(kernel_end);
+	kernel_end = -1;
+	dumps_opened = 0;
+}
+
+/* A poll read in pieces: the dump sent in two halves, a step after each. */
+static int poll_in_halves(struct wg_backend *b, struct fake_kernel *k, uint64_t known,
+			  struct wg_device *dev, bool *same)
+{
+	size_t n;
+	int fd;
+
+	assert_int_equal(wg_backend_poll_start(b, "wg-fake", known, &fd), 0);
+	n = kernel_answer(k);
+	assert_true(n > 2);
+	kernel_send(n / 2);
+	assert_int_equal(b->poll_step(b, &fd, dev, same), 0);
+	kernel_send(n);
+	return b->poll_step(b, &fd, dev, same);
+}
+
+/* Read in pieces, the idle poll finds what the whole read finds, from one
+ * dump each: the device as the model holds it, and changed by hand. */
+static void test_backend_poll_in_pieces(void **state)
+{
+	struct fake_kernel *k = fk_standard(50);
+	struct wg_backend *b =
+		wg_genl_backend_new_exchange_dump(fake_exchange, pair_open, k, 0);
+	struct prefix extra = P("203.0.113.64/26");
+	struct wg_device dev, whole;
+	unsigned gets;
+	uint64_t known;
+	bool same = true;
+
+	(void)state;
+	k->dump_max = 200; /* every peer over several messages */
+	assert_int_equal(b->get(b, "wg-fake", &whole), 0);
+	known = wg_device_fingerprint(&whole);
+
+	gets = k->n_get;
+	assert_int_equal(poll_in_halves(b, k, known, &dev, &same), 1);
+	assert_true(same);
+	assert_int_equal(k->n_get, gets + 1);
+	assert_null(dev.peers);
+	assert_memory_equal(dev.pubkey.b, k->pubkey.b, WG_KEY_LEN);
+
+	fk_insert(k, fk_find(k, &key_b), &extra);
+	wg_device_free(&whole);
+	assert_int_equal(b->get(b, "wg-fake", &whole), 0);
+	gets = k->n_get;
+	assert_int_equal(poll_in_halves(b, k, known, &dev, &same), 1);
+	assert_false(same);
+	assert_int_equal(k->n_get, gets + 1);
+	assert_true(wg_device_fingerprint(&dev) == wg_device_fingerprint(&whole));
+	assert_int_equal(dev.n_peers, whole.n_peers);
+	assert_int_equal(find_peer(&dev, &key_b)->n_allowed, 2);
+	assert_int_equal(dumps_opened, 2);
+	wg_device_free(&dev);
+	wg_device_free(&whole);
+	b->destroy(b);
+	kernel_reset();
+	fk_free(k);
+}
+
+/* A dump the kernel flags NLM_F_DUMP_INTR (the device changed while it
+ * ran) is asked again, on a fresh socket, up to the same bound as a whole
+ * read's; then the read fails with -EAGAIN. */
+static void test_backend_poll_interrupted(void **state)
+{
+	struct fake_kernel *k = fk_standard(50);
+	struct wg_backend *b =
+		wg_genl_backend_new_exchange_dump(fake_exchange, pair_open, k, 0);
+	struct wg_device dev;
+	uint64_t known;
+	bool same = false;
+	int fd, r = 0;
+
+	(void)state;
+	k->dump_max = 200;
+	assert_int_equal(b->get(b, "wg-fake", &dev), 0);
+	known = wg_device_fingerprint(&dev);
+	wg_device_free(&dev);
+
+	k->intr_dumps = 1;
+	assert_int_equal(wg_backend_poll_start(b, "wg-fake", known, &fd), 0);
+	kernel_send(kernel_answer(k));
+	assert_int_equal(b->poll_step(b, &fd, &dev, &same), 0);
+	assert_int_equal(dumps_opened, 2); /* asked again on a fresh socket */
+	kernel_send(kernel_answer(k));
+	assert_int_equal(b->poll_step(b, &fd, &dev, &same), 1);
+	assert_true(same);
+
+	k->intr_dumps = 100;
+	assert_int_equal(wg_backend_poll_start(b, "wg-fake", known, &fd), 0);
+	for (int i = 0; i < 10 && r == 0; i++) {
+		kernel_send(kernel_answer(k));
+		r = b->poll_step(b, &fd, &dev, &same);
+	}
+	assert_int_equal(r, -EAGAIN);
+	assert_null(dev.peers);
+	b->destroy(b);
+	kernel_reset();
+	fk_free(k);
+}
+
+/* A change to the device being read goes first: the dump's socket is
+ * closed (the kernel sees its end, and ends the dump), the change goes
+ * out, the read says it was abandoned; the next read finds the change. */
+static void test_backend_apply_abandons_poll(void **state)
+{
+	struct fake_kernel *k = fk_standard(50);
+	struct wg_backend *b =
+		wg_genl_backend_new_exchange_dump(fake_exchange, pair_open, k, 0);
+	struct change ch[] = {add_of(&key_b, P("198.51.100.0/24"))};
+	struct wg_device dev;
+	uint64_t known;
+	bool same = false;
+	char byte;
+	int fd, err[1];
+	size_t n;
+
+	(void)state;
+	k->dump_max = 200;
+	assert_int_equal(b->get(b, "wg-fake", &dev), 0);
+	known = wg_device_fingerprint(&dev);
+	wg_device_free(&dev);
+
+	assert_int_equal(wg_backend_poll_start(b, "wg-fake", known, &fd), 0);
+	n = kernel_answer(k);
+	kernel_send(n / 2);
+	assert_int_equal(b->poll_step(b, &fd, &dev, &same), 0);
+	assert_int_equal(b->apply(b, "wg-fake", ch, 1, err), 0);
+	assert_int_equal(err[0], 0);
+	assert_int_equal(recv(kernel_end, &byte, 1, MSG_DONTWAIT), 0);
+	assert_int_equal(b->poll_step(b, &fd, &dev, &same), -ECANCELED);
+
+	assert_int_equal(poll_in_halves(b, k, known, &dev, &same), 1);
+	assert_false(same);
+	assert_int_equal(find_peer(&dev, &key_b)->n_allowed, 2);
+	wg_device_free(&dev);
+	b->destroy(b);
+	kernel_reset();
+	fk_free(k);
+}
+
 /* The idle poll: one dump per poll, hashed as it arrives; a snapshot,
  * built from that same dump, only when the device holds something else than
  * the caller knows. */
@@ -1972,6 +2187,9 @@ int main(void)
 		cmocka_unit_test(test_encode_limits),
 		cmocka_unit_test(test_backend_get),
 		cmocka_unit_test(test_backend_get_changed),
+		cmocka_unit_test(test_backend_poll_in_pieces),
+		cmocka_unit_test(test_backend_poll_interrupted),
+		cmocka_unit_test(test_backend_apply_abandons_poll),
 		cmocka_unit_test(test_backend_no_device),
 		cmocka_unit_test(test_backend_add_only),
 		cmocka_unit_test(test_backend_remove_612),
