@@ -41,6 +41,36 @@ int parse_duration_ms(const char *text, uint32_t *out)
 	return -EINVAL;
 }
 
+int parse_percent(const char *text, uint32_t *out)
+{
+	uint32_t whole = 0, frac = 0, scale = 100;
+	const char *p = text;
+
+	if (!text || !isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		whole = whole * 10 + (uint32_t)(*p - '0');
+		if (whole > 100)
+			return -ERANGE;
+	}
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++) {
+			if (scale == 1)
+				return -EINVAL; /* finer than 0.01% */
+			scale /= 10;
+			frac += (uint32_t)(*p - '0') * scale;
+		}
+	}
+	if (strcmp(p, "%") != 0)
+		return -EINVAL;
+	if (whole * 100 + frac > 10000)
+		return -ERANGE;
+	*out = whole * 100 + frac;
+	return 0;
+}
+
 /* Decimal digits only, at most max. */
 static int parse_uint(const char *text, uint32_t max, uint32_t *out)
 {
@@ -122,6 +152,17 @@ static int convert_duration(struct reader *r, const char *path, uint32_t *out)
 	return parse_error(r, path, text, parse_duration_ms(text, out),
 			   "'%s' is too long", NULL,
 			   "'%s' is not a duration (like 200ms, 1s, 5m, 1h)");
+}
+
+static int convert_percent(struct reader *r, const char *path, uint32_t *out)
+{
+	const char *text;
+
+	if (reader_scalar(r, path, &text))
+		return -1;
+	return parse_error(r, path, text, parse_percent(text, out),
+			   "'%s' is more than 100%%", NULL,
+			   "'%s' is not a percentage (like 1%%, 0.5%%; 0%%: none)");
 }
 
 static int convert_table(struct reader *r, const char *path, uint32_t *out)

@@ -25,5 +25,8 @@ int convert_settings(struct reader *r, const char *path, struct settings *s,
 /* Duration text ("200ms", "1s", "5m", "1h", bare number = seconds) to ms:
  * 0, -EINVAL or -ERANGE. Public for its unit test of every unit. */
 int parse_duration_ms(const char *text, uint32_t *out);
+/* "1%", "0.5%", "100%" (at most two decimals) in hundredths of a percent:
+ * 0, -EINVAL or -ERANGE (over 100%). */
+int parse_percent(const char *text, uint32_t *out);
 
 #endif

@@ -46,6 +46,7 @@ struct settings {
 	bool install_default_routes;
 	uint32_t route_metric;
 	uint32_t wg_poll_interval_ms;
+	uint32_t wg_poll_budget; /* hundredths of a percent; 0: none */
 	uint32_t resync_interval_ms;
 	uint32_t batch_delay_ms;
 	char *state_dir;
@@ -82,6 +83,7 @@ struct settings {
 	X(install_default_routes, install_default_routes, boolean, false, any)           \
 	X(route_metric, route_metric, count, 0, any)                                     \
 	X(wg_poll_interval, wg_poll_interval_ms, duration, 1000, positive)               \
+	X(wg_poll_budget, wg_poll_budget, percent, 100, any)                             \
 	X(resync_interval, resync_interval_ms, duration, 300 * 1000, positive)           \
 	X(batch_delay, batch_delay_ms, duration, 0, any)                                 \
 	X(state_dir, state_dir, path, "/run/wg-rtsync", any)                             \
@@ -102,6 +104,7 @@ extern const struct prefix settings_default_prefixes[2];
 #define SETTING_STORE_protocol	value
 #define SETTING_STORE_count	value
 #define SETTING_STORE_duration	value
+#define SETTING_STORE_percent	value
 #define SETTING_STORE_conflict	value
 #define SETTING_STORE_log_level value
 #define SETTING_STORE_prefixes	list

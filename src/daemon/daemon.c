@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "log.h"
 #include "notify.h"
+#include "pollbudget.h"
 #include "privs.h"
 #include "statedir.h"
 #include "wg_auto.h"
@@ -61,6 +62,7 @@ struct daemon {
 		struct iface *ifc; /* NULL: none */
 		int fd;
 		bool watched;
+		uint64_t started;  /* monotonic ms */
 		uint64_t progress; /* monotonic ms: its start or last step */
 		struct ev_handler h;
 	} rd;
@@ -454,8 +456,18 @@ static int read_start(struct daemon *d, struct iface *ifc)
 	if (r)
 		return r;
 	d->rd.ifc = ifc;
+	d->rd.started = d->rd.progress = clock_mono_ms();
 	read_step(d); /* what is there already; watched when more is to come */
 	return 0;
+}
+
+/* The next poll of ifc after a read that began at start and took read_ms:
+ * wg_poll_interval later, or later still when the read was long for
+ * wg_poll_budget (pollbudget.h). */
+static void poll_budget(struct iface *ifc, uint64_t start, uint64_t read_ms)
+{
+	ifc->poll_due = start + pollbudget_interval_ms(ifc->s.wg_poll_interval_ms,
+						       read_ms, ifc->s.wg_poll_budget);
 }
 
 /* A read that has made no step for READ_STALL_MS fails, as a whole read
@@ -507,6 +519,8 @@ static void read_step(struct daemon *d)
 		return;
 	}
 	pollturn_read_ended(&ifc->turn, false);
+	if (r > 0)
+		poll_budget(ifc, d->rd.started, d->rd.progress - d->rd.started);
 	poll_done(d, ifc,
 		  iface_poll_read(&d->env, ifc, r < 0 ? r : 0, &dev, same, false));
 }
@@ -530,6 +544,7 @@ static bool round_waits(const struct daemon *d, const struct iface *ifc)
  * the read is over), else at once; at_once: at once in any case. */
 static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now, bool at_once)
 {
+	uint64_t start;
 	int r;
 
 	ifc->poll_due = now + ifc->s.wg_poll_interval_ms;
@@ -545,7 +560,10 @@ static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now, bool a
 		}
 	}
 	/* The periodic resync diffs the device even when it reads as before. */
+	start = clock_mono_ms();
 	r = iface_poll(&d->env, ifc, ifc->need_full);
+	if (!r)
+		poll_budget(ifc, now, clock_mono_ms() - start);
 	poll_done(d, ifc, r);
 }
 

@@ -192,6 +192,13 @@ class FakeUapi:
                 return False
             if self.slow_gets:
                 return self._slow_write(conn, reply)
+            start = time.monotonic()
+            try:
+                conn.sendall(reply)
+            except OSError:
+                return False
+            self.gets.append((start, time.monotonic(), True))
+            return True
         elif lines[0] == "set=1":
             self.sets += 1
             if self.delete_on_set:

@@ -456,7 +456,8 @@ def test_poll_read_abandoned_at_most_3_times_in_a_row(fake, make_daemon, ns, wor
     a row; then it is read to its end and the change waits for it, so that
     a device changed by hand is still read while changes keep coming."""
     fake.start()
-    d = make_daemon("wg_poll_interval: 200ms\n").start()
+    # No budget: a whole read of 1.5 s would put the next one off (5.5).
+    d = make_daemon("wg_poll_interval: 200ms\nwg_poll_budget: 0%\n").start()
     d.wait_managed(fake.name)
     fake.slow_gets = 1.5
     flap = ns.start(["sh", "-c", "while :; do "
@@ -480,6 +481,31 @@ def test_poll_read_abandoned_at_most_3_times_in_a_row(fake, make_daemon, ns, wor
     for _, _, whole in gets:
         run = 0 if whole else run + 1
         assert run <= 3, "more than 3 reads abandoned in a row: %s" % gets
+
+
+def test_poll_budget_stretches_the_interval(fake, make_daemon):
+    """docs/spec.md 5.5: after a read of R the next begins R / wg_poll_budget
+    after it began, never sooner than wg_poll_interval. Reads of 0.5 s at a
+    budget of 20%: one every 2.5 s, not every 200 ms; quick reads: every
+    200 ms, as set."""
+    fake.start()
+    d = make_daemon("wg_poll_interval: 200ms\nwg_poll_budget: 20%\n").start()
+    d.wait_managed(fake.name)
+    wait_until(lambda: len(fake.gets) >= 6, CONVERGE, "quick reads")
+    quick = list(fake.gets)
+    gaps = [b[0] - a[0] for a, b in zip(quick, quick[1:])]
+    assert min(gaps) >= 0.19 and max(gaps) < 1.0, gaps
+    fake.slow_gets = 0.5
+
+    def slow():
+        return [g for g in fake.gets if g[2] and g[1] - g[0] >= 0.45]
+
+    wait_until(lambda: len(slow()) >= 3, 4 * CONVERGE, "three slow reads")
+    reads = slow()
+    for a, b in zip(reads, reads[1:]):
+        stretched = (a[1] - a[0]) / 0.20
+        assert 0.9 * stretched <= b[0] - a[0] < stretched + 1.0, (a, b)
+    assert d.proc.poll() is None
 
 
 def fake_routes(ns, name):

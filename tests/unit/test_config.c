@@ -86,6 +86,7 @@ static void assert_defaults(const struct settings *s)
 	assert_false(s->install_default_routes);
 	assert_int_equal(s->route_metric, 0);
 	assert_int_equal(s->wg_poll_interval_ms, 1000);
+	assert_int_equal(s->wg_poll_budget, 100); /* 1% */
 	assert_int_equal(s->resync_interval_ms, 300000);
 	assert_int_equal(s->batch_delay_ms, 0);
 	assert_string_equal(s->state_dir, "/run/wg-rtsync");
@@ -203,6 +204,7 @@ static void test_every_key(void **state)
 				   "install_default_routes: true\n"
 				   "route_metric: 4294967295\n"
 				   "wg_poll_interval: 200ms\n"
+				   "wg_poll_budget: 2.5%\n"
 				   "resync_interval: 5m\n"
 				   "batch_delay: 2\n"
 				   "state_dir: /var/lib/wg-rtsync\n"
@@ -217,6 +219,7 @@ static void test_every_key(void **state)
 
 	(void)state;
 	settings_from(text, "wg0", &s);
+	assert_int_equal(s.wg_poll_budget, 250);
 	assert_false(s.sync_routes);
 	assert_int_equal(s.routing_table, 1000);
 	assert_false(s.watch_routes);
@@ -323,6 +326,39 @@ static void test_durations(void **state)
 	for (i = 0; i < sizeof(too_long) / sizeof(too_long[0]); i++)
 		assert_int_equal(parse_duration_ms(too_long[i], &ms), -ERANGE);
 	assert_int_equal(parse_duration_ms(NULL, &ms), -EINVAL);
+}
+
+/* wg_poll_budget's percentages: at most two decimals, 0% to 100%. */
+static void test_percentages(void **state)
+{
+	static const struct {
+		const char *text;
+		uint32_t v;
+	} good[] = {{"1%", 100},    {"0.5%", 50},    {"0%", 0},	    {"100%", 10000},
+		    {"2.25%", 225}, {"0.01%", 1},    {"10%", 1000}, {"100.00%", 10000},
+		    {"007%", 700},  {"99.99%", 9999}};
+	static const char *const bad[] = {"",	    "%",    "1",   "1.%", ".5%",
+					  "1.234%", "-1%",  "1 %", "1%%", "one%",
+					  "1.5",    "0x1%", " 1%", "1% ", "+1%"};
+	static const char *const too_large[] = {"101%", "100.01%", "1000%",
+						"99999999999999999999%"};
+	uint32_t v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 12345;
+		assert_int_equal(parse_percent(good[i].text, &v), 0);
+		assert_int_equal(v, good[i].v);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 12345;
+		assert_int_equal(parse_percent(bad[i], &v), -EINVAL);
+		assert_int_equal(v, 12345);
+	}
+	for (i = 0; i < sizeof(too_large) / sizeof(too_large[0]); i++)
+		assert_int_equal(parse_percent(too_large[i], &v), -ERANGE);
+	assert_int_equal(parse_percent(NULL, &v), -EINVAL);
 }
 
 /* Exact names and glob patterns; entries apply in file order, each only
@@ -538,6 +574,8 @@ static const struct bad_case bad_cases[] = {
 	{"resync_interval: 5d\n", 1, 18, "resync_interval", "not a duration"},
 	{"batch_delay: 4294968s\n", 1, 14, "batch_delay", "too long"},
 	{"wg_poll_interval: 0ms\n", 1, 19, "wg_poll_interval", "more than 0"},
+	{"wg_poll_budget: 1\n", 1, 17, "wg_poll_budget", "not a percentage"},
+	{"wg_poll_budget: 101%\n", 1, 17, "wg_poll_budget", "more than 100%"},
 	{"conflict: static_wins\n", 1, 11, "conflict", "static-wins or learned-wins"},
 	{"log_level: verbose\n", 1, 12, "log_level", "error, warning, info or debug"},
 	{"learn_filter: [{action: allow, prefix: 10.0.0.0/8}]\n", 1, 25,
@@ -978,6 +1016,7 @@ int main(void)
 		cmocka_unit_test(test_empty_lists),
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_percentages),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_names_from_files),
 		cmocka_unit_test(test_filter),
