@@ -516,11 +516,18 @@ static void uapi_read_abort(void *ctx)
 	read_end(u, -ECANCELED);
 }
 
-/* One transaction: a single error for all of it. */
+/* One transaction: a single error for all of it. The device's next text
+ * is new then, so its memo would only cost a hash and leave the whole text
+ * to be parsed after its last byte, at once, in the event loop's time:
+ * without it the next poll parses as the text arrives. */
 static int uapi_send(void *ctx, const char *ifname, struct wg_set *s)
 {
 	struct uapi *u = ctx;
+	struct uapi_dev *d = dev_of(u, ifname);
 	int r;
+
+	if (d)
+		d->memo_valid = false;
 
 	u->req.len = 0;
 	r = wg_uapi_encode_set(&u->req, s->peers, s->n_peers)

@@ -2001,9 +2001,28 @@ static void test_socket_poll_in_pieces(void **state)
 struct serial_server {
 	int accepted, gets, sets;
 	int cut_short; /* replies the client closed before they were written */
+	bool held;     /* get=1: the text's first peer, a malformed AllowedIP,
+			* and nothing more until the client closes */
 };
 
 static struct text big_text;
+
+/* The held reply: it never ends; the client's close ends the connection. */
+static void send_held(int fd)
+{
+	static const char bad[] = "allowed_ip=not-a-prefix\n";
+	const char *pk = memmem(big_text.data, big_text.len, "public_key=", 11);
+	const char *nl =
+		pk ? memchr(pk, '\n', big_text.len - (size_t)(pk - big_text.data)) : NULL;
+	size_t len = nl ? (size_t)(nl + 1 - big_text.data) : 0;
+	char c;
+
+	if (!nl || write(fd, big_text.data, len) != (ssize_t)len ||
+	    write(fd, bad, sizeof(bad) - 1) != (ssize_t)sizeof(bad) - 1)
+		_exit(1);
+	while (read(fd, &c, 1) > 0)
+		;
+}
 
 static void serve_serially(int lfd, struct serial_server *sh)
 {
@@ -2028,6 +2047,10 @@ static void serve_serially(int lfd, struct serial_server *sh)
 				continue;
 			}
 			__atomic_add_fetch(&sh->gets, 1, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&sh->held, __ATOMIC_SEQ_CST)) {
+				send_held(fd);
+				break;
+			}
 			while (at < big_text.len) {
 				size_t n = big_text.len - at < 65536 ? big_text.len - at
 								     : 65536;
@@ -2183,6 +2206,46 @@ static void test_socket_apply_abandons_read(void **state)
 	serial_stop(&s);
 }
 
+/* After a change of ours the device's next text is new anyway: that poll
+ * parses it as it arrives, in the loop's pieces, instead of hashing it and
+ * then parsing all of it at once after its last byte, while route events
+ * wait. A device nobody changed is only hashed as it arrives. A malformed
+ * AllowedIP shows which: after our change it fails the read at once; on
+ * the unchanged device the read waits for the rest of the reply. */
+static void test_socket_poll_after_set_parses_as_it_arrives(void **state)
+{
+	struct change ch[] = {allowed(true, KEY_A, "203.0.113.99/32")};
+	struct pollfd p = {.events = POLLIN};
+	struct wg_device dev;
+	struct serial s;
+	uint64_t fp;
+	bool same;
+	int err[1], steps, r;
+
+	(void)state;
+	serial_start(&s);
+	fp = wg_device_fingerprint(&s.dev);
+	assert_int_equal(poll_in_pieces(s.b, fp, &dev, &same, &steps), 1);
+	assert_true(same);
+	s.sh->held = true;
+
+	assert_int_equal(wg_backend_poll_start(s.b, "wgt0", fp, &p.fd), 0);
+	while (poll(&p, 1, 300) == 1)
+		assert_int_equal(s.b->poll_step(s.b, &p.fd, &dev, &same), 0);
+	s.b->poll_abort(s.b);
+
+	assert_int_equal(s.b->apply(s.b, "wgt0", ch, 1, err), 0);
+	assert_int_equal(err[0], 0);
+	assert_int_equal(wg_backend_poll_start(s.b, "wgt0", fp, &p.fd), 0);
+	do {
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		r = s.b->poll_step(s.b, &p.fd, &dev, &same);
+	} while (r == 0);
+	assert_int_equal(r, -EBADMSG);
+	assert_int_equal(s.sh->sets, 1);
+	serial_stop(&s);
+}
+
 static void test_socket_connection_kept(void **state)
 {
 	char dir[] = "/tmp/wgrs-uapi-XXXXXX";
@@ -2233,6 +2296,7 @@ int main(void)
 		cmocka_unit_test(test_socket_poll_in_pieces),
 		cmocka_unit_test(test_socket_poll_abort_frees_server),
 		cmocka_unit_test(test_socket_apply_abandons_read),
+		cmocka_unit_test(test_socket_poll_after_set_parses_as_it_arrives),
 		cmocka_unit_test(test_parse_fingerprint_matches_snapshot),
 		cmocka_unit_test(test_line_limit_however_split),
 		cmocka_unit_test(test_backend_get_changed),
