@@ -461,11 +461,13 @@ static int read_start(struct daemon *d, struct iface *ifc)
 	return 0;
 }
 
-/* The next poll of ifc after a read that began at start and took read_ms:
- * wg_poll_interval later, or later still when the read was long for
- * wg_poll_budget (pollbudget.h). */
-static void poll_budget(struct iface *ifc, uint64_t start, uint64_t read_ms)
+/* A read of ifc to its end, begun at start, that took read_ms: counted,
+ * and the next poll wg_poll_interval later, or later still when the read
+ * was long for wg_poll_budget (pollbudget.h). */
+static void read_done(struct iface *ifc, uint64_t start, uint64_t read_ms)
 {
+	ifc->status.device_reads++;
+	ifc->status.device_read_ms += read_ms;
 	ifc->poll_due = start + pollbudget_interval_ms(ifc->s.wg_poll_interval_ms,
 						       read_ms, ifc->s.wg_poll_budget);
 }
@@ -507,6 +509,7 @@ static void read_step(struct daemon *d)
 	}
 	d->rd.ifc = NULL;
 	if (r == -ECANCELED) { /* a change went first: read again after it */
+		ifc->status.device_reads_abandoned++;
 		pollturn_read_ended(&ifc->turn, true);
 		r = read_start(d, ifc);
 		if (r != -EOPNOTSUPP) {
@@ -520,7 +523,7 @@ static void read_step(struct daemon *d)
 	}
 	pollturn_read_ended(&ifc->turn, false);
 	if (r > 0)
-		poll_budget(ifc, d->rd.started, d->rd.progress - d->rd.started);
+		read_done(ifc, d->rd.started, d->rd.progress - d->rd.started);
 	poll_done(d, ifc,
 		  iface_poll_read(&d->env, ifc, r < 0 ? r : 0, &dev, same, false));
 }
@@ -563,7 +566,7 @@ static void poll_iface(struct daemon *d, struct iface *ifc, uint64_t now, bool a
 	start = clock_mono_ms();
 	r = iface_poll(&d->env, ifc, ifc->need_full);
 	if (!r)
-		poll_budget(ifc, now, clock_mono_ms() - start);
+		read_done(ifc, now, clock_mono_ms() - start);
 	poll_done(d, ifc, r);
 }
 

@@ -66,6 +66,12 @@ void status_write_text(FILE *out, const struct daemon_status *ds)
 			(unsigned long long)s->torn_route_dumps,
 			(unsigned long long)s->unseen_routes);
 		fprintf(out,
+			"  device read %llu times, %.3fs in all, %llu reads abandoned "
+			"for a change\n",
+			(unsigned long long)s->device_reads,
+			(double)s->device_read_ms / 1e3,
+			(unsigned long long)s->device_reads_abandoned);
+		fprintf(out,
 			"  conflicts %zu, ambiguous gateways %zu, filtered %zu, over "
 			"limit %zu\n",
 			s->st.conflicts, s->st.ambiguous_gateways, s->st.filtered,
@@ -144,14 +150,17 @@ static void json_iface(FILE *out, const struct iface_status *s)
 		"\"ambiguous_gateways\":%zu,\"filtered\":%zu,\"over_limit\":%zu,"
 		"\"rounds\":%llu,\"applied\":%llu,\"failed\":%llu,\"last_failed\":%llu,"
 		"\"route_dumps\":%llu,\"torn_route_dumps\":%llu,\"unseen_routes\":%llu,"
-		"\"last_sync\":",
+		"\"device_reads\":%llu,\"device_read_seconds\":%.3f,"
+		"\"device_reads_abandoned\":%llu,\"last_sync\":",
 		s->table, s->st.peers, s->st.allowed_ips, s->st.learned, s->st.routes,
 		s->st.installed, s->st.conflicts, s->st.ambiguous_gateways,
 		s->st.filtered, s->st.over_limit, (unsigned long long)s->rounds,
 		(unsigned long long)s->applied, (unsigned long long)s->failed,
 		(unsigned long long)s->last_failed, (unsigned long long)s->route_dumps,
 		(unsigned long long)s->torn_route_dumps,
-		(unsigned long long)s->unseen_routes);
+		(unsigned long long)s->unseen_routes, (unsigned long long)s->device_reads,
+		(double)s->device_read_ms / 1e3,
+		(unsigned long long)s->device_reads_abandoned);
 	json_time(out, s->last_sync);
 	fputs(",\"last_error\":", out);
 	if (s->last_error_time > 0)
@@ -430,6 +439,21 @@ void status_write_prometheus(FILE *out, const struct daemon_status *ds)
 			   "Route additions the kernel refused (EEXIST) because a route "
 			   "wg-rtsync had not seen stands there; never replaced.",
 			   offsetof(struct iface_status, unseen_routes));
+	prom_iface_counter(out, ds, "device_reads_total",
+			   "Reads of the WireGuard device to their end: polls and full "
+			   "reads.",
+			   offsetof(struct iface_status, device_reads));
+	prom_head(out, "device_read_seconds_total", "counter",
+		  "Time the reads of the WireGuard device took, summed: what "
+		  "wg_poll_budget bounds.");
+	for (size_t i = 0; i < ds->n; i++) {
+		prom_sample(out, "device_read_seconds_total", ds->v[i].name, NULL);
+		fprintf(out, "%.3f\n", (double)ds->v[i].device_read_ms / 1e3);
+	}
+	prom_iface_counter(out, ds, "device_reads_abandoned_total",
+			   "Polls of the WireGuard device abandoned so that a change "
+			   "went first; read again after it.",
+			   offsetof(struct iface_status, device_reads_abandoned));
 	prom_head(out, "last_pass_duration_seconds", "gauge",
 		  "How long the last pass took (planning and applying its changes).");
 	for (size_t i = 0; i < ds->n; i++) {

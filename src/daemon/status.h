@@ -35,6 +35,10 @@ struct iface_status {
 	/* Route dumps read, of them torn (routes changed while they ran), and
 	 * route adds refused (EEXIST) by a route the daemon had not seen. */
 	uint64_t route_dumps, torn_route_dumps, unseen_routes;
+	/* Reads of the WireGuard device (polls and full reads) to their end,
+	 * the milliseconds they took together, and the reads in pieces that
+	 * a change abandoned (spec 5.19). */
+	uint64_t device_reads, device_read_ms, device_reads_abandoned;
 	/* Per peer: filled only for status_write_prometheus (owned, sorted by
 	 * key). */
 	size_t n_peers;

@@ -481,6 +481,11 @@ def test_poll_read_abandoned_at_most_3_times_in_a_row(fake, make_daemon, ns, wor
     for _, _, whole in gets:
         run = 0 if whole else run + 1
         assert run <= 3, "more than 3 reads abandoned in a row: %s" % gets
+    # The status counts them: each one the daemon abandoned, the server saw
+    # cut short (a read the server had not begun to answer it may not see).
+    st = d.iface(fake.name)
+    cut = sum(1 for _, _, whole in gets if not whole)
+    assert 3 <= st["device_reads_abandoned"] <= cut + 1, (st, gets)
 
 
 def test_poll_budget_stretches_the_interval(fake, make_daemon):
@@ -509,6 +514,11 @@ def test_poll_budget_stretches_the_interval(fake, make_daemon):
         # says the interval is not stretched far beyond the rule.
         stretched = (a[1] - a[0]) / 0.20
         assert 0.9 * stretched <= b[0] - a[0] < 1.5 * stretched + 1.0, (a, b)
+    # What the budget bounds is in the status: the reads and their time.
+    st = d.iface(fake.name)
+    whole = [g for g in fake.gets if g[2]]
+    assert len(whole) - 1 <= st["device_reads"] <= len(whole), (st, whole)
+    assert st["device_read_seconds"] >= sum(g[1] - g[0] for g in reads) - 0.05, st
     assert d.proc.alive(), d.log()[-2000:]
 
 
