@@ -461,15 +461,20 @@ static int read_start(struct daemon *d, struct iface *ifc)
 	return 0;
 }
 
-/* A read of ifc to its end, begun at start, that took read_ms: counted,
- * and the next poll wg_poll_interval later, or later still when the read
- * was long for wg_poll_budget (pollbudget.h). */
-static void read_done(struct iface *ifc, uint64_t start, uint64_t read_ms)
+/* After a read of ifc begun at start that ran for read_ms, to its end or
+ * abandoned: the next poll wg_poll_interval later, or later still when the
+ * read was long for wg_poll_budget (pollbudget.h). */
+static void read_paid(struct iface *ifc, uint64_t start, uint64_t read_ms)
 {
-	ifc->status.device_reads++;
 	ifc->status.device_read_ms += read_ms;
 	ifc->poll_due = start + pollbudget_interval_ms(ifc->s.wg_poll_interval_ms,
 						       read_ms, ifc->s.wg_poll_budget);
+}
+
+static void read_done(struct iface *ifc, uint64_t start, uint64_t read_ms)
+{
+	ifc->status.device_reads++;
+	read_paid(ifc, start, read_ms);
 }
 
 /* A read that has made no step for READ_STALL_MS fails, as a whole read
@@ -487,7 +492,7 @@ static void read_stalled(struct daemon *d, uint64_t now)
 }
 
 /* One step of the read: watched again when more is to come; its result
- * taken when it is over; started again when a change abandoned it. */
+ * taken when it is over; the next one put off when a change abandoned it. */
 static void read_step(struct daemon *d)
 {
 	struct iface *ifc = d->rd.ifc;
@@ -508,17 +513,14 @@ static void read_step(struct daemon *d)
 		d->env.wg->poll_abort(d->env.wg);
 	}
 	d->rd.ifc = NULL;
-	if (r == -ECANCELED) { /* a change went first: read again after it */
+	if (r == -ECANCELED) {
+		/* A change went first. The server did the read's work all the
+		 * same (wireguard-go builds the whole reply before it writes):
+		 * read again when that is paid for, not at once, where the read
+		 * would stand in the way of the next change. */
 		ifc->status.device_reads_abandoned++;
 		pollturn_read_ended(&ifc->turn, true);
-		r = read_start(d, ifc);
-		if (r != -EOPNOTSUPP) {
-			if (r)
-				poll_done(d, ifc, r);
-			return;
-		}
-		r = iface_poll(&d->env, ifc, false);
-		poll_done(d, ifc, r);
+		read_paid(ifc, d->rd.started, d->rd.progress - d->rd.started);
 		return;
 	}
 	pollturn_read_ended(&ifc->turn, false);
@@ -665,7 +667,7 @@ static void sync_due(struct daemon *d, uint64_t now)
 		iface_sync(&d->env, i, false);
 		pacing_round_end(&i->pacing, clock_mono_ms());
 		if (reading && d->rd.ifc == i)
-			read_step(d); /* watched again, or started again; may forget i */
+			read_step(d); /* watched again, or ended; may forget i */
 	}
 }
 

@@ -488,6 +488,40 @@ def test_poll_read_abandoned_at_most_3_times_in_a_row(fake, make_daemon, ns, wor
     assert 3 <= st["device_reads_abandoned"] <= cut + 1, (st, gets)
 
 
+def test_abandoned_read_counts_against_the_budget(fake, make_daemon, ns):
+    """docs/spec.md 5.5, 5.19: a read abandoned for a change cost WireGuard
+    what it ran for (wireguard-go builds its whole reply first), so the
+    next read comes as after a read of that length, not at once: read
+    again at once, it stood in the way of the next change, up to four
+    reads for one poll. At a budget of 10% the next read begins at least
+    10 times the abandoned one's length after it began (5 here, for the
+    time the stand-in takes to see the close); before, at once."""
+    fake.start()
+    d = make_daemon("wg_poll_interval: 200ms\nwg_poll_budget: 10%\n").start()
+    d.wait_managed(fake.name)
+    fake.slow_gets = 2.0
+    flap = ns.start(["sh", "-c", "while :; do "
+                     "ip -6 route add 2001:db8:9::/48 via %s dev %s proto static; sleep 0.25; "
+                     "ip -6 route del 2001:db8:9::/48 via %s dev %s; sleep 0.25; done"
+                     % (GW1, fake.name, GW1, fake.name)], name="route flap")
+    try:
+        def pairs():
+            gets = list(fake.gets)
+            return [(a, b) for a, b in zip(gets, gets[1:]) if not a[2]]
+
+        wait_until(lambda: len(pairs()) >= 2, 2 * CONVERGE,
+                   "two abandoned reads, each followed by another")
+        assert flap.alive(), "the flapping ended early:\n" + flap.log()[-2000:]
+    finally:
+        flap.stop()
+    for a, b in pairs():
+        assert b[0] - a[0] >= 5 * (a[1] - a[0]), \
+            "read again %.2f s after an abandoned read of %.2f s began" % (
+                b[0] - a[0], a[1] - a[0])
+    assert d.iface(fake.name)["device_reads_abandoned"] >= 2
+    assert d.proc.alive(), d.log()[-2000:]
+
+
 def test_poll_budget_stretches_the_interval(fake, make_daemon):
     """docs/spec.md 5.5: after a read of R the next begins R / wg_poll_budget
     after it began, never sooner than wg_poll_interval. Reads of 0.5 s at a
