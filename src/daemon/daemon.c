@@ -779,6 +779,7 @@ static void timer_event(struct ev_handler *h, uint32_t events)
  * asked); free with free_status(). -ENOMEM. */
 static int get_status(struct daemon *d, bool peers, struct daemon_status *ds)
 {
+	uint64_t now = clock_mono_ms();
 	size_t i = 0;
 
 	*ds = (struct daemon_status){
@@ -796,6 +797,8 @@ static int get_status(struct daemon *d, bool peers, struct daemon_status *ds)
 	for (struct iface *ifc = d->ifaces; ifc; ifc = ifc->next, i++) {
 		iface_get_status(&d->env, ifc, &ds->v[i]);
 		ds->n = i + 1;
+		if (d->rd.ifc != ifc && ifc->poll_due > now)
+			ds->v[i].next_poll_in = (double)(ifc->poll_due - now) / 1e3;
 		if (peers && iface_get_peer_stats(ifc, &ds->v[i]))
 			return -ENOMEM;
 	}

@@ -67,10 +67,10 @@ void status_write_text(FILE *out, const struct daemon_status *ds)
 			(unsigned long long)s->unseen_routes);
 		fprintf(out,
 			"  device read %llu times, %.3fs in all, %llu reads abandoned "
-			"for a change\n",
+			"for a change; next poll in %.1fs\n",
 			(unsigned long long)s->device_reads,
 			(double)s->device_read_ms / 1e3,
-			(unsigned long long)s->device_reads_abandoned);
+			(unsigned long long)s->device_reads_abandoned, s->next_poll_in);
 		fprintf(out,
 			"  conflicts %zu, ambiguous gateways %zu, filtered %zu, over "
 			"limit %zu\n",
@@ -151,7 +151,7 @@ static void json_iface(FILE *out, const struct iface_status *s)
 		"\"rounds\":%llu,\"applied\":%llu,\"failed\":%llu,\"last_failed\":%llu,"
 		"\"route_dumps\":%llu,\"torn_route_dumps\":%llu,\"unseen_routes\":%llu,"
 		"\"device_reads\":%llu,\"device_read_seconds\":%.3f,"
-		"\"device_reads_abandoned\":%llu,\"last_sync\":",
+		"\"device_reads_abandoned\":%llu,\"next_poll_in\":%.3f,\"last_sync\":",
 		s->table, s->st.peers, s->st.allowed_ips, s->st.learned, s->st.routes,
 		s->st.installed, s->st.conflicts, s->st.ambiguous_gateways,
 		s->st.filtered, s->st.over_limit, (unsigned long long)s->rounds,
@@ -160,7 +160,7 @@ static void json_iface(FILE *out, const struct iface_status *s)
 		(unsigned long long)s->torn_route_dumps,
 		(unsigned long long)s->unseen_routes, (unsigned long long)s->device_reads,
 		(double)s->device_read_ms / 1e3,
-		(unsigned long long)s->device_reads_abandoned);
+		(unsigned long long)s->device_reads_abandoned, s->next_poll_in);
 	json_time(out, s->last_sync);
 	fputs(",\"last_error\":", out);
 	if (s->last_error_time > 0)

@@ -39,6 +39,9 @@ struct iface_status {
 	 * the milliseconds they took together, and the reads in pieces that
 	 * a change abandoned (spec 5.19). */
 	uint64_t device_reads, device_read_ms, device_reads_abandoned;
+	/* Seconds until the next poll (wg_poll_budget may have put it off);
+	 * 0 while one is due or being read. */
+	double next_poll_in;
 	/* Per peer: filled only for status_write_prometheus (owned, sorted by
 	 * key). */
 	size_t n_peers;

@@ -553,6 +553,10 @@ def test_poll_budget_stretches_the_interval(fake, make_daemon):
     whole = [g for g in fake.gets if g[2]]
     assert len(whole) - 1 <= st["device_reads"] <= len(whole), (st, whole)
     assert st["device_read_seconds"] >= sum(g[1] - g[0] for g in reads) - 0.05, st
+    # And when the next read comes: put off by the last one, not 200 ms.
+    last = reads[-1][1] - reads[-1][0]
+    assert 0.2 < st["next_poll_in"] <= 1.5 * last / 0.20 + 1.0 or \
+        fake.get_started is not None, st
     assert d.proc.alive(), d.log()[-2000:]
 
 
