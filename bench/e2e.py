@@ -17,10 +17,13 @@ Scenarios, for each N:
      same prefixes (B1, B2); for B3 the `wg addconf`, one `ip -batch` of the
      N protocol-98 routes, one device dump (`wg showconf`).
   baseline (bench/baseline.py): a per-event tool, capped in time.
-Once: B4 event latency (single changes with 100 000 routes learned, each at
-a moment of its own: 5 to 35 ms after the one before, at random (seeded), so
-that they meet the WireGuard polls as traffic would), B5 idle CPU (60 s,
-100 000 learned), B6 daemon RSS per learned prefix.
+Then: B4 event latency at 100 000 and 1 000 000 routes learned (--latency-n;
+single changes, each at a moment of its own: 5 to 35 ms after the one
+before, at random (seeded), so that they meet the WireGuard polls as traffic
+would; each run begins shortly before a poll is due, so that it meets one
+however far wg_poll_budget stretches the poll period), B5 idle CPU at 100 000
+and 1 000 000 learned (--idle-n; at least 60 s, whole poll periods: from the
+end of a read to the end of another), B6 daemon RSS per learned prefix.
 
 How convergence is seen, without a poll of the device dominating it: see
 the docstring of bench/e2e_probe.c and docs/benchmarks.md. In short, the
@@ -475,6 +478,23 @@ class World:
             log("wg-rtsync exited with %s:\n%s" % (rc, d.log()[-3000:]))
         return d.log()
 
+    def read_ended(self, timeout=900):
+        """Waits for a read of the device to end (the daemon's
+        device_reads to grow); the status then."""
+        before = self.status()["device_reads"]
+
+        def ended():
+            st = self.status()
+            return st if st and st["device_reads"] > before else None
+
+        return netns.wait_until(ended, timeout, "a read of the device to end", interval=0.2)
+
+    def poll_within(self, lead):
+        """Returns when the next poll is due in `lead` seconds or less (the
+        daemon's next_poll_in): a run that begins then meets a poll even
+        where wg_poll_budget stretches the period far beyond the run."""
+        time.sleep(max(0.0, self.status()["next_poll_in"] - lead))
+
     def wait_idle(self, seconds=2.0):
         """Lets the daemon's last rounds and a WireGuard poll go by."""
         time.sleep(seconds)
@@ -776,8 +796,8 @@ def storms(args, flavour, results):
             daemon_runs, floor_runs = [], []
             for r in range(runs):
                 extra = None
-                if r == 0 and n == args.idle_n and "b5" not in args.skip:
-                    extra = idle_step(args, results)
+                if r == 0 and n in args.idle_n and "b5" not in args.skip:
+                    extra = idle_step(args, results, n)
                 storm_daemon_run(w, s, r, daemon_runs, extra)
                 storm_floor_run(w, s, r, floor_runs)
             entry["daemon"] = daemon_runs
@@ -809,40 +829,54 @@ def storms(args, flavour, results):
 # ---------------------------------------------------------------------------
 # B5: idle CPU
 
-def idle_step(args, results):
+def idle_step(args, results, n):
     """B5, as the step of a storm run between the learn and the withdraw
     storm."""
-    return lambda w, d, out: results.__setitem__("b5", idle_cpu(w, d, args.idle_seconds))
+    def step(w, d, out):
+        results.setdefault("b5", {})[str(n)] = dict(idle_cpu(w, d, args.idle_seconds), n=n)
+    return step
 
 
 def idle_alone(args, flavour, results):
-    """B5 without the storms: one untimed run at N = idle_n."""
-    w = World(args, flavour, {0xfe: 1, 0xfd: 1}, "N=%d" % args.idle_n)
-    try:
-        storm_daemon_run(w, Storm(w, args.idle_n), 0, [], idle_step(args, results))
-        save(args, results)
-    finally:
-        w.close()
+    """B5 without the storms: one untimed run at each N of idle_n."""
+    for n in args.idle_n:
+        w = World(args, flavour, {0xfe: 1, 0xfd: 1}, "N=%d" % n)
+        try:
+            storm_daemon_run(w, Storm(w, n), 0, [], idle_step(args, results, n))
+            save(args, results)
+        finally:
+            w.close()
 
 
 def idle_cpu(w, d, seconds):
+    """CPU over whole poll periods, from the end of a read to the end of
+    another at least `seconds` later: wg_poll_budget stretches a period at a
+    large N beyond any fixed window, which would then hold a read or not by
+    chance."""
     w.wait_idle(3)
-    st0 = w.status()
+    st0 = w.read_ended()
     c0 = (cpu_split(d.pid), cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0, now())
     time.sleep(seconds)
+    st1 = w.read_ended()
     c1 = (cpu_split(d.pid), cpu_seconds(w.wggo_pid) if w.wggo_pid else 0.0, now())
-    st1 = w.status()
     wall = c1[2] - c0[2]
     user, system = c1[0][0] - c0[0][0], c1[0][1] - c0[0][1]
+    reads = st1["device_reads"] - st0["device_reads"]
     out = {"seconds": wall, "learned": st1["learned"],
            "allowed_ips": st1["allowed_ips"],
            "rounds": st1["rounds"] - st0["rounds"],
+           "device_reads": reads,
+           "read_seconds": st1["device_read_seconds"] - st0["device_read_seconds"],
            "daemon_pct": 100.0 * (user + system) / wall,
            "daemon_sys_pct": 100.0 * system / wall,
            "wggo_pct": 100.0 * (c1[1] - c0[1]) / wall if w.wggo_pid else None,
+           "daemon_cpu_per_read": (user + system) / reads,
+           "wggo_cpu_per_read": (c1[1] - c0[1]) / reads if w.wggo_pid else None,
            "load": loadavg()}
-    log("B5: daemon %.3f%% of a core over %.0fs (%d learned)" % (
-        out["daemon_pct"], wall, out["learned"]))
+    log("B5: daemon %.3f%% of a core, wireguard-go %s, over %.0fs: %d reads of %.0f ms "
+        "(%d learned)" % (out["daemon_pct"], "%.3f%%" % out["wggo_pct"]
+                          if w.wggo_pid else "-", wall, reads,
+                          1000 * out["read_seconds"] / reads, out["learned"]))
     out["reads"] = idle_reads(w, max(5, int(seconds) // 3))
     return out
 
@@ -864,7 +898,11 @@ def idle_reads(w, seconds):
         # CPU per read, at the poll interval's one read a second.
         out[key] = {"reads": reads, "bytes": int(f["bytes"]) // reads,
                     "pct": 100.0 * (user + system) / reads,
-                    "sys_pct": 100.0 * system / reads}
+                    "sys_pct": 100.0 * system / reads,
+                    "read_max": float(f["read_max"])}
+        if kind == "uapi":  # wireguard-go's time building a reply, under its lock
+            out[key].update(first_mean=float(f["first_mean"]),
+                            first_max=float(f["first_max"]))
         log("B5 floor, %s read alone: %.3f%% of a core (%d reads of %d bytes)" % (
             key, out[key]["pct"], reads, out[key]["bytes"]))
     return out
@@ -874,22 +912,24 @@ def idle_reads(w, seconds):
 # B4: event latency
 
 def latency(args, flavour, results):
-    """B4, args.b4_runs times, each in a world of its own: every change
-    needs a marker peer that has not sent a handshake yet."""
+    """B4 at each N of latency_n, args.b4_runs times, each in a world of its
+    own: every change needs a marker peer that has not sent a handshake
+    yet."""
     runs = []
-    for r in range(args.b4_runs):
-        runs.append(latency_world(args, flavour, r))
-        results["b4"] = {"runs": runs}
-        save(args, results)
-    for kind in ("add", "del"):
-        log("B4 %s: p99 per run %s us" % (kind, ", ".join(
-            "%.0f" % pct(run["daemon"][kind], 99) for run in runs)))
+    for i, n in enumerate(args.latency_n):
+        for r in range(args.b4_runs[min(i, len(args.b4_runs) - 1)]):
+            runs.append(latency_world(args, flavour, n, r))
+            results["b4"] = {"runs": runs}
+            save(args, results)
+        for kind in ("add", "del"):
+            log("B4 at N=%d %s: p99 per run %s us" % (n, kind, ", ".join(
+                "%.0f" % pct(run["daemon"][kind], 99) for run in runs if run["n"] == n)))
 
 
-def latency_world(args, flavour, r):
-    n, events, floor_events = args.latency_n, args.events, args.floor_events
+def latency_world(args, flavour, n, r):
+    events, floor_events = args.events, args.floor_events
     quiet = args.quiet_events
-    w = World(args, flavour, {}, "B4 run %d" % (r + 1), gctrace=True)
+    w = World(args, flavour, {}, "B4 N=%d run %d" % (n, r + 1), gctrace=True)
     try:
         # 0xfa: add markers (a route via the marker's gateway is learned by
         # it); 0xfb: withdrawal markers (their static /64 covers a /80 an
@@ -925,6 +965,7 @@ def latency_world(args, flavour, r):
         out = {"n": n, "learned": learned, "load": loadavg(), "gaps_ms": args.b4_gaps,
                "seed": args.b4_seed + r}
         gaps = random.Random(args.b4_seed + r)
+        w.poll_within(B4_POLL_LEAD)
         out.update(latency_run(w, d, adds, withdraw, range(events), gaps))
         if quiet:
             # The same single changes with WireGuard polls held off: how much
@@ -960,6 +1001,11 @@ def latency_world(args, flavour, r):
         w.close()
 
 
+# B4 begins this long before a poll is due (World.poll_within): its changes
+# take about 40 s, so the poll falls inside however long the period is.
+B4_POLL_LEAD = 10.0
+
+
 def latency_run(w, d, adds, withdraw, indexes, gaps):
     """One add and one withdrawal per index, through the daemon, one at a time,
     each after a pause drawn from gaps (a random.Random) within
@@ -983,8 +1029,12 @@ def latency_run(w, d, adds, withdraw, indexes, gaps):
     c0, gc0, t0 = cpu_seconds(d.pid), w.gc_cycles(), now()
     latencies = w.latency_probe(ev)
     cpu, gc1, t1 = cpu_seconds(d.pid) - c0, w.gc_cycles(), now()
+    st1 = w.status()
     out = {"daemon": latencies, "daemon_cpu": cpu, "seconds": t1 - t0,
-           "rounds": w.status()["rounds"] - st0["rounds"]}
+           "rounds": st1["rounds"] - st0["rounds"],
+           # The polls the changes met: read to their end, or abandoned.
+           "device_reads": st1["device_reads"] - st0["device_reads"],
+           "reads_abandoned": st1["device_reads_abandoned"] - st0["device_reads_abandoned"]}
     if gc0 is not None:
         out["wggo_gc"] = gc1 - gc0
     return out
@@ -1075,9 +1125,12 @@ def main(argv):
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cap", type=float, default=60.0, help="baseline time cap, seconds")
     ap.add_argument("--timeout", type=float, default=1800.0)
-    ap.add_argument("--latency-n", type=int, default=100000)
+    ap.add_argument("--latency-n", type=sizes, default=[100000, 1000000],
+                    help="B4's sizes (routes learned besides the markers)")
     ap.add_argument("--events", type=int, default=1000)
-    ap.add_argument("--b4-runs", type=int, default=3)
+    ap.add_argument("--b4-runs", type=sizes, default=[3],
+                    help="B4's runs at each N of --latency-n, in order (the last "
+                    "for the rest)")
     ap.add_argument("--b4-gaps", type=ms_range, default=(5.0, 35.0), metavar="LO-HI",
                     help="B4: the pause before each change, in ms, drawn at random "
                     "between LO and HI (default 5-35: the changes fall at random points "
@@ -1095,7 +1148,8 @@ def main(argv):
                     "so that the p99s compare)")
     ap.add_argument("--quiet-events", type=int, default=1000,
                     help="B4 once more with WireGuard polls held off (0: not)")
-    ap.add_argument("--idle-n", type=int, default=100000)
+    ap.add_argument("--idle-n", type=sizes, default=[100000, 1000000],
+                    help="B5's sizes: in the storms' run of that N, or alone")
     ap.add_argument("--idle-seconds", type=float, default=60.0)
     ap.add_argument("--delay-ms", type=int, default=10,
                     help="one more B1 and B2 at the largest N with this batch_delay "
@@ -1150,6 +1204,10 @@ def main(argv):
     save(args, results)
     log("done in %.0fs, results in %s" % (now() - t0, args.out))
     return 0
+
+
+def sizes(text):
+    return [int(x) for x in text.split(",") if x]
 
 
 def ms_range(text):

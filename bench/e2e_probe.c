@@ -25,9 +25,12 @@
  *     genl: a WG_CMD_GET_DEVICE dump of interface DEVICE; uapi: get=1 on
  *     wireguard-go's socket DEVICE (a path), over a kept connection;
  *     route: a route dump of both families (DEVICE is ignored). Prints
- *     "reads N bytes B user U system S wall W" (the reads' total size, the
- *     CPU seconds they cost this process, by getrusage(2), and the window's
- *     seconds).
+ *     "reads N bytes B user U system S wall W read_max R first_mean F
+ *     first_max M" (the reads' total size, the CPU seconds they cost this
+ *     process, by getrusage(2), the window's seconds, the longest read,
+ *     and for uapi the time to the reply's first byte: what the server
+ *     spends building a reply, in wireguard-go under the lock a change
+ *     waits for).
  * e2e_probe latency LISTEN_ADDR [INTERVAL_US] < EVENTS
  *     One change at a time, each line of EVENTS:
  *       route add|del DST GW OIF TARGET PORT   (a route of protocol static
@@ -380,6 +383,9 @@ struct reader {
 	uint32_t seq;
 	char *buf;
 	size_t bytes;
+	/* UAPI: from the request to the reply's first byte, the time the
+	 * server spent building its reply (wireguard-go, under its lock). */
+	double first_sum, first_max;
 };
 
 static void send_req(struct reader *rd, const struct buf *req, const char *what)
@@ -442,6 +448,8 @@ static void uapi_open(struct reader *rd)
 static void read_uapi(struct reader *rd)
 {
 	char tail[2] = {0, 0};
+	double t0 = now();
+	bool first = true;
 
 	if (write(rd->fd, "get=1\n\n", 7) != 7)
 		die("get=1");
@@ -450,6 +458,13 @@ static void read_uapi(struct reader *rd)
 
 		if (n <= 0)
 			die("get=1 reply");
+		if (first) {
+			double t = now() - t0;
+
+			rd->first_sum += t;
+			rd->first_max = t > rd->first_max ? t : rd->first_max;
+			first = false;
+		}
 		rd->bytes += (size_t)n;
 		tail[0] = n > 1 ? rd->buf[n - 2] : tail[1];
 		tail[1] = rd->buf[n - 1];
@@ -479,6 +494,7 @@ static int cmd_read(char **argv)
 	double seconds = atof(argv[2]), start, next;
 	struct rusage ru0, ru;
 	unsigned reads = 0;
+	double read_max = 0;
 
 	if (!rd.buf || seconds <= 0)
 		usage();
@@ -497,18 +513,23 @@ static int cmd_read(char **argv)
 	getrusage(RUSAGE_SELF, &ru0); /* not the process's start */
 	start = next = now();
 	while (next < start + seconds) {
-		double wait = next - now();
+		double wait = next - now(), t;
 
 		if (wait > 0)
 			poll(NULL, 0, (int)(wait * 1000));
+		t = now();
 		read_once(&rd);
+		t = now() - t;
+		read_max = t > read_max ? t : read_max;
 		reads++;
 		next += 1.0;
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("reads %u bytes %zu user %.6f system %.6f wall %.6f\n", reads, rd.bytes,
-	       tv_seconds(ru.ru_utime) - tv_seconds(ru0.ru_utime),
-	       tv_seconds(ru.ru_stime) - tv_seconds(ru0.ru_stime), now() - start);
+	printf("reads %u bytes %zu user %.6f system %.6f wall %.6f read_max %.6f "
+	       "first_mean %.6f first_max %.6f\n",
+	       reads, rd.bytes, tv_seconds(ru.ru_utime) - tv_seconds(ru0.ru_utime),
+	       tv_seconds(ru.ru_stime) - tv_seconds(ru0.ru_stime), now() - start,
+	       read_max, rd.first_sum / reads, rd.first_max);
 	if (rd.nl)
 		mnl_socket_close(rd.nl);
 	if (rd.fd >= 0)
