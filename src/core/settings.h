@@ -83,7 +83,7 @@ struct settings {
 	X(install_default_routes, install_default_routes, boolean, false, any)           \
 	X(route_metric, route_metric, count, 0, any)                                     \
 	X(wg_poll_interval, wg_poll_interval_ms, duration, 1000, positive)               \
-	X(wg_poll_budget, wg_poll_budget, percent, 100, any)                             \
+	X(wg_poll_budget, wg_poll_budget, percent, 50, any)                              \
 	X(resync_interval, resync_interval_ms, duration, 300 * 1000, positive)           \
 	X(batch_delay, batch_delay_ms, duration, 0, any)                                 \
 	X(state_dir, state_dir, path, "/run/wg-rtsync", any)                             \

@@ -86,7 +86,7 @@ static void assert_defaults(const struct settings *s)
 	assert_false(s->install_default_routes);
 	assert_int_equal(s->route_metric, 0);
 	assert_int_equal(s->wg_poll_interval_ms, 1000);
-	assert_int_equal(s->wg_poll_budget, 100); /* 1% */
+	assert_int_equal(s->wg_poll_budget, 50); /* 0.5% */
 	assert_int_equal(s->resync_interval_ms, 300000);
 	assert_int_equal(s->batch_delay_ms, 0);
 	assert_string_equal(s->state_dir, "/run/wg-rtsync");
