@@ -134,6 +134,19 @@ static int keep_cb(const struct nlmsghdr *nlh, void *data)
 	return wg_genl_dump_cb(nlh, k->d);
 }
 
+/* A dump's error as the caller takes it: not a kernel WireGuard device,
+ * or the module gone (the family asked again next time), is -ENODEV. */
+static int dump_error(struct genl *g, int r)
+{
+	if (r == -EOPNOTSUPP)
+		return -ENODEV;
+	if (r == -ENOENT) {
+		g->family = 0;
+		return -ENODEV;
+	}
+	return r;
+}
+
 /* One dump of the device into dev, or with fp_only into dev->pubkey and
  * d->fp only, its messages then kept in g->kept for snapshot_of_kept(); d
  * is the dump's state at its end (temp_found, fp). */
@@ -165,13 +178,7 @@ static int dump_device(struct genl *g, const char *ifname, struct wg_device *dev
 		if (r == -EAGAIN)
 			r = 0;
 	}
-	if (r == -EOPNOTSUPP)
-		r = -ENODEV; /* a device, but not a kernel WireGuard one */
-	if (r == -ENOENT) {
-		g->family = 0; /* the module went away: ask for the family again */
-		r = -ENODEV;
-	}
-	return r ? r : -EAGAIN;
+	return r ? dump_error(g, r) : -EAGAIN;
 }
 
 /* The snapshot of the dump dump_device() kept. */
@@ -325,19 +332,6 @@ static int genl_read_start(void *ctx, const char *ifname, uint64_t known, int *f
 	}
 	*fd = rd->fd;
 	return 0;
-}
-
-/* The kernel's answer for a whole dump's errors, as dump_device() says
- * them. */
-static int dump_error(struct genl *g, int r)
-{
-	if (r == -EOPNOTSUPP)
-		return -ENODEV;
-	if (r == -ENOENT) {
-		g->family = 0;
-		return -ENODEV;
-	}
-	return r;
 }
 
 /* The next datagrams of the dump: 1 once it is complete (and not
