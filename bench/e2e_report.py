@@ -428,7 +428,7 @@ def b4_max_row(res, n, kind, name, slowest, vm):
     if slowest < goal:
         verdict_text = "met under emulation" if vm else "met"
     elif alone is not None and slowest <= alone:
-        verdict_text = "bound by wireguard-go: " + why
+        verdict_text = "bound by WireGuard alone: " + why
     else:
         verdict_text = "**missed**" + (" (%s)" % why if why else "")
     return ["B4 at N = %s, %s: none slower than %d µs" % (fmt_n(n), name, goal),
