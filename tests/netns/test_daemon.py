@@ -451,6 +451,15 @@ def test_poll_read_gives_way_to_a_route_change(fake, make_daemon, ns):
     assert d.proc.alive(), d.log()[-2000:]
 
 
+def start_route_flap(ns, dev, pause):
+    """A route via GW1 added and withdrawn again and again, pause seconds
+    apart: a WireGuard change every pause, until stopped."""
+    return ns.start(["sh", "-c", "while :; do "
+                     "ip -6 route add 2001:db8:9::/48 via %s dev %s proto static; sleep %g; "
+                     "ip -6 route del 2001:db8:9::/48 via %s dev %s; sleep %g; done"
+                     % (GW1, dev, pause, GW1, dev, pause)], name="route flap")
+
+
 def test_poll_read_abandoned_at_most_3_times_in_a_row(fake, make_daemon, ns, workdir):
     """docs/spec.md 5.19: a read is abandoned for a change at most 3 times in
     a row; then it is read to its end and the change waits for it, so that
@@ -460,10 +469,7 @@ def test_poll_read_abandoned_at_most_3_times_in_a_row(fake, make_daemon, ns, wor
     d = make_daemon("wg_poll_interval: 200ms\nwg_poll_budget: 0%\n").start()
     d.wait_managed(fake.name)
     fake.slow_gets = 1.5
-    flap = ns.start(["sh", "-c", "while :; do "
-                     "ip -6 route add 2001:db8:9::/48 via %s dev %s proto static; sleep 0.2; "
-                     "ip -6 route del 2001:db8:9::/48 via %s dev %s; sleep 0.2; done"
-                     % (GW1, fake.name, GW1, fake.name)], name="route flap")
+    flap = start_route_flap(ns, fake.name, 0.2)
     try:
         wait_until(lambda: fake.faults["get_abandoned"] >= 3, CONVERGE,
                    "reads abandoned for the changes")
@@ -500,10 +506,7 @@ def test_abandoned_read_counts_against_the_budget(fake, make_daemon, ns):
     d = make_daemon("wg_poll_interval: 200ms\nwg_poll_budget: 10%\n").start()
     d.wait_managed(fake.name)
     fake.slow_gets = 2.0
-    flap = ns.start(["sh", "-c", "while :; do "
-                     "ip -6 route add 2001:db8:9::/48 via %s dev %s proto static; sleep 0.25; "
-                     "ip -6 route del 2001:db8:9::/48 via %s dev %s; sleep 0.25; done"
-                     % (GW1, fake.name, GW1, fake.name)], name="route flap")
+    flap = start_route_flap(ns, fake.name, 0.25)
     try:
         def pairs():
             gets = list(fake.gets)
