@@ -36,8 +36,9 @@ struct iface_status {
 	 * route adds refused (EEXIST) by a route the daemon had not seen. */
 	uint64_t route_dumps, torn_route_dumps, unseen_routes;
 	/* Reads of the WireGuard device (polls and full reads) to their end,
-	 * the milliseconds they took together, and the reads in pieces that
-	 * a change abandoned (spec 5.19). */
+	 * the milliseconds all reads took together (abandoned ones too: the
+	 * budget counts them, spec 5.5), and the reads in pieces that a
+	 * change abandoned (spec 5.19). */
 	uint64_t device_reads, device_read_ms, device_reads_abandoned;
 	/* Seconds until the next poll (wg_poll_budget may have put it off);
 	 * 0 while one is due or being read. */
